@@ -1,0 +1,141 @@
+//! `pinnace images`: every image reference with where it is written.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::inputs::for_each_input;
+use super::{ConfigArgs, exit, settings};
+use crate::config::RuleSelection;
+use crate::model::{ParsedImage, extract};
+use crate::pipeline::{self, Loaded};
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Files or folders to read; `-` reads standard input.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Plain)]
+    format: ListFormat,
+    /// The name standard input is reported under.
+    #[arg(long, default_value = "<stdin>", value_name = "NAME")]
+    stdin_filename: String,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Plain,
+    Json,
+}
+
+/// One image reference; the JSON output is a list of these.
+#[derive(Debug, Serialize)]
+struct ImageRow {
+    path: String,
+    line: u32,
+    column: u32,
+    kind: String,
+    name: Option<String>,
+    namespace: Option<String>,
+    container: Option<String>,
+    /// `containers`, `initContainers`, `ephemeralContainers`, or a custom resource's path.
+    field: String,
+    image: String,
+    /// The normalized name, e.g. `docker.io/library/nginx`, when the reference is valid.
+    normalized: Option<String>,
+    tag: Option<String>,
+    digest: Option<String>,
+    /// `pinned`, `tagged`, `templated` or `invalid`.
+    status: &'static str,
+}
+
+pub fn run(args: ImagesArgs) -> miette::Result<u8> {
+    super::require_paths(&args.paths)?;
+    let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
+    let mut rows: Vec<ImageRow> = Vec::new();
+    let problems = for_each_input(
+        &args.paths,
+        &args.stdin_filename,
+        &settings,
+        |input| match pipeline::load(input) {
+            Loaded::Skipped(warning) => Err(warning),
+            Loaded::Documents {
+                source, documents, ..
+            } => {
+                let model = extract(&documents, &settings.catalog);
+                Ok(model
+                    .images
+                    .iter()
+                    .map(|image| {
+                        let resource = &model.resources[image.resource];
+                        let position = source.position(image.node.span.start);
+                        let (normalized, tag, digest, status) = match &image.parsed {
+                            ParsedImage::Ref(r) => (
+                                Some(r.name()),
+                                r.tag().map(str::to_string),
+                                r.digest().map(|d| d.to_string()),
+                                if r.digest().is_some() {
+                                    "pinned"
+                                } else {
+                                    "tagged"
+                                },
+                            ),
+                            ParsedImage::Templated => (None, None, None, "templated"),
+                            ParsedImage::Invalid(_) => (None, None, None, "invalid"),
+                        };
+                        ImageRow {
+                            path: source.name.clone(),
+                            line: position.line,
+                            column: position.column,
+                            kind: resource.kind.to_string(),
+                            name: resource.name.map(str::to_string),
+                            namespace: resource.namespace.map(str::to_string),
+                            container: image.container.map(str::to_string),
+                            field: image.field.to_string(),
+                            image: image.text.to_string(),
+                            normalized,
+                            tag,
+                            digest,
+                            status,
+                        }
+                    })
+                    .collect::<Vec<_>>())
+            }
+        },
+        |file_rows| rows.extend(file_rows),
+    );
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match args.format {
+        ListFormat::Json => serde_json::to_writer_pretty(&mut out, &rows)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+        ListFormat::Plain => rows.iter().try_for_each(|row| {
+            let workload = match &row.name {
+                Some(name) => format!("{}/{}", row.kind, name),
+                None => row.kind.clone(),
+            };
+            writeln!(
+                out,
+                "{}:{}:{}\t{}\t{}\t{}\t{}",
+                row.path,
+                row.line,
+                row.column,
+                workload,
+                row.container.as_deref().unwrap_or("-"),
+                row.image,
+                row.status
+            )
+        }),
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+    for problem in &problems {
+        eprintln!("warning: {}: {}", problem.path, problem.message);
+    }
+    Ok(exit::CLEAN)
+}

@@ -1,0 +1,107 @@
+//! Reading the inputs of a run, in parallel, handing results on in a stable order.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::Settings;
+use crate::discover::discover;
+use crate::finding::Warning;
+use crate::pipeline::{Input, MAX_FILE_BYTES};
+
+/// How many files are in flight at once: enough to keep every core busy, few enough that the
+/// sources held for output stay small on a huge repository.
+const CHUNK: usize = 512;
+
+/// Runs `work` on every input below `paths` (or on standard input for `-`) in parallel, and
+/// `emit` on each result in path order. Returns the inputs that could not be read.
+pub fn for_each_input<T: Send>(
+    paths: &[PathBuf],
+    stdin_name: &str,
+    settings: &Settings,
+    work: impl Fn(Input<'_>) -> Result<T, Warning> + Sync,
+    mut emit: impl FnMut(T),
+) -> Vec<Warning> {
+    let mut problems = Vec::new();
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        let mut bytes = Vec::new();
+        match std::io::stdin().lock().read_to_end(&mut bytes) {
+            Ok(_) => {
+                let input = Input {
+                    name: stdin_name.to_string(),
+                    path: Path::new(stdin_name),
+                    bytes,
+                };
+                match work(input) {
+                    Ok(result) => emit(result),
+                    Err(warning) => problems.push(warning),
+                }
+            }
+            Err(error) => problems.push(Warning {
+                path: stdin_name.to_string(),
+                message: format!("cannot read standard input: {error}"),
+            }),
+        }
+    }
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if roots.is_empty() {
+        return problems;
+    }
+    let discovered = discover(&roots, settings);
+    problems.extend(discovered.warnings);
+    for chunk in discovered.files.chunks(CHUNK) {
+        let results: Vec<Result<T, Warning>> = chunk
+            .par_iter()
+            .map(|file| {
+                let name = display_name(&file.display);
+                let bytes = read_limited(&file.display).map_err(|message| Warning {
+                    path: name.clone(),
+                    message,
+                })?;
+                work(Input {
+                    name,
+                    path: &file.absolute,
+                    bytes,
+                })
+            })
+            .collect();
+        for result in results {
+            match result {
+                Ok(result) => emit(result),
+                Err(warning) => problems.push(warning),
+            }
+        }
+    }
+    problems
+}
+
+/// Paths as people write them: no leading `./`, forward slashes.
+fn display_name(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    text.replace('\\', "/")
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(format!(
+            "file is {:.1} MiB, over the {} MiB limit for a manifest; skipped",
+            size as f64 / (1024.0 * 1024.0),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(bytes)
+}

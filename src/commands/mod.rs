@@ -1,0 +1,147 @@
+//! The command line: one file per subcommand, each composing the pipeline.
+
+mod check;
+mod images;
+mod inputs;
+mod rules;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{RuleSelection, Settings, find_config_file, load_config};
+
+/// Keep the container images of a GitOps repository trustworthy.
+#[derive(Debug, Parser)]
+#[command(name = "pinnace", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// When to colour output: `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check manifests for image pinning and trusted registries (offline).
+    Check(check::CheckArgs),
+    /// List every image reference with its file, line, column, workload and container.
+    Images(images::ImagesArgs),
+    /// List the rules.
+    Rules(rules::RulesArgs),
+    /// Print a rule's page: what it checks, why, examples and the fix.
+    Explain(rules::ExplainArgs),
+    /// Print the JSON Schema of `.pinnace.yaml`.
+    ConfigSchema,
+}
+
+/// Options shared by every command that reads a repository.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config file to use instead of the `.pinnace.yaml` found by walking up from the first path.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    use std::process::ExitCode;
+    pub const CLEAN: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const ERROR: u8 = 2;
+
+    pub fn code(code: u8) -> ExitCode {
+        ExitCode::from(code)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args, color),
+        Command::Images(args) => images::run(args),
+        Command::Rules(args) => rules::list(args),
+        Command::Explain(args) => rules::explain(args),
+        Command::ConfigSchema => {
+            print!("{}", crate::config::json_schema());
+            Ok(exit::CLEAN)
+        }
+    };
+    match result {
+        Ok(code) => exit::code(code),
+        Err(report) => {
+            let handler = if color {
+                miette::GraphicalReportHandler::new()
+            } else {
+                miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            };
+            let mut text = String::new();
+            if handler.render_report(&mut text, report.as_ref()).is_err() {
+                text = format!("error: {report}\n");
+            }
+            eprint!("{text}");
+            exit::code(exit::ERROR)
+        }
+    }
+}
+
+/// The settings for a run over `paths`: the config given or found, compiled.
+fn settings(
+    config: &ConfigArgs,
+    paths: &[PathBuf],
+    selection: RuleSelection,
+) -> miette::Result<Settings> {
+    let found = match &config.config {
+        Some(path) => Some(path.clone()),
+        None => {
+            let start = paths
+                .iter()
+                .find(|p| p.as_os_str() != "-")
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
+            find_config_file(&start)
+        }
+    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
+    let Some(path) = found else {
+        return Ok(Settings::new(Default::default(), cwd, selection));
+    };
+    let config = load_config(&path).map_err(|error| miette::Report::new(*error))?;
+    let root = std::fs::canonicalize(&path)
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or(cwd);
+    Ok(Settings::new(config, root, selection))
+}
+
+/// A usage error for a path that does not exist (`-` is standard input).
+fn require_paths(paths: &[PathBuf]) -> miette::Result<()> {
+    for path in paths {
+        if path.as_os_str() != "-" && std::fs::symlink_metadata(path).is_err() {
+            return Err(miette::miette!(
+                "no such file or folder: {}",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Finding and reading `.pinnace.yaml`, with errors that point at the offending key.
+
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde_json::Value as Json;
+
+use super::Config;
+use crate::model::FieldPath;
+use crate::source::{SourceFile, Span};
+use crate::yaml::{Limits, Node, ScalarStyle, Value, load_stream};
+
+pub const CONFIG_FILE_NAMES: [&str; 2] = [".pinnace.yaml", ".pinnace.yml"];
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    #[diagnostic(code(pinnace::config))]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{location}: {message}")]
+    #[diagnostic(code(pinnace::config))]
+    Invalid {
+        /// `path:line:column`, so the message names the place even without a snippet.
+        location: String,
+        message: String,
+        #[source_code]
+        source_code: NamedSource<String>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// The config file that applies to `start`: the first one found walking up from it.
+pub fn find_config_file(start: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(start).ok()?;
+    let folder = if start.is_dir() {
+        start.as_path()
+    } else {
+        start.parent()?
+    };
+    folder.ancestors().find_map(|dir| {
+        CONFIG_FILE_NAMES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+pub fn load_config(path: &Path) -> Result<Config, Box<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        Box::new(ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })?;
+    parse_config(&path.display().to_string(), &text)
+}
+
+/// Parses config text; `name` is how errors refer to the file.
+pub fn parse_config(name: &str, text: &str) -> Result<Config, Box<ConfigError>> {
+    let source = SourceFile::new(name, text);
+    let invalid = |span: Span, message: String, label: &str, help: Option<String>| {
+        let start = source.position(span.start);
+        Box::new(ConfigError::Invalid {
+            location: format!("{name}:{}:{}", start.line, start.column),
+            message,
+            source_code: NamedSource::new(name, text.to_string()),
+            span: (span.start as usize, span.len()).into(),
+            label: label.to_string(),
+            help,
+        })
+    };
+    let stream = load_stream(text, Limits::default());
+    if let Some(error) = stream.error {
+        let span = Span::new(error.offset as usize, error.offset as usize);
+        return Err(invalid(
+            span,
+            format!("not valid YAML: {}", error.message),
+            "here",
+            None,
+        ));
+    }
+    let Some(root) = stream.documents.first().filter(|root| !root.is_null()) else {
+        return Ok(Config::default());
+    };
+    let json = to_json(root);
+    let config: Config = serde_path_to_error::deserialize(json).map_err(|error| {
+        let (span, key) = locate(root, error.path());
+        let message = format!("{} (at `{}`)", error.inner(), key);
+        invalid(span, message, "this value", Some(schema_help()))
+    })?;
+    validate(&config, root)
+        .map_err(|(span, message, help)| invalid(span, message, "here", Some(help)))?;
+    Ok(config)
+}
+
+fn schema_help() -> String {
+    "the JSON Schema `schema/pinnace.schema.json` lists every key and value".to_string()
+}
+
+/// Checks what serde cannot: rule ids, globs and image paths.
+fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> {
+    check_rule_ids(root.get("rules"))?;
+    for (index, entry) in root
+        .get("overrides")
+        .and_then(Node::as_sequence)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        check_rule_ids(entry.get("rules"))?;
+        check_globs(entry.get("paths"), &config.overrides[index].paths)?;
+    }
+    check_globs(
+        root.at(&["registries", "trusted"]),
+        config.registries.trusted.as_deref().unwrap_or(&[]),
+    )?;
+    check_globs(root.get("exclude"), &config.exclude)?;
+    let entries = root
+        .get("images")
+        .and_then(Node::as_sequence)
+        .unwrap_or(&[]);
+    for (entry, location) in entries.iter().zip(&config.images) {
+        let span = entry.span;
+        let path = match (&location.path, &location.pod_spec) {
+            (Some(path), None) | (None, Some(path)) => path,
+            _ => {
+                return Err((
+                    span,
+                    "an `images` entry needs exactly one of `path` and `pod_spec`".to_string(),
+                    "write `path: spec.steps[].image` or `pod_spec: spec.template.spec`"
+                        .to_string(),
+                ));
+            }
+        };
+        if let Err(error) = FieldPath::parse(path) {
+            let node = entry
+                .get("path")
+                .or_else(|| entry.get("pod_spec"))
+                .unwrap_or(entry);
+            return Err((
+                node.span,
+                error.to_string(),
+                "keys joined by `.`, with `[]` for every item of a list".to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_rule_ids(rules: Option<&Node>) -> Result<(), (Span, String, String)> {
+    for (key, _) in rules.and_then(Node::as_mapping).unwrap_or(&[]) {
+        let id = key.as_str().unwrap_or("");
+        if crate::rules::find(id).is_none() {
+            let known: Vec<&str> = crate::rules::catalog().map(|meta| meta.id).collect();
+            return Err((
+                key.span,
+                format!("unknown rule `{id}`"),
+                format!("known rules: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_globs(node: Option<&Node>, globs: &[String]) -> Result<(), (Span, String, String)> {
+    let items = node.and_then(Node::as_sequence).unwrap_or(&[]);
+    for (item, glob) in items.iter().zip(globs) {
+        if let Err(error) = globset::Glob::new(glob) {
+            return Err((
+                item.span,
+                format!("invalid glob `{glob}`: {}", error.kind()),
+                "globs use `*`, `**`, `?`, `[…]` and `{a,b}`".to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The span and dotted name of the node a deserialization error path leads to.
+fn locate(root: &Node, path: &serde_path_to_error::Path) -> (Span, String) {
+    let mut node = root;
+    let mut span = root.span;
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => match node.entry(key) {
+                Some((key_node, value)) => {
+                    span = key_node.span;
+                    node = value;
+                }
+                None => break,
+            },
+            serde_path_to_error::Segment::Seq { index } => {
+                match node.as_sequence().and_then(|items| items.get(*index)) {
+                    Some(item) => {
+                        span = item.span;
+                        node = item;
+                    }
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    // Point at the value when the key itself is fine (a wrong type or variant).
+    if !node.span.is_empty() && span != node.span && node.as_scalar().is_some() {
+        span = node.span;
+    }
+    (span, path.to_string())
+}
+
+/// YAML to JSON under the YAML 1.2 core schema, so serde sees numbers and booleans as such.
+fn to_json(node: &Node) -> Json {
+    match &node.value {
+        Value::Scalar(scalar) if scalar.style != ScalarStyle::Plain => {
+            Json::String(scalar.text.clone())
+        }
+        Value::Scalar(scalar) => plain_scalar(&scalar.text),
+        Value::Sequence(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Mapping(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(key, value)| {
+                    (
+                        key.as_scalar().map_or_else(String::new, |s| s.text.clone()),
+                        to_json(value),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn plain_scalar(text: &str) -> Json {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Json::Null,
+        "true" | "True" | "TRUE" => Json::Bool(true),
+        "false" | "False" | "FALSE" => Json::Bool(false),
+        _ => text
+            .parse::<i64>()
+            .map(Json::from)
+            .ok()
+            .or_else(|| {
+                text.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Json::Number)
+            })
+            .unwrap_or_else(|| Json::String(text.to_string())),
+    }
+}

@@ -1,0 +1,106 @@
+//! `.pinnace.yaml`: what the user asks of pinnace, read with spans so that a mistake is
+//! reported at its line like any other finding.
+
+mod load;
+mod settings;
+
+pub use load::{CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config};
+pub use settings::{RuleSelection, Settings};
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::finding::Severity;
+
+/// The whole config file.
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pinnace configuration (.pinnace.yaml)")]
+pub struct Config {
+    /// Which registries images may come from, and how to reach them.
+    #[serde(default)]
+    pub registries: Registries,
+    /// Severity of each rule by id: `error`, `warning`, `note` or `off`.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleLevel>,
+    /// Globs, relative to the config file's folder, of paths pinnace never reads.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Rule severities for some paths only; later entries win.
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+    /// Extra places that hold images, for custom resources.
+    #[serde(default)]
+    pub images: Vec<ImageLocation>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registries {
+    /// Globs on the normalized image name (`docker.io/library/*`, `ghcr.io/acme/**`); a bare
+    /// host (`registry.example.com`) trusts everything it serves. When absent, every registry
+    /// is trusted and `untrusted-registry` reports nothing.
+    pub trusted: Option<Vec<String>>,
+    /// Registries whose images need pull credentials.
+    #[serde(default)]
+    pub private: Vec<String>,
+    /// Hosts spoken to over plain HTTP.
+    #[serde(default)]
+    pub insecure: Vec<String>,
+    /// Registry host to mirror host, e.g. `docker.io: mirror.example.com`.
+    #[serde(default)]
+    pub mirrors: BTreeMap<String, String>,
+    /// Extra CA certificate files (PEM), relative to the config file.
+    #[serde(default)]
+    pub ca_files: Vec<String>,
+}
+
+/// A rule's severity, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    Error,
+    Warning,
+    Note,
+    Off,
+}
+
+impl RuleLevel {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            RuleLevel::Error => Some(Severity::Error),
+            RuleLevel::Warning => Some(Severity::Warning),
+            RuleLevel::Note => Some(Severity::Note),
+            RuleLevel::Off => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Globs relative to the config file's folder.
+    pub paths: Vec<String>,
+    pub rules: BTreeMap<String, RuleLevel>,
+}
+
+/// Where a custom resource holds images: give `path` to an image string
+/// (`spec.steps[].image`) or `pod_spec` to a Kubernetes PodSpec (`spec.template.spec`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageLocation {
+    /// API group, e.g. `example.com`; empty for the core group.
+    #[serde(default)]
+    pub group: String,
+    pub kind: String,
+    pub path: Option<String>,
+    pub pod_spec: Option<String>,
+}
+
+/// The JSON Schema of the config file, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Config);
+    serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
+}

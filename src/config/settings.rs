@@ -1,0 +1,161 @@
+//! The config compiled for a run: globs built once, rule levels resolved per file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::{Config, RuleLevel};
+use crate::finding::Severity;
+use crate::model::{Catalog, FieldPath, Locator, Target};
+use crate::rules::RuleMeta;
+
+/// `--select` and `--ignore` from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSelection {
+    /// When set, only these rules run.
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub config: Config,
+    /// The folder config globs are relative to: the config file's, or the current one.
+    pub root: PathBuf,
+    trusted: Option<GlobSet>,
+    exclude: GlobSet,
+    overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
+    pub catalog: Catalog,
+    selection: RuleSelection,
+}
+
+/// Rule levels for one file, after config, overrides and the command line.
+pub struct FileLevels<'a> {
+    settings: &'a Settings,
+    overrides: Vec<usize>,
+}
+
+impl Settings {
+    /// Compiles a config that [`super::load_config`] already validated.
+    pub fn new(config: Config, root: PathBuf, selection: RuleSelection) -> Settings {
+        let trusted = config.registries.trusted.as_ref().map(|patterns| {
+            glob_set(patterns.iter().map(|pattern| {
+                if pattern.contains('/') {
+                    pattern.clone()
+                } else {
+                    format!("{pattern}/**")
+                }
+            }))
+        });
+        let exclude = glob_set(config.exclude.iter().cloned());
+        let overrides = config
+            .overrides
+            .iter()
+            .map(|o| (glob_set(o.paths.iter().cloned()), o.rules.clone()))
+            .collect();
+        let mut catalog = Catalog::builtin();
+        for location in &config.images {
+            let (path, pod) = match (&location.path, &location.pod_spec) {
+                (Some(path), _) => (path, false),
+                (None, Some(path)) => (path, true),
+                (None, None) => continue,
+            };
+            let Ok(path) = FieldPath::parse(path) else {
+                continue;
+            };
+            catalog.add(Locator {
+                groups: vec![location.group.clone()],
+                kind: location.kind.clone(),
+                target: if pod {
+                    Target::PodSpec(path)
+                } else {
+                    Target::Image(path)
+                },
+            });
+        }
+        Settings {
+            config,
+            root,
+            trusted,
+            exclude,
+            overrides,
+            catalog,
+            selection,
+        }
+    }
+
+    /// Whether an image name (`docker.io/library/nginx`) matches `registries.trusted`.
+    /// Without a trusted list every registry is trusted.
+    pub fn is_trusted(&self, name: &str) -> bool {
+        self.trusted.as_ref().is_none_or(|set| set.is_match(name))
+    }
+
+    pub fn has_trusted_list(&self) -> bool {
+        self.trusted.is_some()
+    }
+
+    /// Whether config `exclude` names this path (absolute, or relative to the root).
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.exclude.is_match(relative)
+    }
+
+    pub fn levels_for(&self, path: &Path) -> FileLevels<'_> {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let overrides = self
+            .overrides
+            .iter()
+            .enumerate()
+            .filter(|(_, (globs, _))| globs.is_match(relative))
+            .map(|(index, _)| index)
+            .collect();
+        FileLevels {
+            settings: self,
+            overrides,
+        }
+    }
+}
+
+impl FileLevels<'_> {
+    /// The severity of a rule for this file, or `None` when it is off.
+    pub fn severity(&self, rule: &RuleMeta) -> Option<Severity> {
+        let selection = &self.settings.selection;
+        if selection.ignore.iter().any(|id| id == rule.id) {
+            return None;
+        }
+        let selected = selection
+            .select
+            .as_ref()
+            .map(|ids| ids.iter().any(|id| id == rule.id));
+        if selected == Some(false) {
+            return None;
+        }
+        let configured = self.settings.config.rules.get(rule.id).copied();
+        let overridden = self
+            .overrides
+            .iter()
+            .rev()
+            .find_map(|&index| self.settings.overrides[index].1.get(rule.id).copied());
+        match overridden.or(configured) {
+            Some(level) => level.severity(),
+            None => Some(rule.default_severity),
+        }
+    }
+}
+
+/// Patterns were validated when the config was read; `*` stops at `/` so that
+/// `docker.io/library/*` does not reach into nested paths.
+fn glob_set(patterns: impl Iterator<Item = String>) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = GlobBuilder::new(&pattern)
+            .literal_separator(true)
+            .build()
+            .or_else(|_| Glob::new(&pattern));
+        if let Ok(glob) = glob {
+            builder.add(glob);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}

@@ -1,0 +1,130 @@
+//! Finds the manifest files below the paths a user names: a parallel walk that honours
+//! `.gitignore`, config `exclude`, and never parses Helm templates as YAML.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::config::Settings;
+use crate::finding::Warning;
+
+/// A file to check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FoundFile {
+    /// The path as the walk produced it, below the path the user gave: how output names it.
+    pub display: PathBuf,
+    /// The same file under the canonical form of the user's path, for config globs.
+    pub absolute: PathBuf,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub files: Vec<FoundFile>,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn discover(roots: &[PathBuf], settings: &Settings) -> Discovered {
+    let mut discovered = Discovered::default();
+    for root in roots {
+        match std::fs::canonicalize(root) {
+            Ok(canonical) if canonical.is_file() => discovered.files.push(FoundFile {
+                display: root.clone(),
+                absolute: canonical,
+            }),
+            Ok(canonical) => walk(root, &canonical, settings, &mut discovered),
+            Err(error) => discovered.warnings.push(Warning {
+                path: root.display().to_string(),
+                message: format!("cannot read: {error}"),
+            }),
+        }
+    }
+    discovered.files.sort();
+    discovered.files.dedup_by(|a, b| a.absolute == b.absolute);
+    discovered
+}
+
+fn walk(root: &Path, canonical_root: &Path, settings: &Settings, discovered: &mut Discovered) {
+    let absolute = |path: &Path| canonical_root.join(path.strip_prefix(root).unwrap_or(path));
+    let found = Mutex::new(Vec::new());
+    let warnings = Mutex::new(Vec::new());
+    let walker = WalkBuilder::new(root)
+        .follow_links(true)
+        .require_git(false)
+        .filter_entry(move |entry| {
+            let path = entry.path();
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir && is_helm_templates(path)) && entry.file_name() != ".git"
+        })
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        let warnings = &warnings;
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    let path = entry.path();
+                    if is_file && is_manifest_name(path) {
+                        let absolute = absolute(path);
+                        if !settings.is_excluded(&absolute) {
+                            lock(found).push(FoundFile {
+                                display: path.to_path_buf(),
+                                absolute,
+                            });
+                        }
+                    }
+                }
+                Err(error) => lock(warnings).push(walk_warning(root, &error)),
+            }
+            WalkState::Continue
+        })
+    });
+    discovered.files.extend(into_inner(found));
+    discovered.warnings.extend(into_inner(warnings));
+}
+
+/// A `templates/` folder beside a `Chart.yaml` holds Go templates, not YAML.
+fn is_helm_templates(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "templates")
+        && path
+            .parent()
+            .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+}
+
+fn is_manifest_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| {
+            ["yaml", "yml", "json"]
+                .iter()
+                .any(|known| ext.eq_ignore_ascii_case(known))
+        })
+}
+
+fn walk_warning(root: &Path, error: &ignore::Error) -> Warning {
+    let path = match error {
+        ignore::Error::WithPath { path, .. } => path.display().to_string(),
+        ignore::Error::Loop { child, .. } => child.display().to_string(),
+        _ => root.display().to_string(),
+    };
+    let message = match error {
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symlink loop back to {}, not followed", ancestor.display())
+        }
+        other => format!("cannot read: {other}"),
+    };
+    Warning { path, message }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn into_inner<T>(mutex: Mutex<T>) -> T {
+    mutex
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,18 @@
+//! pinnace keeps the container images of GitOps repositories trustworthy.
+//!
+//! The crate follows the pipeline: [`discover`] finds inputs, [`yaml`] loads them with exact
+//! spans, [`model`] extracts resources and images, [`rules`] check them, [`report`] prints the
+//! findings. [`commands`] composes these for each subcommand.
+
+pub mod commands;
+pub mod config;
+pub mod discover;
+pub mod finding;
+pub mod image_ref;
+pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+pub mod yaml;

@@ -1,0 +1,160 @@
+//! Finds resources in YAML documents and the images their catalog paths lead to.
+
+use super::catalog::{Catalog, FieldPath, Segment, Target};
+use super::{IGNORE_ANNOTATION, ImageUse, Model, ParsedImage, Resource};
+use crate::image_ref::{ImageRef, is_templated};
+use crate::yaml::Node;
+
+/// Container lists of a PodSpec, in the order Kubernetes starts them.
+const POD_CONTAINER_FIELDS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+pub fn extract<'a>(documents: &'a [Node], catalog: &'a Catalog) -> Model<'a> {
+    let mut model = Model::default();
+    for document in documents {
+        match document.get("kind").and_then(Node::as_str) {
+            Some("List") => {
+                for item in document
+                    .get("items")
+                    .and_then(Node::as_sequence)
+                    .unwrap_or(&[])
+                {
+                    add_resource(&mut model, item, catalog);
+                }
+            }
+            Some(_) => add_resource(&mut model, document, catalog),
+            // A document without `kind` (values files, CI config, …) is not a resource.
+            None => {}
+        }
+    }
+    model
+}
+
+fn add_resource<'a>(model: &mut Model<'a>, node: &'a Node, catalog: &'a Catalog) {
+    let Some(resource) = read_resource(node) else {
+        return;
+    };
+    let index = model.resources.len();
+    let group = node
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .and_then(|v| v.rsplit_once('/'))
+        .map_or("", |(group, _)| group);
+    for target in catalog.for_kind(group, resource.kind) {
+        match target {
+            Target::PodSpec(path) => {
+                for (pod_spec, _) in follow(node, path, None) {
+                    add_pod_spec_images(model, index, pod_spec);
+                }
+            }
+            Target::Image(path) => {
+                for (image, container) in follow(node, path, None) {
+                    model
+                        .images
+                        .push(image_use(index, container, path.as_str(), image));
+                }
+            }
+        }
+    }
+    model.resources.push(resource);
+}
+
+fn read_resource(node: &Node) -> Option<Resource<'_>> {
+    let kind = node.get("kind")?.as_str()?;
+    let metadata = node.get("metadata");
+    let field = |key| metadata.and_then(|m| m.get(key)).and_then(Node::as_str);
+    let ignored_rules = metadata
+        .and_then(|m| m.at(&["annotations", IGNORE_ANNOTATION]))
+        .and_then(Node::as_str)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Resource {
+        node,
+        api_version: node.get("apiVersion").and_then(Node::as_str).unwrap_or(""),
+        kind,
+        name: field("name"),
+        namespace: field("namespace"),
+        ignored_rules,
+    })
+}
+
+fn add_pod_spec_images<'a>(model: &mut Model<'a>, resource: usize, pod_spec: &'a Node) {
+    for field in POD_CONTAINER_FIELDS {
+        let containers = pod_spec
+            .get(field)
+            .and_then(Node::as_sequence)
+            .unwrap_or(&[]);
+        for container in containers {
+            if let Some(image) = container.get("image") {
+                let name = container.get("name").and_then(Node::as_str);
+                model.images.push(image_use(resource, name, field, image));
+            }
+        }
+    }
+}
+
+fn image_use<'a>(
+    resource: usize,
+    container: Option<&'a str>,
+    field: &'a str,
+    node: &'a Node,
+) -> ImageUse<'a> {
+    let text = node.as_scalar().map_or("", |scalar| scalar.text.as_str());
+    let parsed = if is_templated(text) {
+        ParsedImage::Templated
+    } else {
+        match ImageRef::parse(text) {
+            Ok(image) => ParsedImage::Ref(image),
+            Err(error) => ParsedImage::Invalid(error),
+        }
+    };
+    ImageUse {
+        resource,
+        container,
+        field,
+        node,
+        text,
+        parsed,
+    }
+}
+
+/// Every node a path reaches, each with the `name` of the closest mapping on the way (the
+/// container, step or template it belongs to).
+fn follow<'a>(
+    root: &'a Node,
+    path: &FieldPath,
+    name: Option<&'a str>,
+) -> Vec<(&'a Node, Option<&'a str>)> {
+    let mut reached = Vec::new();
+    walk(root, path.segments(), name, &mut reached);
+    reached
+}
+
+fn walk<'a>(
+    node: &'a Node,
+    segments: &[Segment],
+    name: Option<&'a str>,
+    reached: &mut Vec<(&'a Node, Option<&'a str>)>,
+) {
+    let name = node.get("name").and_then(Node::as_str).or(name);
+    let Some((segment, rest)) = segments.split_first() else {
+        reached.push((node, name));
+        return;
+    };
+    match segment {
+        Segment::Key(key) => {
+            if let Some(child) = node.get(key) {
+                walk(child, rest, name, reached);
+            }
+        }
+        Segment::EachItem => {
+            for item in node.as_sequence().unwrap_or(&[]) {
+                walk(item, rest, name, reached);
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The model rules read: Kubernetes resources and the images their pods would run.
+//!
+//! Everything here borrows from the YAML tree, so a rule can point at the exact node it
+//! judges without copying text around.
+
+mod catalog;
+mod extract;
+
+pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
+pub use extract::extract;
+
+use crate::finding::Subject;
+use crate::image_ref::{ImageRef, ImageRefError};
+use crate::yaml::Node;
+
+/// Annotation that lists rules to skip for one resource.
+pub const IGNORE_ANNOTATION: &str = "pinnace.dev/ignore";
+
+#[derive(Debug)]
+pub struct Resource<'a> {
+    pub node: &'a Node,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    /// Rules named by the `pinnace.dev/ignore` annotation.
+    pub ignored_rules: Vec<&'a str>,
+}
+
+impl Resource<'_> {
+    /// The API group: `apps` for `apps/v1`, empty for the core `v1`.
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+}
+
+/// An image value as it stands in the file.
+#[derive(Debug)]
+pub enum ParsedImage {
+    Ref(ImageRef),
+    /// Holds a template placeholder (`{{ }}`, `${VAR}`): not an image until rendered.
+    Templated,
+    Invalid(ImageRefError),
+}
+
+/// One place in a resource where an image is named.
+#[derive(Debug)]
+pub struct ImageUse<'a> {
+    /// Index into [`Model::resources`].
+    pub resource: usize,
+    pub container: Option<&'a str>,
+    /// Where in the pod the image sits: `containers`, `initContainers`, `ephemeralContainers`,
+    /// or the catalog path of a custom resource.
+    pub field: &'a str,
+    /// The scalar that holds the image (null or a collection when the manifest is wrong).
+    pub node: &'a Node,
+    /// The image as written, after unquoting.
+    pub text: &'a str,
+    pub parsed: ParsedImage,
+}
+
+#[derive(Debug, Default)]
+pub struct Model<'a> {
+    pub resources: Vec<Resource<'a>>,
+    pub images: Vec<ImageUse<'a>>,
+}
+
+impl Model<'_> {
+    /// The subject of a finding about an image.
+    pub fn subject(&self, image: &ImageUse<'_>) -> Subject {
+        let resource = &self.resources[image.resource];
+        Subject {
+            kind: resource.kind.to_string(),
+            name: resource.name.map(str::to_string),
+            namespace: resource.namespace.map(str::to_string),
+            container: image.container.map(str::to_string),
+            image: Some(image.text.to_string()),
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Diagnostics for people: the source line, a label on the exact span, help, and the rule id.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use super::{Reporter, Summary};
+use crate::finding::{FileReport, Finding, Severity};
+
+pub struct HumanReporter<'a> {
+    out: Box<dyn Write + 'a>,
+    handler: GraphicalReportHandler,
+    color: bool,
+}
+
+impl<'a> HumanReporter<'a> {
+    pub fn new(out: Box<dyn Write + 'a>, color: bool) -> HumanReporter<'a> {
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_links(false)
+            .with_context_lines(1);
+        HumanReporter {
+            out,
+            handler,
+            color,
+        }
+    }
+}
+
+impl Reporter for HumanReporter<'_> {
+    fn file(&mut self, report: &FileReport) -> io::Result<()> {
+        if report.findings.is_empty() {
+            return Ok(());
+        }
+        let source = NamedSource::new(&report.source.name, Arc::clone(&report.source.text));
+        let mut rendered = String::new();
+        for finding in &report.findings {
+            let diagnostic = FindingDiagnostic {
+                finding,
+                source: &source,
+            };
+            self.handler
+                .render_report(&mut rendered, &diagnostic)
+                .map_err(io::Error::other)?;
+            rendered.push('\n');
+        }
+        self.out.write_all(rendered.as_bytes())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        for problem in &summary.problems {
+            let label = if self.color {
+                "\x1b[33mwarning\x1b[0m"
+            } else {
+                "warning"
+            };
+            writeln!(self.out, "{label}: {}: {}", problem.path, problem.message)?;
+        }
+        let files = plural(summary.files_checked, "file");
+        if summary.findings() == 0 {
+            writeln!(self.out, "No findings in {files}.")?;
+        } else {
+            writeln!(
+                self.out,
+                "Found {}, {} and {} in {files}.",
+                plural(summary.errors, "error"),
+                plural(summary.warnings, "warning"),
+                plural(summary.notes, "note"),
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A finding seen through miette's eyes.
+struct FindingDiagnostic<'a> {
+    finding: &'a Finding,
+    source: &'a NamedSource<Arc<str>>,
+}
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.finding.rule.id))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.finding
+            .help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.finding.span;
+        let label = (!self.finding.label.is_empty()).then(|| self.finding.label.clone());
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(label, (span.start as usize, span.len())),
+        )))
+    }
+}

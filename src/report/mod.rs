@@ -1,0 +1,72 @@
+//! Turns findings into output. Rules know nothing of formats; only this module does.
+
+mod github;
+mod human;
+mod json;
+mod sarif;
+
+use std::io::{self, Write};
+
+use crate::finding::{FileReport, Severity, Warning};
+
+pub use human::HumanReporter;
+
+/// The output formats of `pinnace check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Source snippets with labels and help, for people.
+    Human,
+    /// One JSON document with every finding (see docs/json-output.md).
+    Json,
+    /// GitHub Actions workflow commands, which become annotations on a pull request.
+    Github,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
+/// What a run amounts to, for the end of every report.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files_checked: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    /// Inputs that were skipped or could not be read.
+    pub problems: Vec<Warning>,
+}
+
+impl Summary {
+    pub fn count(&mut self, report: &FileReport) {
+        self.files_checked += 1;
+        for finding in &report.findings {
+            match finding.severity {
+                Severity::Error => self.errors += 1,
+                Severity::Warning => self.warnings += 1,
+                Severity::Note => self.notes += 1,
+            }
+        }
+    }
+
+    pub fn findings(&self) -> usize {
+        self.errors + self.warnings + self.notes
+    }
+}
+
+/// Receives each input's report in a stable order, then the summary.
+pub trait Reporter {
+    fn file(&mut self, report: &FileReport) -> io::Result<()>;
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+}
+
+pub fn reporter<'a>(
+    format: Format,
+    out: Box<dyn Write + 'a>,
+    color: bool,
+) -> Box<dyn Reporter + 'a> {
+    match format {
+        Format::Human => Box::new(HumanReporter::new(out, color)),
+        Format::Json => Box::new(json::JsonReporter::new(out)),
+        Format::Github => Box::new(github::GithubReporter::new(out)),
+        Format::Sarif => Box::new(sarif::SarifReporter::new(out)),
+    }
+}

@@ -1,0 +1,63 @@
+//! The rule catalog. Each rule lives in a file of its own beside this one, and its page (the
+//! single source of its documentation) in `rules/<id>.md` at the project root.
+
+mod digest_pinning;
+mod invalid_image_reference;
+mod latest_tag;
+mod untrusted_registry;
+mod yaml_syntax;
+
+pub use digest_pinning::DigestPinning;
+pub use invalid_image_reference::InvalidImageReference;
+pub use latest_tag::LatestTag;
+pub use untrusted_registry::UntrustedRegistry;
+pub use yaml_syntax::YAML_SYNTAX;
+
+use crate::config::Settings;
+use crate::finding::{Finding, Severity};
+use crate::model::Model;
+
+/// What pinnace knows about a rule without running it.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable id, used in config, suppressions and output.
+    pub id: &'static str,
+    pub default_severity: Severity,
+    /// One line for `pinnace rules` and SARIF's short description.
+    pub summary: &'static str,
+    /// The rule's page, `rules/<id>.md`.
+    pub page: &'static str,
+    /// Whether `pinnace pin` can fix what the rule reports.
+    pub fixable: bool,
+}
+
+/// What a rule can read while it checks a file.
+pub struct Context<'a> {
+    pub model: &'a Model<'a>,
+    pub settings: &'a Settings,
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>);
+}
+
+/// Every rule that inspects the model, in catalog order.
+pub static RULES: &[&dyn Rule] = &[
+    &DigestPinning,
+    &LatestTag,
+    &InvalidImageReference,
+    &UntrustedRegistry,
+];
+
+/// Every rule, including those the pipeline itself reports (such as `yaml-syntax`).
+pub fn catalog() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES
+        .iter()
+        .map(|rule| rule.meta())
+        .chain(std::iter::once(&YAML_SYNTAX))
+}
+
+pub fn find(id: &str) -> Option<&'static RuleMeta> {
+    catalog().find(|meta| meta.id == id)
+}

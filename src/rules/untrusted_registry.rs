@@ -1,0 +1,44 @@
+use super::{Context, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::model::ParsedImage;
+
+/// `untrusted-registry`: an image whose normalized name matches no `registries.trusted`
+/// pattern. See `rules/untrusted-registry.md`.
+pub struct UntrustedRegistry;
+
+static META: RuleMeta = RuleMeta {
+    id: "untrusted-registry",
+    default_severity: Severity::Error,
+    summary: "Image comes from a registry or repository outside `registries.trusted`",
+    page: include_str!("../../rules/untrusted-registry.md"),
+    fixable: false,
+};
+
+impl Rule for UntrustedRegistry {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
+        let model = context.model;
+        for image in &model.images {
+            let ParsedImage::Ref(reference) = &image.parsed else {
+                continue;
+            };
+            let name = reference.name();
+            if context.settings.is_trusted(&name) {
+                continue;
+            }
+            findings.push(
+                Finding::new(
+                    &META,
+                    image.node.value_span(0..reference.name_end()),
+                    format!("image `{}` comes from an untrusted registry", image.text),
+                )
+                .label(format!("`{name}` matches no pattern in `registries.trusted`"))
+                .help("use an image from a trusted registry, or add a pattern for it to `registries.trusted` in .pinnace.yaml")
+                .subject(model.subject(image), image.resource),
+            );
+        }
+    }
+}

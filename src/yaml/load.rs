@@ -1,0 +1,295 @@
+//! Turns a YAML stream into [`Node`] trees with byte-exact spans.
+//!
+//! saphyr-parser reports positions in characters and, for quoted scalars, lets the span run on
+//! over trailing blanks and comments; both are corrected here so that the rest of pinnace can
+//! trust a span to be exactly the bytes of the value as written.
+
+use saphyr_parser::{Event, Parser, ScanError};
+
+use super::{Node, Scalar, ScalarStyle, Value};
+use crate::source::Span;
+
+/// Bounds that keep hostile input from exhausting the stack or memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of collections accepted.
+    pub max_depth: usize,
+    /// Most nodes that aliases may add to a file by expansion.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 200,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// The documents of a stream. When the stream has an error, `documents` holds the ones that
+/// were complete before it.
+#[derive(Debug, Default)]
+pub struct Stream {
+    pub documents: Vec<Node>,
+    pub error: Option<LoadError>,
+}
+
+/// Why a stream could not be read to its end, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub message: String,
+    /// Byte offset of the problem.
+    pub offset: u32,
+}
+
+pub fn load_stream(text: &str, limits: Limits) -> Stream {
+    let offsets = CharOffsets::new(text);
+    let mut builder = TreeBuilder {
+        text,
+        offsets: &offsets,
+        limits,
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        alias_nodes: 0,
+        documents: Vec::new(),
+    };
+    let error = builder.run(Parser::new_from_str(text)).err();
+    Stream {
+        documents: builder.documents,
+        error,
+    }
+}
+
+/// Maps saphyr's character indices to byte offsets.
+struct CharOffsets {
+    /// `None` when the text is ASCII and both are the same.
+    table: Option<Vec<u32>>,
+    len: u32,
+}
+
+impl CharOffsets {
+    fn new(text: &str) -> CharOffsets {
+        let table = (!text.is_ascii()).then(|| {
+            let mut table: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
+            table.push(text.len() as u32);
+            table
+        });
+        CharOffsets {
+            table,
+            len: text.len() as u32,
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> u32 {
+        match &self.table {
+            None => (char_index as u32).min(self.len),
+            Some(table) => table.get(char_index).copied().unwrap_or(self.len),
+        }
+    }
+}
+
+enum Frame {
+    Sequence {
+        start: u32,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Mapping {
+        start: u32,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+struct TreeBuilder<'a> {
+    text: &'a str,
+    offsets: &'a CharOffsets,
+    limits: Limits,
+    stack: Vec<Frame>,
+    /// Anchored nodes by saphyr's anchor id, with their node counts.
+    anchors: Vec<Option<(Node, usize)>>,
+    alias_nodes: usize,
+    documents: Vec<Node>,
+}
+
+impl TreeBuilder<'_> {
+    fn run(&mut self, parser: Parser<'_, saphyr_parser::StrInput<'_>>) -> Result<(), LoadError> {
+        for event in parser {
+            let (event, span) = event.map_err(|error| self.scan_error(&error))?;
+            let start = self.offsets.byte(span.start.index());
+            let end = self.offsets.byte(span.end.index());
+            match event {
+                Event::Scalar(text, style, anchor, _tag) => {
+                    let style = convert_style(style);
+                    let end = self.scalar_end(start, end, style);
+                    let node = Node {
+                        span: Span::new(start as usize, end as usize),
+                        value: Value::Scalar(Scalar {
+                            text: text.into_owned(),
+                            style,
+                        }),
+                    };
+                    self.remember_anchor(anchor, &node);
+                    self.push_node(node);
+                }
+                Event::SequenceStart(anchor, _) => self.open(Frame::Sequence {
+                    start,
+                    anchor,
+                    items: Vec::new(),
+                })?,
+                Event::MappingStart(anchor, _) => self.open(Frame::Mapping {
+                    start,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                })?,
+                Event::SequenceEnd | Event::MappingEnd => self.close(end),
+                Event::Alias(anchor) => {
+                    let node = self.expand_alias(anchor, start)?;
+                    self.push_node(node);
+                }
+                Event::DocumentStart(_) | Event::DocumentEnd => {}
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_error(&self, error: &ScanError) -> LoadError {
+        LoadError {
+            message: error.info().to_string(),
+            offset: self.offsets.byte(error.marker().index()),
+        }
+    }
+
+    /// saphyr ends a quoted scalar after any blanks and comment that follow it; find the
+    /// closing quote instead.
+    fn scalar_end(&self, start: u32, end: u32, style: ScalarStyle) -> u32 {
+        let bytes = self.text.as_bytes();
+        let quote = match style {
+            ScalarStyle::SingleQuoted => b'\'',
+            ScalarStyle::DoubleQuoted => b'"',
+            _ => return end,
+        };
+        let mut i = start as usize + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if quote == b'"' => i += 2,
+                b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                byte if byte == quote => return i as u32 + 1,
+                _ => i += 1,
+            }
+        }
+        end
+    }
+
+    fn open(&mut self, frame: Frame) -> Result<(), LoadError> {
+        if self.stack.len() >= self.limits.max_depth {
+            let offset = match &frame {
+                Frame::Sequence { start, .. } | Frame::Mapping { start, .. } => *start,
+            };
+            return Err(LoadError {
+                message: format!(
+                    "collections nest deeper than {} levels; pinnace stops here",
+                    self.limits.max_depth
+                ),
+                offset,
+            });
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn close(&mut self, end: u32) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        let (start, anchor, value) = match frame {
+            Frame::Sequence {
+                start,
+                anchor,
+                items,
+            } => (start, anchor, Value::Sequence(items)),
+            Frame::Mapping {
+                start,
+                anchor,
+                entries,
+                ..
+            } => (start, anchor, Value::Mapping(entries)),
+        };
+        let node = Node {
+            span: Span::new(start as usize, end.max(start) as usize),
+            value,
+        };
+        self.remember_anchor(anchor, &node);
+        self.push_node(node);
+    }
+
+    fn push_node(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some(Frame::Sequence { items, .. }) => items.push(node),
+            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    fn remember_anchor(&mut self, anchor: usize, node: &Node) {
+        if anchor == 0 {
+            return;
+        }
+        if self.anchors.len() <= anchor {
+            self.anchors.resize(anchor + 1, None);
+        }
+        self.anchors[anchor] = Some((node.clone(), count_nodes(node)));
+    }
+
+    /// An alias becomes a copy of its anchored node (keeping the anchor's spans, which is
+    /// where an edit would belong), within a budget so an alias bomb cannot exhaust memory.
+    fn expand_alias(&mut self, anchor: usize, offset: u32) -> Result<Node, LoadError> {
+        let Some(Some((node, count))) = self.anchors.get(anchor) else {
+            return Err(LoadError {
+                message: "alias refers to an unknown anchor".to_string(),
+                offset,
+            });
+        };
+        self.alias_nodes += count;
+        if self.alias_nodes > self.limits.max_alias_nodes {
+            return Err(LoadError {
+                message: format!(
+                    "aliases expand to more than {} nodes (an alias bomb?); pinnace stops here",
+                    self.limits.max_alias_nodes
+                ),
+                offset,
+            });
+        }
+        Ok(node.clone())
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        Value::Scalar(_) => 1,
+        Value::Sequence(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Mapping(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+fn convert_style(style: saphyr_parser::ScalarStyle) -> ScalarStyle {
+    match style {
+        saphyr_parser::ScalarStyle::Plain => ScalarStyle::Plain,
+        saphyr_parser::ScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+        saphyr_parser::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+        saphyr_parser::ScalarStyle::Literal => ScalarStyle::Literal,
+        saphyr_parser::ScalarStyle::Folded => ScalarStyle::Folded,
+    }
+}

@@ -1,0 +1,121 @@
+//! A YAML tree in which every node remembers the exact bytes it came from.
+//!
+//! Rules report on [`Node::span`], and `pinnace pin` will replace exactly those bytes, so a span
+//! always covers the scalar as written: quotes included, trailing comments excluded.
+
+mod load;
+
+pub use load::{Limits, LoadError, Stream, load_stream};
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar(Scalar),
+    Sequence(Vec<Node>),
+    Mapping(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar {
+    /// The value after unquoting and unescaping.
+    pub text: String,
+    pub style: ScalarStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl Node {
+    /// The scalar's text, if this node is a scalar that is not null.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(scalar) if !scalar.is_null() => Some(&scalar.text),
+            _ => None,
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match &self.value {
+            Value::Scalar(scalar) => Some(scalar),
+            _ => None,
+        }
+    }
+
+    pub fn as_sequence(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Sequence(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_mapping(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Mapping(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The value under a string key of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, value)| value)
+    }
+
+    /// The key node and value node under a string key of a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_mapping()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar(scalar) if scalar.is_null())
+    }
+}
+
+impl Scalar {
+    /// Null in the YAML 1.2 core schema: an empty plain scalar, `~` or `null`.
+    pub fn is_null(&self) -> bool {
+        self.style == ScalarStyle::Plain
+            && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+    }
+}
+
+impl Node {
+    /// The source span of a byte range of this scalar's value, when the value is written
+    /// verbatim (no escapes, no line folding); otherwise the whole node.
+    pub fn value_span(&self, range: std::ops::Range<usize>) -> Span {
+        let Some(scalar) = self.as_scalar() else {
+            return self.span;
+        };
+        let opening = match scalar.style {
+            ScalarStyle::Plain => 0,
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => 1,
+            ScalarStyle::Literal | ScalarStyle::Folded => return self.span,
+        };
+        let verbatim = self.span.len() == scalar.text.len() + 2 * opening;
+        if !verbatim || range.end > scalar.text.len() {
+            return self.span;
+        }
+        let start = self.span.start as usize + opening;
+        Span::new(start + range.start, start + range.end)
+    }
+}
