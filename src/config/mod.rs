@@ -4,7 +4,7 @@
 mod load;
 mod settings;
 
-pub use load::{CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config};
+pub use load::{CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config};
 pub use settings::{RuleSelection, Settings};
 
 use std::collections::BTreeMap;

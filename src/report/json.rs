@@ -8,17 +8,22 @@ use serde_json::{Value, json};
 use super::{Reporter, Summary};
 use crate::finding::{FileReport, Finding};
 
+/// Writes findings as they come, one per line, so memory stays flat on huge repositories.
 pub struct JsonReporter<'a> {
     out: Box<dyn Write + 'a>,
-    findings: Vec<Value>,
+    written: usize,
 }
 
 impl<'a> JsonReporter<'a> {
     pub fn new(out: Box<dyn Write + 'a>) -> JsonReporter<'a> {
-        JsonReporter {
-            out,
-            findings: Vec::new(),
+        JsonReporter { out, written: 0 }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if self.written == 0 {
+            write!(self.out, "{{\"version\": 1, \"findings\": [")?;
         }
+        Ok(())
     }
 }
 
@@ -47,29 +52,36 @@ pub fn finding_json(report: &FileReport, finding: &Finding) -> Value {
 
 impl Reporter for JsonReporter<'_> {
     fn file(&mut self, report: &FileReport) -> io::Result<()> {
-        self.findings.extend(
-            report
-                .findings
-                .iter()
-                .map(|finding| finding_json(report, finding)),
-        );
+        for finding in &report.findings {
+            self.start()?;
+            let separator = if self.written == 0 { "" } else { "," };
+            write!(self.out, "{separator}\n  ")?;
+            serde_json::to_writer(&mut self.out, &finding_json(report, finding))?;
+            self.written += 1;
+        }
         Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let document = json!({
-            "version": 1,
-            "findings": std::mem::take(&mut self.findings),
-            "warnings": summary.problems.iter().map(|w| json!({"path": w.path, "message": w.message})).collect::<Vec<_>>(),
-            "summary": {
-                "files_checked": summary.files_checked,
-                "errors": summary.errors,
-                "warnings": summary.warnings,
-                "notes": summary.notes,
-            },
+        self.start()?;
+        let closing = if self.written == 0 { "]" } else { "\n]" };
+        let warnings: Vec<Value> = summary
+            .problems
+            .iter()
+            .map(|w| json!({"path": w.path, "message": w.message}))
+            .collect();
+        let totals = json!({
+            "files_checked": summary.files_checked,
+            "errors": summary.errors,
+            "warnings": summary.warnings,
+            "notes": summary.notes,
         });
-        serde_json::to_writer_pretty(&mut self.out, &document)?;
-        writeln!(self.out)?;
+        writeln!(
+            self.out,
+            "{closing},\n\"warnings\": {},\n\"summary\": {}}}",
+            Value::Array(warnings),
+            totals
+        )?;
         self.out.flush()
     }
 }

@@ -10,24 +10,47 @@ use super::{Reporter, Summary};
 use crate::finding::{FileReport, Finding, Severity};
 use crate::rules::{RuleMeta, catalog};
 
+/// Streams results one per line between a head (tool and rules) and a tail (invocation),
+/// so memory stays flat on huge repositories.
 pub struct SarifReporter<'a> {
     out: Box<dyn Write + 'a>,
-    results: Vec<Value>,
+    written: usize,
+    started: bool,
 }
 
 impl<'a> SarifReporter<'a> {
     pub fn new(out: Box<dyn Write + 'a>) -> SarifReporter<'a> {
         SarifReporter {
             out,
-            results: Vec::new(),
+            written: 0,
+            started: false,
         }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        let driver = json!({
+            "name": "pinnace",
+            "version": env!("CARGO_PKG_VERSION"),
+            "rules": catalog().map(rule_descriptor).collect::<Vec<_>>(),
+        });
+        write!(
+            self.out,
+            "{{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"version\": \"2.1.0\", \"runs\": [{{\n\"tool\": {{\"driver\": {driver}}},\n\"columnKind\": \"unicodeCodePoints\",\n\"results\": ["
+        )
     }
 }
 
 impl Reporter for SarifReporter<'_> {
     fn file(&mut self, report: &FileReport) -> io::Result<()> {
+        self.start()?;
         for finding in &report.findings {
-            self.results.push(result(report, finding));
+            let separator = if self.written == 0 { "" } else { "," };
+            write!(self.out, "{separator}\n  {}", result(report, finding))?;
+            self.written += 1;
         }
         Ok(())
     }
@@ -44,25 +67,12 @@ impl Reporter for SarifReporter<'_> {
                 })
             })
             .collect();
-        let log = json!({
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {
-                    "name": "pinnace",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": catalog().map(rule_descriptor).collect::<Vec<_>>(),
-                }},
-                "columnKind": "unicodeCodePoints",
-                "invocations": [{
-                    "executionSuccessful": true,
-                    "toolExecutionNotifications": notifications,
-                }],
-                "results": std::mem::take(&mut self.results),
-            }],
-        });
-        serde_json::to_writer_pretty(&mut self.out, &log)?;
-        writeln!(self.out)?;
+        self.start()?;
+        let invocations = json!([{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }]);
+        writeln!(self.out, "\n],\n\"invocations\": {invocations}\n}}]}}")?;
         self.out.flush()
     }
 }

@@ -121,8 +121,13 @@ impl TreeBuilder<'_> {
             let start = self.offsets.byte(span.start.index());
             let end = self.offsets.byte(span.end.index());
             match event {
-                Event::Scalar(text, style, anchor, _tag) => {
+                Event::Scalar(text, style, anchor, tag) => {
                     let style = convert_style(style);
+                    let start = if anchor != 0 || tag.is_some() {
+                        self.skip_properties(start, end)
+                    } else {
+                        start
+                    };
                     let end = self.scalar_end(start, end, style);
                     let node = Node {
                         span: Span::new(start as usize, end as usize),
@@ -162,6 +167,22 @@ impl TreeBuilder<'_> {
             message: error.info().to_string(),
             offset: self.offsets.byte(error.marker().index()),
         }
+    }
+
+    /// saphyr starts a scalar's span at its anchor or tag (`&name !!str value`); a rewrite
+    /// must start at the value itself.
+    fn skip_properties(&self, mut start: u32, end: u32) -> u32 {
+        let bytes = self.text.as_bytes();
+        let at = |i: u32| bytes.get(i as usize).copied();
+        while start < end && matches!(at(start), Some(b'&' | b'!')) {
+            while start < end && !matches!(at(start), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                start += 1;
+            }
+            while start < end && matches!(at(start), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                start += 1;
+            }
+        }
+        start
     }
 
     /// saphyr ends a quoted scalar after any blanks and comment that follow it; find the
@@ -291,5 +312,100 @@ fn convert_style(style: saphyr_parser::ScalarStyle) -> ScalarStyle {
         saphyr_parser::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
         saphyr_parser::ScalarStyle::Literal => ScalarStyle::Literal,
         saphyr_parser::ScalarStyle::Folded => ScalarStyle::Folded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Stream {
+        load_stream(text, Limits::default())
+    }
+
+    /// The source text of the scalar at a key path of the first document.
+    fn spanned<'t>(text: &'t str, path: &[&str]) -> &'t str {
+        let stream = load(text);
+        assert!(stream.error.is_none(), "{:?}", stream.error);
+        let node = stream.documents[0].at(path).expect("path exists");
+        &text[node.span.range()]
+    }
+
+    #[test]
+    fn quoted_scalars_span_their_quotes_and_not_the_comment() {
+        let text = "a: 'x:1'  # note\nb: \"y\\\"z\"  # note\nc: 'it''s'\nd: plain  # note\n";
+        assert_eq!(spanned(text, &["a"]), "'x:1'");
+        assert_eq!(spanned(text, &["b"]), "\"y\\\"z\"");
+        assert_eq!(spanned(text, &["c"]), "'it''s'");
+        assert_eq!(spanned(text, &["d"]), "plain");
+    }
+
+    #[test]
+    fn flow_collections_and_non_ascii_text_keep_byte_spans() {
+        let text = "labels: {team: 'é'}\nc: {image: nginx:1.25, name: web}\n";
+        assert_eq!(spanned(text, &["c", "image"]), "nginx:1.25");
+        assert_eq!(spanned(text, &["labels", "team"]), "'é'");
+    }
+
+    #[test]
+    fn bom_and_crlf_are_accepted() {
+        let text = "\u{feff}kind: Pod\r\nimage: 'nginx'\r\n";
+        assert_eq!(spanned(text, &["image"]), "'nginx'");
+        assert_eq!(spanned(text, &["kind"]), "Pod");
+    }
+
+    #[test]
+    fn every_document_of_a_stream_is_loaded() {
+        let stream = load("---\na: 1\n---\nb: 2\n...\n---\nc: 3\n");
+        assert_eq!(stream.documents.len(), 3);
+        assert!(stream.documents[2].get("c").is_some());
+    }
+
+    #[test]
+    fn documents_before_an_error_survive_it() {
+        let text = "a: 1\n---\nb: [\n";
+        let stream = load(text);
+        assert_eq!(stream.documents.len(), 1);
+        let error = stream.error.expect("an error");
+        assert!(error.offset as usize >= text.find("b:").unwrap());
+    }
+
+    #[test]
+    fn aliases_expand_to_their_anchor_with_its_spans() {
+        let text = "base: &img nginx:1.25\nuse: *img\ntagged: !!str 'v'\n";
+        let stream = load(text);
+        let used = stream.documents[0].get("use").unwrap();
+        assert_eq!(used.as_str(), Some("nginx:1.25"));
+        assert_eq!(&text[used.span.range()], "nginx:1.25");
+        assert_eq!(used.span.start as usize, text.find("nginx").unwrap());
+        let tagged = stream.documents[0].get("tagged").unwrap();
+        assert_eq!(&text[tagged.span.range()], "'v'");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_stopped() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = (b'a' + level - 1) as char;
+            let name = (b'a' + level) as char;
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        let stream = load(&text);
+        let error = stream.error.expect("bomb refused");
+        assert!(error.message.contains("alias"), "{}", error.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let flow = "[".repeat(10_000);
+        assert!(load(&flow).error.is_some());
+        let mut block = String::new();
+        for depth in 0..10_000 {
+            block.push_str(&" ".repeat(depth));
+            block.push_str("a:\n");
+        }
+        let error = load(&block).error.expect("too deep");
+        assert!(error.message.contains("nest"), "{}", error.message);
     }
 }
