@@ -59,7 +59,15 @@ pub fn load_config(path: &Path) -> Result<Config, Box<ConfigError>> {
             source,
         })
     })?;
-    parse_config(&path.display().to_string(), &text)
+    parse_config(&display_path(path), &text)
+}
+
+/// The path relative to the current folder when it is below it, as people typed it.
+fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.as_deref().unwrap_or(path).display().to_string()
 }
 
 /// Parses config text; `name` is how errors refer to the file.
@@ -92,8 +100,14 @@ pub fn parse_config(name: &str, text: &str) -> Result<Config, Box<ConfigError>> 
     let json = to_json(root);
     let config: Config = serde_path_to_error::deserialize(json).map_err(|error| {
         let (span, key) = locate(root, error.path());
-        let message = format!("{} (at `{}`)", error.inner(), key);
-        invalid(span, message, "this value", Some(schema_help()))
+        let inner = error.inner().to_string();
+        let label = if inner.starts_with("unknown field") {
+            "unknown key"
+        } else {
+            "this value"
+        };
+        let message = format!("{inner} (at `{key}`)");
+        invalid(span, message, label, Some(schema_help()))
     })?;
     validate(&config, root)
         .map_err(|(span, message, help)| invalid(span, message, "here", Some(help)))?;
