@@ -103,6 +103,18 @@ fn is_manifest_name(path: &Path) -> bool {
 }
 
 fn walk_warning(root: &Path, error: &ignore::Error) -> Warning {
+    // The walker wraps the error that matters in layers of context.
+    let mut error = error;
+    while let ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } =
+        error
+    {
+        error = err;
+    }
+    if let ignore::Error::WithPath { err, .. } = error
+        && matches!(**err, ignore::Error::Loop { .. })
+    {
+        error = err;
+    }
     let path = match error {
         ignore::Error::WithPath { path, .. } => path.display().to_string(),
         ignore::Error::Loop { child, .. } => child.display().to_string(),

@@ -68,7 +68,7 @@ pub fn load(input: Input<'_>) -> Loaded {
     };
     let source = SourceFile::new(name, text);
     if let Some(offset) = utf8_error {
-        let finding = Finding::new(&YAML_SYNTAX, Span::new(offset, offset + 1), "file is not UTF-8 text")
+        let finding = Finding::new(&YAML_SYNTAX, char_span(&source.text, offset), "file is not UTF-8 text")
             .label("this byte is not valid UTF-8")
             .help("Kubernetes manifests must be UTF-8; re-encode the file (for example with `iconv -t UTF-8`)");
         return Loaded::Documents {
@@ -79,12 +79,9 @@ pub fn load(input: Input<'_>) -> Loaded {
     }
     let stream = load_stream(&source.text, Limits::default());
     let syntax_error = stream.error.map(|error| {
-        let end = (error.offset as usize + 1)
-            .min(source.text.len())
-            .max(error.offset as usize);
         let finding = Finding::new(
             &YAML_SYNTAX,
-            Span::new(error.offset as usize, end),
+            char_span(&source.text, error.offset as usize),
             format!("invalid YAML: {}", error.message),
         )
         .label("the parser stopped here")
@@ -96,6 +93,14 @@ pub fn load(input: Input<'_>) -> Loaded {
         documents: stream.documents,
         syntax_error,
     }
+}
+
+/// The one character at `offset` (empty at the end of the text), so a label never splits a
+/// multi-byte character.
+fn char_span(text: &str, offset: usize) -> Span {
+    let offset = offset.min(text.len());
+    let width = text[offset..].chars().next().map_or(0, char::len_utf8);
+    Span::new(offset, offset + width)
 }
 
 /// Runs every rule on one input. `Err` is an input that was skipped.

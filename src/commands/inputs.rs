@@ -14,6 +14,9 @@ use crate::pipeline::{Input, MAX_FILE_BYTES};
 /// sources held for output stay small on a huge repository.
 const CHUNK: usize = 512;
 
+/// A rendered stream (`helm template … | pinnace check -`) may be far larger than one file.
+const MAX_STDIN_BYTES: u64 = 16 * MAX_FILE_BYTES;
+
 /// Runs `work` on every input below `paths` (or on standard input for `-`) in parallel, and
 /// `emit` on each result in path order. Returns the inputs that could not be read.
 pub fn for_each_input<T: Send>(
@@ -26,7 +29,18 @@ pub fn for_each_input<T: Send>(
     let mut problems = Vec::new();
     if paths.iter().any(|p| p.as_os_str() == "-") {
         let mut bytes = Vec::new();
-        match std::io::stdin().lock().read_to_end(&mut bytes) {
+        match std::io::stdin()
+            .lock()
+            .take(MAX_STDIN_BYTES)
+            .read_to_end(&mut bytes)
+        {
+            Ok(_) if bytes.len() as u64 >= MAX_STDIN_BYTES => problems.push(Warning {
+                path: stdin_name.to_string(),
+                message: format!(
+                    "standard input is over the {} MiB limit; not checked",
+                    MAX_STDIN_BYTES >> 20
+                ),
+            }),
             Ok(_) => {
                 let input = Input {
                     name: stdin_name.to_string(),

@@ -56,13 +56,14 @@ impl Reporter for HumanReporter<'_> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        // Problems with inputs are not findings: they go to stderr, like any tool's warnings.
         for problem in &summary.problems {
             let label = if self.color {
                 "\x1b[33mwarning\x1b[0m"
             } else {
                 "warning"
             };
-            writeln!(self.out, "{label}: {}: {}", problem.path, problem.message)?;
+            eprintln!("{label}: {}: {}", problem.path, problem.message);
         }
         let files = plural(summary.files_checked, "file");
         if summary.findings() == 0 {
