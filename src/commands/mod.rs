@@ -3,6 +3,7 @@
 mod check;
 mod images;
 mod inputs;
+mod pin;
 mod rules;
 
 use std::io::IsTerminal;
@@ -35,6 +36,8 @@ enum ColorChoice {
 enum Command {
     /// Check manifests for image pinning and trusted registries (offline).
     Check(check::CheckArgs),
+    /// Rewrite image tags to `tag@sha256:…` in place, resolving digests from registries.
+    Pin(pin::PinArgs),
     /// List every image reference with its file, line, column, workload and container.
     Images(images::ImagesArgs),
     /// List the rules.
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args, color),
         Command::Images(args) => images::run(args),
+        Command::Pin(args) => pin::run(args),
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),
         Command::ConfigSchema => {

@@ -103,19 +103,23 @@ impl Node {
     /// The source span of a byte range of this scalar's value, when the value is written
     /// verbatim (no escapes, no line folding); otherwise the whole node.
     pub fn value_span(&self, range: std::ops::Range<usize>) -> Span {
-        let Some(scalar) = self.as_scalar() else {
-            return self.span;
-        };
+        self.exact_span(range).unwrap_or(self.span)
+    }
+
+    /// The source span of a byte range of this scalar's value, or `None` when the value is
+    /// not written verbatim (escapes, folding, block style) and so cannot be edited in place.
+    pub fn exact_span(&self, range: std::ops::Range<usize>) -> Option<Span> {
+        let scalar = self.as_scalar()?;
         let opening = match scalar.style {
             ScalarStyle::Plain => 0,
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => 1,
-            ScalarStyle::Literal | ScalarStyle::Folded => return self.span,
+            ScalarStyle::Literal | ScalarStyle::Folded => return None,
         };
         let verbatim = self.span.len() == scalar.text.len() + 2 * opening;
-        if !verbatim || range.end > scalar.text.len() {
-            return self.span;
+        if !verbatim || range.start > range.end || range.end > scalar.text.len() {
+            return None;
         }
         let start = self.span.start as usize + opening;
-        Span::new(start + range.start, start + range.end)
+        Some(Span::new(start + range.start, start + range.end))
     }
 }

@@ -1,0 +1,320 @@
+//! `pinnace pin`: rewrite tags to `tag@sha256:…` in place, resolving each distinct image once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::inputs::for_each_input;
+use super::{ConfigArgs, exit, settings};
+use crate::config::{RuleSelection, Settings};
+use crate::fix::{
+    self, Outcome, PinOptions, PinTarget, SkipReason, plan_pins, rewrite_file, write_atomically,
+};
+use crate::image_ref::ImageRef;
+use crate::model::extract;
+use crate::pipeline::{self, Loaded};
+use crate::registry::{ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolver};
+use crate::yaml::Node;
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Files or folders whose manifests to pin.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Print a unified diff and write nothing; exit 1 when something would change.
+    #[arg(long)]
+    dry_run: bool,
+    /// Re-resolve `tag@digest` references and replace digests whose tag has moved.
+    #[arg(long)]
+    update: bool,
+    /// Also pin `latest` and untagged references, as `name:latest@sha256:…`.
+    #[arg(long)]
+    allow_latest: bool,
+    /// Also pin images from registries outside `registries.trusted`.
+    #[arg(long)]
+    include_untrusted: bool,
+    /// Requests in flight at once per registry.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    jobs: usize,
+    /// Keep resolutions in this file between runs.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// How long a cached resolution stays good: `30m`, `24h`, `7d`.
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "AGE")]
+    cache_max_age: Duration,
+    /// No progress bar, no summary unless something failed.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// A file read for pinning, with what was planned in it.
+struct PlannedFile {
+    name: String,
+    path: PathBuf,
+    original: Vec<u8>,
+    text: String,
+    documents: Vec<Node>,
+    targets: Vec<PinTarget>,
+    skipped: Vec<(String, SkipReason)>,
+}
+
+#[derive(Default)]
+struct Tally {
+    pinned: usize,
+    updated: usize,
+    unchanged: usize,
+    files_changed: usize,
+    skipped: BTreeMap<SkipReason, usize>,
+    /// What failed and why, one line each.
+    failures: Vec<String>,
+}
+
+pub fn run(args: PinArgs) -> miette::Result<u8> {
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(miette::miette!(
+            "`pinnace pin` edits files in place; give paths, not `-`"
+        ));
+    }
+    super::require_paths(&args.paths)?;
+    let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
+    let options = PinOptions {
+        update: args.update,
+        allow_latest: args.allow_latest,
+        include_untrusted: args.include_untrusted,
+    };
+    let mut tally = Tally::default();
+    let mut files = Vec::new();
+    let problems = for_each_input(
+        &args.paths,
+        "-",
+        &settings,
+        |input| Ok(plan_file(input, &settings, options)),
+        |planned| files.push(planned),
+    );
+    for problem in problems {
+        tally
+            .failures
+            .push(format!("{}: {}", problem.path, problem.message));
+    }
+    let files: Vec<PlannedFile> = files
+        .into_iter()
+        .filter_map(|planned| planned.map_err(|failure| tally.failures.push(failure)).ok())
+        .collect();
+
+    let lookups: BTreeMap<String, ImageRef> = files
+        .iter()
+        .flat_map(|file| &file.targets)
+        .map(|target| (target.lookup.clone(), target.reference.clone()))
+        .collect();
+    let client = RegistryClient::new(client_options(&settings, args.jobs))
+        .map_err(|e| miette::miette!("{e}"))?;
+    let cache = match &args.cache {
+        Some(path) => Some(
+            ResolutionCache::open(path, args.cache_max_age).map_err(|e| miette::miette!("{e}"))?,
+        ),
+        None => None,
+    };
+    let resolver = Resolver {
+        client: &client,
+        cache: cache.as_ref(),
+        jobs: args.jobs.saturating_mul(4),
+    };
+    let progress = progress_bar(lookups.len() as u64, args.quiet);
+    let resolutions = resolver.resolve_tags(&lookups, || progress.inc(1));
+    progress.finish_and_clear();
+    if let Some(cache) = &cache {
+        cache.save().map_err(|e| miette::miette!("{e}"))?;
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    for file in files {
+        tally_skips(&mut tally, &file);
+        let rewrite = match rewrite_file(&file.text, &file.documents, file.targets, &resolutions) {
+            Ok(rewrite) => rewrite,
+            Err(error) => {
+                tally.failures.push(format!("{}: {error}", file.name));
+                continue;
+            }
+        };
+        let mut failed_here = HashMap::new();
+        for (target, outcome) in &rewrite.outcomes {
+            match outcome {
+                Outcome::Pinned => tally.pinned += 1,
+                Outcome::Updated => tally.updated += 1,
+                Outcome::Current => tally.unchanged += 1,
+                Outcome::Failed(error) => {
+                    failed_here
+                        .entry(target.text.clone())
+                        .or_insert_with(|| error.to_string());
+                }
+            }
+        }
+        for (image, error) in failed_here {
+            tally
+                .failures
+                .push(format!("{}: {image}: {error}", file.name));
+        }
+        let Some(new_text) = rewrite.new_text else {
+            continue;
+        };
+        tally.files_changed += 1;
+        if args.dry_run {
+            let diff = fix::unified_diff(&file.name, &file.text, &new_text);
+            stdout
+                .write_all(diff.as_bytes())
+                .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+        } else if let Err(error) = write_atomically(&file.path, &file.original, new_text.as_bytes())
+        {
+            tally.failures.push(format!("{}: {error}", file.name));
+        }
+    }
+    stdout
+        .flush()
+        .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+    print_summary(&tally, &args, lookups.len(), client.requests_sent());
+    let changed = tally.pinned + tally.updated > 0;
+    Ok(if !tally.failures.is_empty() || (args.dry_run && changed) {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    })
+}
+
+/// Loads a file and decides what to do with each of its images. `Err` is a file that cannot
+/// be pinned safely (it does not parse).
+fn plan_file(
+    input: pipeline::Input<'_>,
+    settings: &Settings,
+    options: PinOptions,
+) -> Result<PlannedFile, String> {
+    let path = input.path.to_path_buf();
+    let original = input.bytes.clone();
+    let (source, documents, syntax_error) = match pipeline::load(input) {
+        Loaded::Skipped(warning) => return Err(format!("{}: {}", warning.path, warning.message)),
+        Loaded::Documents {
+            source,
+            documents,
+            syntax_error,
+        } => (source, documents, syntax_error),
+    };
+    if let Some(error) = syntax_error {
+        let line = source.position(error.span.start).line;
+        return Err(format!(
+            "{}:{line}: {}; not edited",
+            source.name, error.message
+        ));
+    }
+    let model = extract(&documents, &settings.catalog);
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    for ((_, decision), image) in plan_pins(&model, settings, options)
+        .into_iter()
+        .zip(&model.images)
+    {
+        match decision {
+            Ok(target) => targets.push(target),
+            Err(reason) => skipped.push((image.text.to_string(), reason)),
+        }
+    }
+    drop(model);
+    Ok(PlannedFile {
+        name: source.name.clone(),
+        path,
+        original,
+        text: source.text.to_string(),
+        documents,
+        targets,
+        skipped,
+    })
+}
+
+fn tally_skips(tally: &mut Tally, file: &PlannedFile) {
+    for (_, reason) in &file.skipped {
+        if *reason == SkipReason::AlreadyPinned {
+            tally.unchanged += 1;
+        } else {
+            *tally.skipped.entry(*reason).or_default() += 1;
+        }
+    }
+}
+
+fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
+    let registries = &settings.config.registries;
+    ClientOptions {
+        insecure: registries.insecure.clone(),
+        mirrors: registries.mirrors.clone(),
+        ca_files: registries
+            .ca_files
+            .iter()
+            .map(|f| settings.root.join(f))
+            .collect(),
+        per_registry: jobs.max(1),
+        credentials: CredentialStore::from_environment(),
+        ..ClientOptions::default()
+    }
+}
+
+/// A bar on a terminal only: not in CI logs, not with `--quiet`.
+fn progress_bar(length: u64, quiet: bool) -> indicatif::ProgressBar {
+    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if quiet || !interactive || length == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("resolving {pos}/{len} images {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn print_summary(tally: &Tally, args: &PinArgs, distinct: usize, requests: usize) {
+    if args.quiet && tally.failures.is_empty() {
+        return;
+    }
+    let skipped: usize = tally.skipped.values().sum();
+    let verb = if args.dry_run {
+        "would change"
+    } else {
+        "changed"
+    };
+    eprintln!(
+        "{} pinned, {} updated, {} unchanged, {skipped} skipped, {} failed; {verb} {} files ({distinct} distinct images, {requests} registry requests)",
+        tally.pinned,
+        tally.updated,
+        tally.unchanged,
+        tally.failures.len(),
+        tally.files_changed,
+    );
+    for (reason, count) in &tally.skipped {
+        eprintln!("  skipped {count}: {}", reason.describe());
+    }
+    for failure in &tally.failures {
+        eprintln!("  failed: {failure}");
+    }
+}
+
+/// `90s`, `30m`, `24h`, `7d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 24h or 7d"))?;
+    let seconds = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number * seconds))
+}

@@ -1,0 +1,75 @@
+//! One file's rewrite: the resolved digests written into its planned targets, verified.
+
+use super::plan::{PinTarget, TargetAction};
+use super::verify::{VerifyError, verify_edit};
+use super::{Edit, apply_edits};
+use crate::registry::{RegistryError, Resolutions};
+use crate::source::Span;
+use crate::yaml::Node;
+
+/// What happened to one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pinned,
+    /// `--update` replaced a digest whose tag had moved.
+    Updated,
+    /// `--update` found the written digest still current.
+    Current,
+    Failed(RegistryError),
+}
+
+#[derive(Debug)]
+pub struct FileRewrite {
+    /// The new text, or `None` when nothing changes.
+    pub new_text: Option<String>,
+    /// Each target with what happened to it, in file order.
+    pub outcomes: Vec<(PinTarget, Outcome)>,
+}
+
+pub fn rewrite_file(
+    text: &str,
+    documents: &[Node],
+    targets: Vec<PinTarget>,
+    resolutions: &Resolutions,
+) -> Result<FileRewrite, VerifyError> {
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut changed: Vec<(Span, String)> = Vec::new();
+    let mut outcomes = Vec::with_capacity(targets.len());
+    for target in targets {
+        let outcome = match resolutions.get(&target.lookup) {
+            None => continue,
+            Some(Err(error)) => Outcome::Failed(error.clone()),
+            Some(Ok(manifest)) => {
+                let digest = &manifest.digest;
+                let outcome = match &target.action {
+                    TargetAction::Update { current } if current == digest => Outcome::Current,
+                    TargetAction::Update { .. } => Outcome::Updated,
+                    TargetAction::Pin => Outcome::Pinned,
+                };
+                // An alias repeats its anchor's scalar: edit those bytes once.
+                if outcome != Outcome::Current && !edits.iter().any(|e| e.span == target.edit_span)
+                {
+                    edits.push(Edit {
+                        span: target.edit_span,
+                        replacement: target.replacement(digest),
+                    });
+                    changed.push((target.node_span, target.new_value(digest)));
+                }
+                outcome
+            }
+        };
+        outcomes.push((target, outcome));
+    }
+    if edits.is_empty() {
+        return Ok(FileRewrite {
+            new_text: None,
+            outcomes,
+        });
+    }
+    let new_text = apply_edits(text, &edits);
+    verify_edit(documents, &new_text, &changed)?;
+    Ok(FileRewrite {
+        new_text: Some(new_text),
+        outcomes,
+    })
+}

@@ -1,0 +1,478 @@
+//! The HTTP side: manifest requests with the auth handshake, retries and per-host limits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::Method;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use sha2::{Digest as _, Sha256};
+
+use super::auth::{Challenge, parse_challenge};
+use super::credentials::{Credential, CredentialStore};
+use super::limiter::HostLimiter;
+use super::{MANIFEST_MEDIA_TYPES, Manifest, RegistryError};
+use crate::image_ref::Digest;
+
+/// How to reach registries; built from `registries:` in the config and the command line.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Hosts spoken to over plain HTTP.
+    pub insecure: Vec<String>,
+    /// Registry host to the mirror host that answers for it.
+    pub mirrors: BTreeMap<String, String>,
+    /// Extra CA certificates (PEM) trusted on top of the system's.
+    pub ca_files: Vec<PathBuf>,
+    /// Requests in flight at once per registry host.
+    pub per_registry: usize,
+    pub timeout: Duration,
+    /// Tries per request when the registry answers 429 or 5xx or the connection fails.
+    pub max_attempts: u32,
+    /// The longest pause between tries, whatever `Retry-After` asks.
+    pub max_retry_wait: Duration,
+    pub credentials: CredentialStore,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            insecure: Vec::new(),
+            mirrors: BTreeMap::new(),
+            ca_files: Vec::new(),
+            per_registry: 8,
+            timeout: Duration::from_secs(30),
+            max_attempts: 4,
+            max_retry_wait: Duration::from_secs(30),
+            credentials: CredentialStore::default(),
+        }
+    }
+}
+
+pub struct RegistryClient {
+    http: Client,
+    options: ClientOptions,
+    /// `Authorization` header values by `host scope`, reused across requests.
+    authorizations: Mutex<HashMap<String, String>>,
+    limiter: HostLimiter,
+    requests: AtomicUsize,
+}
+
+impl RegistryClient {
+    pub fn new(options: ClientOptions) -> Result<RegistryClient, String> {
+        let mut certificates = Vec::new();
+        for file in &options.ca_files {
+            let pem = std::fs::read(file)
+                .map_err(|e| format!("cannot read CA file {}: {e}", file.display()))?;
+            let found = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("CA file {} holds no PEM certificate: {e}", file.display()))?;
+            certificates.extend(found);
+        }
+        let http = Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("pinnace/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_merge(certificates)
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        Ok(RegistryClient {
+            http,
+            limiter: HostLimiter::new(options.per_registry),
+            options,
+            authorizations: Mutex::new(HashMap::new()),
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    /// HTTP requests sent so far (auth and retries included).
+    pub fn requests_sent(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The digest of what `reference` (a tag or digest) names, by `HEAD`; falls back to `GET`
+    /// and hashing when the registry sends no digest header.
+    pub fn resolve(
+        &self,
+        registry: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        self.via_endpoints(registry, |host| {
+            let response = self.request(Method::HEAD, host, repository, reference)?;
+            let media_type = content_type(&response);
+            match response
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(digest) => Ok(Manifest {
+                    digest: Digest::parse(digest)
+                        .map_err(|_| protocol(host, "an invalid Docker-Content-Digest header"))?,
+                    media_type,
+                    body: None,
+                }),
+                None => self.fetch_from(host, repository, reference),
+            }
+        })
+    }
+
+    /// The manifest `reference` names, with its body.
+    pub fn fetch(
+        &self,
+        registry: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        self.via_endpoints(registry, |host| {
+            self.fetch_from(host, repository, reference)
+        })
+    }
+
+    fn fetch_from(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let response = self.request(Method::GET, host, repository, reference)?;
+        let media_type = content_type(&response);
+        let claimed = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.bytes().map_err(|e| network(host, &e))?.to_vec();
+        let hex: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let digest =
+            Digest::parse(&format!("sha256:{hex}")).map_err(|_| protocol(host, "a digest"))?;
+        if claimed.is_some_and(|c| c.starts_with("sha256:") && c != digest.to_string()) {
+            return Err(protocol(
+                host,
+                "a manifest whose bytes do not match its Docker-Content-Digest",
+            ));
+        }
+        Ok(Manifest {
+            digest,
+            media_type,
+            body: Some(body),
+        })
+    }
+
+    /// Tries the mirror (if any) before the registry itself; the digest is the same.
+    fn via_endpoints<T>(
+        &self,
+        registry: &str,
+        mut attempt: impl FnMut(&str) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        // Like containerd, fall back to the registry when the mirror cannot answer.
+        if let Some(mirror) = self.options.mirrors.get(registry)
+            && let Ok(found) = attempt(mirror)
+        {
+            return Ok(found);
+        }
+        attempt(api_host(registry))
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        host: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Response, RegistryError> {
+        let scheme = if self.options.insecure.iter().any(|h| h == host) {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!("{scheme}://{host}/v2/{repository}/manifests/{reference}");
+        let scope = format!("repository:{repository}:pull");
+        let key = format!("{host} {scope}");
+        let _permit = self.limiter.acquire(host);
+        let mut attempt = 0;
+        let mut challenged = false;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
+            if let Some(authorization) = self.lock_authorizations().get(&key) {
+                request = request.header(AUTHORIZATION, authorization);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let response = match request.send() {
+                Ok(response) => response,
+                Err(error) => {
+                    let error = transport_error(host, &error);
+                    if matches!(error, RegistryError::Network { .. })
+                        && attempt < self.options.max_attempts
+                    {
+                        std::thread::sleep(backoff(attempt));
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
+            let status = response.status().as_u16();
+            match status {
+                200..=299 => return Ok(response),
+                401 if !challenged => {
+                    challenged = true;
+                    attempt -= 1;
+                    let authorization = self.answer_challenge(host, &scope, &response)?;
+                    self.lock_authorizations()
+                        .insert(key.clone(), authorization);
+                }
+                401 | 403 => {
+                    return Err(RegistryError::Auth {
+                        host: host.to_string(),
+                        detail: format!(
+                            "HTTP {status} for {repository}; check the credentials for {host} in your docker or podman config"
+                        ),
+                    });
+                }
+                404 => {
+                    return Err(RegistryError::NotFound {
+                        host: host.to_string(),
+                        reference: format!("{repository}:{reference}")
+                            .replace(":sha256:", "@sha256:"),
+                    });
+                }
+                429 | 500..=599 if attempt < self.options.max_attempts => {
+                    let wait = retry_after(&response).unwrap_or_else(|| backoff(attempt));
+                    std::thread::sleep(wait.min(self.options.max_retry_wait));
+                }
+                429 => {
+                    return Err(RegistryError::RateLimited {
+                        host: host.to_string(),
+                    });
+                }
+                other => return Err(protocol(host, &format!("HTTP {other}"))),
+            }
+        }
+    }
+
+    fn lock_authorizations(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `Authorization` value that answers a 401's challenge.
+    fn answer_challenge(
+        &self,
+        host: &str,
+        scope: &str,
+        response: &Response,
+    ) -> Result<String, RegistryError> {
+        let auth_error = |detail: String| RegistryError::Auth {
+            host: host.to_string(),
+            detail,
+        };
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_challenge)
+            .ok_or_else(|| auth_error("HTTP 401 without a challenge pinnace understands".into()))?;
+        let credential = self.options.credentials.lookup(host).map_err(auth_error)?;
+        match (challenge, credential) {
+            (Challenge::Basic, Some(Credential::Basic { username, password })) => {
+                Ok(basic(&username, password.expose()))
+            }
+            (Challenge::Basic, _) => Err(auth_error(format!(
+                "{host} requires a username and password, and none was found for it in the docker or podman config"
+            ))),
+            (
+                Challenge::Bearer {
+                    realm,
+                    service,
+                    scope: asked,
+                },
+                credential,
+            ) => {
+                let scope = asked.unwrap_or_else(|| scope.to_string());
+                self.bearer_token(
+                    host,
+                    &realm,
+                    service.as_deref(),
+                    &scope,
+                    credential.as_ref(),
+                )
+                .map(|token| format!("Bearer {token}"))
+            }
+        }
+    }
+
+    /// A token from the registry's token service, anonymous when there is no credential.
+    fn bearer_token(
+        &self,
+        host: &str,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        credential: Option<&Credential>,
+    ) -> Result<String, RegistryError> {
+        let mut query = vec![("scope", scope)];
+        if let Some(service) = service {
+            query.push(("service", service));
+        }
+        let request = match credential {
+            Some(Credential::IdentityToken(token)) => {
+                let mut form = query.clone();
+                form.extend([
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "pinnace"),
+                    ("refresh_token", token.expose()),
+                ]);
+                self.http.post(realm).form(&form)
+            }
+            Some(Credential::Basic { username, password }) => self
+                .http
+                .get(realm)
+                .query(&query)
+                .header(AUTHORIZATION, basic(username, password.expose())),
+            None => self.http.get(realm).query(&query),
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = request.send().map_err(|e| transport_error(host, &e))?;
+        let status = response.status();
+        if status == 401 || status == 403 {
+            return Err(RegistryError::Auth {
+                host: host.to_string(),
+                detail: format!(
+                    "its token service refused the credentials (HTTP {})",
+                    status.as_u16()
+                ),
+            });
+        }
+        if !status.is_success() {
+            return Err(protocol(
+                host,
+                &format!("HTTP {} from its token service", status.as_u16()),
+            ));
+        }
+        let body: serde_json::Value = response
+            .json()
+            .map_err(|_| protocol(host, "a token response that is not JSON"))?;
+        body.get("token")
+            .or_else(|| body.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| protocol(host, "a token response without a token"))
+    }
+}
+
+/// Docker Hub's API lives on another host than its image names.
+fn api_host(registry: &str) -> &str {
+    if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    }
+}
+
+fn basic(username: &str, password: &str) -> String {
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    format!("Basic {encoded}")
+}
+
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250 << attempt.min(6))
+}
+
+fn protocol(host: &str, what: &str) -> RegistryError {
+    RegistryError::Protocol {
+        host: host.to_string(),
+        detail: format!("sent {what}").replace("sent HTTP", "HTTP"),
+    }
+}
+
+fn network(host: &str, error: &reqwest::Error) -> RegistryError {
+    RegistryError::Network {
+        host: host.to_string(),
+        detail: error_chain(error),
+    }
+}
+
+/// Sorts a failed request into TLS trouble or plain network trouble.
+fn transport_error(host: &str, error: &reqwest::Error) -> RegistryError {
+    let chain = error_chain(error);
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        RegistryError::Tls {
+            host: host.to_string(),
+            detail: format!(
+                "{chain} (add the registry's CA to registries.ca_files, or list the host in registries.insecure if it speaks plain HTTP)"
+            ),
+        }
+    } else if error.is_timeout() {
+        RegistryError::Network {
+            host: host.to_string(),
+            detail: "timed out".to_string(),
+        }
+    } else {
+        network(host, error)
+    }
+}
+
+/// The error and its causes, without the URL (which is in the host already).
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(error.without_url_ref().to_string());
+    }
+    parts.join(": ")
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let text = self.to_string();
+        match self.url() {
+            Some(url) => text
+                .replace(&format!(" ({url})"), "")
+                .replace(url.as_str(), ""),
+            None => text,
+        }
+    }
+}
