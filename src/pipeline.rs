@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::config::Settings;
 use crate::finding::{FileReport, Finding, Warning};
 use crate::model::{Model, extract};
+use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES, YAML_SYNTAX};
 use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
@@ -104,7 +105,11 @@ fn char_span(text: &str, offset: usize) -> Span {
 }
 
 /// Runs every rule on one input. `Err` is an input that was skipped.
-pub fn check(input: Input<'_>, settings: &Settings) -> Result<FileReport, Warning> {
+pub fn check(
+    input: Input<'_>,
+    settings: &Settings,
+    online: Option<&OnlineFacts>,
+) -> Result<FileReport, Warning> {
     let path = input.path.to_path_buf();
     let (source, documents, syntax_error) = match load(input) {
         Loaded::Documents {
@@ -119,6 +124,7 @@ pub fn check(input: Input<'_>, settings: &Settings) -> Result<FileReport, Warnin
     let context = Context {
         model: &model,
         settings,
+        online,
     };
     for rule in RULES {
         rule.check(&context, &mut findings);

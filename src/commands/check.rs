@@ -6,9 +6,13 @@ use clap::Args;
 
 use super::inputs::for_each_input;
 use super::{ConfigArgs, exit, settings};
-use crate::config::RuleSelection;
+use crate::config::{RuleSelection, Settings};
 use crate::finding::Severity;
+use crate::finding::Warning;
+use crate::model::{ParsedImage, extract};
 use crate::pipeline;
+use crate::pipeline::Loaded;
+use crate::registry::{OnlineFacts, RegistryClient};
 use crate::report::{Format, Summary, reporter};
 
 #[derive(Debug, Args)]
@@ -28,6 +32,13 @@ pub struct CheckArgs {
     /// Skip these rules (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     ignore: Vec<String>,
+    /// Also ask registries whether pinned digests are stale, unknown or single-platform
+    /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
+    #[arg(long)]
+    online: bool,
+    /// With `--online`: requests in flight at once per registry.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    jobs: usize,
     /// The name standard input is reported under (it also selects config overrides).
     #[arg(long, default_value = "<stdin>", value_name = "NAME")]
     stdin_filename: String,
@@ -61,8 +72,16 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         ignore: args.ignore.clone(),
     };
     super::rules::validate_ids(selection.select.iter().flatten().chain(&selection.ignore))?;
+    let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
+    let facts = if args.online {
+        let (facts, problems) = gather_facts(&args, &settings)?;
+        online_problems = problems;
+        Some(facts)
+    } else {
+        None
+    };
     let stdout = std::io::stdout().lock();
     let mut reporter = reporter(
         args.format,
@@ -76,7 +95,7 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         &args.paths,
         &args.stdin_filename,
         &settings,
-        |input| pipeline::check(input, &settings),
+        |input| pipeline::check(input, &settings, facts.as_ref()),
         |report| {
             summary.count(&report);
             worst = worst.max(report.findings.iter().map(|f| f.severity).max());
@@ -85,6 +104,7 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
             }
         },
     );
+    summary.problems.extend(online_problems);
     reporter
         .finish(&summary)
         .map_err(|e| miette::miette!("cannot write output: {e}"))?;
@@ -99,4 +119,48 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     } else {
         exit::CLEAN
     })
+}
+
+/// The first pass of `--online`: every pinned reference in scope, asked of its registry.
+fn gather_facts(
+    args: &CheckArgs,
+    settings: &Settings,
+) -> miette::Result<(OnlineFacts, Vec<Warning>)> {
+    let mut references = Vec::new();
+    for_each_input(
+        &args.paths,
+        &args.stdin_filename,
+        settings,
+        |input| match pipeline::load(input) {
+            Loaded::Skipped(warning) => Err(warning),
+            Loaded::Documents { documents, .. } => {
+                let model = extract(&documents, &settings.catalog);
+                Ok(model
+                    .images
+                    .iter()
+                    .filter_map(|image| match &image.parsed {
+                        ParsedImage::Ref(reference) if reference.digest().is_some() => {
+                            Some(reference.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>())
+            }
+        },
+        |found| references.extend(found),
+    );
+    references.sort_by_key(|r| r.to_string());
+    references.dedup_by_key(|r| r.to_string());
+    let client = RegistryClient::new(super::pin::client_options(settings, args.jobs))
+        .map_err(|e| miette::miette!("{e}"))?;
+    let facts = OnlineFacts::gather(&references, &client, args.jobs.saturating_mul(4));
+    let problems = facts
+        .failures()
+        .into_iter()
+        .map(|(key, error)| Warning {
+            path: key,
+            message: format!("not checked online: {error}"),
+        })
+        .collect();
+    Ok((facts, problems))
 }

@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -28,24 +29,19 @@ pub fn for_each_input<T: Send>(
 ) -> Vec<Warning> {
     let mut problems = Vec::new();
     if paths.iter().any(|p| p.as_os_str() == "-") {
-        let mut bytes = Vec::new();
-        match std::io::stdin()
-            .lock()
-            .take(MAX_STDIN_BYTES)
-            .read_to_end(&mut bytes)
-        {
-            Ok(_) if bytes.len() as u64 >= MAX_STDIN_BYTES => problems.push(Warning {
+        match stdin_bytes() {
+            Ok(bytes) if bytes.len() as u64 >= MAX_STDIN_BYTES => problems.push(Warning {
                 path: stdin_name.to_string(),
                 message: format!(
                     "standard input is over the {} MiB limit; not checked",
                     MAX_STDIN_BYTES >> 20
                 ),
             }),
-            Ok(_) => {
+            Ok(bytes) => {
                 let input = Input {
                     name: stdin_name.to_string(),
                     path: Path::new(stdin_name),
-                    bytes,
+                    bytes: bytes.clone(),
                 };
                 match work(input) {
                     Ok(result) => emit(result),
@@ -92,6 +88,23 @@ pub fn for_each_input<T: Send>(
         }
     }
     problems
+}
+
+/// Standard input, read once however many passes a command makes over its inputs.
+fn stdin_bytes() -> Result<&'static Vec<u8>, String> {
+    static STDIN: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    STDIN
+        .get_or_init(|| {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_STDIN_BYTES)
+                .read_to_end(&mut bytes)
+                .map(|_| bytes)
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// Paths as people write them: no leading `./`, forward slashes.

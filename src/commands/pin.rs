@@ -243,7 +243,7 @@ fn tally_skips(tally: &mut Tally, file: &PlannedFile) {
     }
 }
 
-fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
+pub fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
     let registries = &settings.config.registries;
     ClientOptions {
         insecure: registries.insecure.clone(),

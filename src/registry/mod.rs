@@ -5,12 +5,14 @@ mod auth;
 mod cache;
 mod client;
 mod credentials;
+mod facts;
 mod limiter;
 mod resolver;
 
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
+pub use facts::{OnlineFacts, fact_keys};
 pub use resolver::{Resolutions, Resolver};
 
 use crate::image_ref::Digest;

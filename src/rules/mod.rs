@@ -4,18 +4,25 @@
 mod digest_pinning;
 mod invalid_image_reference;
 mod latest_tag;
+mod single_arch_pin;
+mod stale_digest;
+mod unknown_digest;
 mod untrusted_registry;
 mod yaml_syntax;
 
 pub use digest_pinning::DigestPinning;
 pub use invalid_image_reference::InvalidImageReference;
 pub use latest_tag::LatestTag;
+pub use single_arch_pin::SingleArchPin;
+pub use stale_digest::StaleDigest;
+pub use unknown_digest::UnknownDigest;
 pub use untrusted_registry::UntrustedRegistry;
 pub use yaml_syntax::YAML_SYNTAX;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
 use crate::model::Model;
+use crate::registry::OnlineFacts;
 
 /// What pinnace knows about a rule without running it.
 #[derive(Debug)]
@@ -35,6 +42,8 @@ pub struct RuleMeta {
 pub struct Context<'a> {
     pub model: &'a Model<'a>,
     pub settings: &'a Settings,
+    /// Registry facts, with `--online`; online rules report nothing without them.
+    pub online: Option<&'a OnlineFacts>,
 }
 
 pub trait Rule: Sync {
@@ -48,6 +57,9 @@ pub static RULES: &[&dyn Rule] = &[
     &LatestTag,
     &InvalidImageReference,
     &UntrustedRegistry,
+    &StaleDigest,
+    &UnknownDigest,
+    &SingleArchPin,
 ];
 
 /// Every rule, including those the pipeline itself reports (such as `yaml-syntax`).

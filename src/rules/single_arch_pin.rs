@@ -1,0 +1,56 @@
+use super::{Context, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::model::ParsedImage;
+use crate::registry::fact_keys;
+
+/// `single-arch-pin` (online): the pinned digest is one platform's manifest inside the
+/// multi-platform index its tag names. See `rules/single-arch-pin.md`.
+pub struct SingleArchPin;
+
+static META: RuleMeta = RuleMeta {
+    id: "single-arch-pin",
+    default_severity: Severity::Warning,
+    summary: "The pinned digest is one platform's manifest of a multi-arch index (online)",
+    page: include_str!("../../rules/single-arch-pin.md"),
+    fixable: true,
+};
+
+impl Rule for SingleArchPin {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
+        let Some(facts) = context.online else { return };
+        let model = context.model;
+        for image in &model.images {
+            let ParsedImage::Ref(reference) = &image.parsed else {
+                continue;
+            };
+            let (Some(tag_key), Some(pinned)) = (fact_keys(reference).0, reference.digest()) else {
+                continue;
+            };
+            let Some(Ok(index)) = facts.tags.get(&tag_key) else {
+                continue;
+            };
+            if !index.is_index() || !index.children().contains(&pinned.to_string()) {
+                continue;
+            }
+            let at = image.text.rfind('@').map_or(0, |at| at + 1);
+            findings.push(
+                Finding::new(
+                    &META,
+                    image.node.value_span(at..image.text.len()),
+                    format!("`{}` pins one platform of the multi-arch index {}", image.text, index.digest),
+                )
+                .label("a per-platform manifest, not the index")
+                .help(format!(
+                    "pin the index instead (`{}@{}`) so every node architecture can pull it; `pinnace pin --update` does",
+                    &image.text[..image.text.rfind('@').unwrap_or(image.text.len())],
+                    index.digest
+                ))
+                .subject(model.subject(image), image.resource),
+            );
+        }
+    }
+}

@@ -1,0 +1,53 @@
+use super::{Context, Rule, RuleMeta};
+use crate::finding::{Finding, Severity};
+use crate::model::ParsedImage;
+use crate::registry::fact_keys;
+
+/// `stale-digest` (online): `tag@digest` where the tag now names other content. See
+/// `rules/stale-digest.md`.
+pub struct StaleDigest;
+
+static META: RuleMeta = RuleMeta {
+    id: "stale-digest",
+    default_severity: Severity::Warning,
+    summary: "The pinned digest is no longer what its tag names (online)",
+    page: include_str!("../../rules/stale-digest.md"),
+    fixable: true,
+};
+
+impl Rule for StaleDigest {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
+        let Some(facts) = context.online else { return };
+        let model = context.model;
+        for image in &model.images {
+            let ParsedImage::Ref(reference) = &image.parsed else {
+                continue;
+            };
+            let (Some(tag_key), Some(pinned)) = (fact_keys(reference).0, reference.digest()) else {
+                continue;
+            };
+            let Some(Ok(now)) = facts.tags.get(&tag_key) else {
+                continue;
+            };
+            // A pin to one platform of the tag's index is single-arch-pin's finding.
+            if now.digest == *pinned || now.children().contains(&pinned.to_string()) {
+                continue;
+            }
+            let at = image.text.rfind('@').map_or(0, |at| at + 1);
+            findings.push(
+                Finding::new(
+                    &META,
+                    image.node.value_span(at..image.text.len()),
+                    format!("`{}` now names {}, not the pinned digest", tag_key, now.digest),
+                )
+                .label("the tag has moved since this digest was pinned")
+                .help("run `pinnace pin --update` to pin what the tag names now, after reviewing the change")
+                .subject(model.subject(image), image.resource),
+            );
+        }
+    }
+}
