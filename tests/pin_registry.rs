@@ -1,0 +1,449 @@
+//! `pinnace pin` and `check --online` against a real registry (Debian's docker-registry on
+//! 127.0.0.1, images pushed by skopeo; see tests/support).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use support::{RateLimitProxy, Registry, TestImage};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "s3cret-Pa55word-never-printed";
+
+/// A repository folder with a config and one manifest per image list.
+struct Repo {
+    dir: TempDir,
+}
+
+impl Repo {
+    fn new(config: &str) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".pinnace.yaml"), config).unwrap();
+        Repo { dir }
+    }
+
+    fn insecure(host: &str) -> Repo {
+        Repo::new(&format!("registries:\n  insecure: [\"{host}\"]\n"))
+    }
+
+    fn manifest(&self, file: &str, images: &[&str]) -> PathBuf {
+        let mut text = String::from(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n",
+        );
+        for (i, image) in images.iter().enumerate() {
+            text.push_str(&format!(
+                "      - name: c{i}\n        image: {image}  # keep this comment\n"
+            ));
+        }
+        let path = self.dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs pinnace with an empty home, so no credential of the machine's can leak in.
+fn pinnace(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::cargo_bin("pinnace").unwrap();
+    command
+        .current_dir(repo.path())
+        .env("HOME", home.path())
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn manifest_heads(registry: &Registry) -> usize {
+    registry
+        .requests_excluding_harness()
+        .iter()
+        .filter(|(method, path)| method == "HEAD" && path.contains("/manifests/"))
+        .count()
+}
+
+#[test]
+fn a_multi_arch_tag_is_pinned_to_its_index_and_nothing_else_moves() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let pushed = registry.push("team/app", "1.0", TestImage::MultiPlatform, "multi");
+    let repo = Repo::insecure(&host);
+    let image = format!("{host}/team/app:1.0");
+    let file = repo.manifest("app.yaml", &[&image]);
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let raw = registry.inspect_raw("team/app:1.0").unwrap();
+    assert_eq!(
+        support::oci_layout::sha256_digest(&raw),
+        pushed.digest,
+        "the index digest"
+    );
+    assert_eq!(
+        after,
+        before.replace(&image, &format!("{image}@{}", pushed.digest))
+    );
+    assert!(stderr.contains("1 pinned"), "{stderr}");
+
+    // A second run changes nothing and asks the registry nothing.
+    let heads = manifest_heads(&registry);
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    assert!(output.status.success());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+    assert_eq!(manifest_heads(&registry), heads);
+}
+
+#[test]
+fn dry_run_prints_a_diff_writes_nothing_and_exits_1() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let pushed = registry.push("team/api", "2.0", TestImage::SinglePlatform, "api");
+    let repo = Repo::insecure(&host);
+    let file = repo.manifest("api.yaml", &[&format!("{host}/team/api:2.0")]);
+    let before = std::fs::read_to_string(&file).unwrap();
+    let output = pinnace(&repo, &["pin", "--dry-run", "."], &[]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout.contains("--- a/api.yaml") && stdout.contains("+++ b/api.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "+        image: {host}/team/api:2.0@{}  # keep this comment",
+            pushed.digest
+        )),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+#[test]
+fn each_distinct_reference_is_resolved_once_and_the_cache_saves_the_rest() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    registry.push("team/a", "1", TestImage::SinglePlatform, "a");
+    registry.push("team/b", "1", TestImage::MultiPlatform, "b");
+    let repo = Repo::insecure(&host);
+    let (a, b) = (format!("{host}/team/a:1"), format!("{host}/team/b:1"));
+    for n in 0..5 {
+        repo.manifest(&format!("apps/{n}.yaml"), &[&a, &b, &a]);
+    }
+    let before = manifest_heads(&registry);
+    let output = pinnace(&repo, &["pin", "--cache", "cache.json", "."], &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert_eq!(
+        manifest_heads(&registry) - before,
+        2,
+        "one HEAD per distinct reference"
+    );
+    assert!(text(&output).1.contains("15 pinned"), "{}", text(&output).1);
+
+    // Put the tags back: with the cache, pinning again asks the registry nothing.
+    for n in 0..5 {
+        repo.manifest(&format!("apps/{n}.yaml"), &[&a, &b, &a]);
+    }
+    let before = registry.requests_excluding_harness().len();
+    let output = pinnace(&repo, &["pin", "--cache", "cache.json", "."], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        registry.requests_excluding_harness().len(),
+        before,
+        "no request with a warm cache"
+    );
+    assert!(
+        std::fs::read_to_string(repo.path().join("apps/0.yaml"))
+            .unwrap()
+            .contains("@sha256:")
+    );
+}
+
+#[test]
+fn one_failure_leaves_that_image_and_pins_the_others() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let pushed = registry.push("team/ok", "1", TestImage::SinglePlatform, "ok");
+    let repo = Repo::insecure(&host);
+    let (ok, missing) = (
+        format!("{host}/team/ok:1"),
+        format!("{host}/team/missing:1"),
+    );
+    let file = repo.manifest("mixed.yaml", &[&ok, &missing]);
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.contains(&format!("{ok}@{}", pushed.digest)));
+    assert!(after.contains(&format!("image: {missing}  #")));
+    assert!(
+        stderr.contains("1 failed")
+            && stderr.contains("team/missing")
+            && stderr.contains("not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn credentials_from_config_json_and_from_a_helper_over_verified_tls() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let host = registry.host();
+    let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, "secure");
+    let ca = registry.ca_pem_path().unwrap().to_path_buf();
+    let config = format!("registries:\n  ca_files: [\"{}\"]\n", ca.display());
+    let image = format!("{host}/secure/app:1");
+
+    // auths in config.json
+    let repo = Repo::new(&config);
+    let file = repo.manifest("a.yaml", &[&image]);
+    let docker = support::docker_config_with_auth(&host, "pinnace", PASSWORD);
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&pushed.digest)
+    );
+    assert_no_secret(&output);
+
+    // credHelpers with a docker-credential-* program on PATH
+    let repo = Repo::new(&config);
+    let file = repo.manifest("a.yaml", &[&image]);
+    let (docker, helper_dir) = support::docker_config_with_helper(&host, "pinnace", PASSWORD);
+    let path = format!(
+        "{}:{}",
+        helper_dir.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[
+            ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+            ("PATH", &path),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&pushed.digest)
+    );
+    assert_no_secret(&output);
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_auth_error_without_the_password() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let host = registry.host();
+    registry.push("secure/app", "1", TestImage::SinglePlatform, "secure");
+    let ca = registry.ca_pem_path().unwrap();
+    let repo = Repo::new(&format!(
+        "registries:\n  ca_files: [\"{}\"]\n",
+        ca.display()
+    ));
+    let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
+    let before = std::fs::read_to_string(&file).unwrap();
+    let wrong = format!("{PASSWORD}-wrong");
+    let docker = support::docker_config_with_auth(&host, "pinnace", &wrong);
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("authentication failed"), "{stderr}");
+    assert!(!stdout.contains(&wrong) && !stderr.contains(&wrong) && !stderr.contains(PASSWORD));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+fn assert_no_secret(output: &Output) {
+    let (stdout, stderr) = text(output);
+    assert!(
+        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
+        "a secret leaked"
+    );
+    let encoded = support::docker_config::base64(format!("pinnace:{PASSWORD}").as_bytes());
+    assert!(
+        !stdout.contains(&encoded) && !stderr.contains(&encoded),
+        "a secret leaked"
+    );
+}
+
+#[test]
+fn a_self_signed_registry_is_refused_without_its_ca() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let host = registry.host();
+    registry.push("secure/app", "1", TestImage::SinglePlatform, "secure");
+    let repo = Repo::new("{}\n");
+    repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
+    let docker = support::docker_config_with_auth(&host, "pinnace", PASSWORD);
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.contains("TLS failure"), "{stderr}");
+    assert_no_secret(&output);
+}
+
+#[test]
+fn rate_limited_requests_are_retried_after_retry_after() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let pushed = registry.push("team/app", "1", TestImage::SinglePlatform, "rl");
+    let proxy = RateLimitProxy::start(&registry, 2, 1);
+    let repo = Repo::insecure(&proxy.host());
+    let file = repo.manifest("a.yaml", &[&format!("{}/team/app:1", proxy.host())]);
+    let started = std::time::Instant::now();
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&pushed.digest)
+    );
+    assert!(proxy.requests_seen() >= 3, "two 429s, then the answer");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "Retry-After was honoured"
+    );
+}
+
+#[test]
+fn update_replaces_a_digest_whose_tag_moved_and_online_check_reports_it() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let first = registry.push("team/app", "1.0", TestImage::SinglePlatform, "first");
+    let repo = Repo::insecure(&host);
+    let file = repo.manifest("a.yaml", &[&format!("{host}/team/app:1.0")]);
+    assert!(pinnace(&repo, &["pin", "."], &[]).status.success());
+    let second = registry.push("team/app", "1.0", TestImage::SinglePlatform, "second");
+    assert_ne!(first.digest, second.digest);
+
+    let output = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["stale-digest"], "{report}");
+
+    let plain = pinnace(&repo, &["pin", "."], &[]);
+    assert!(plain.status.success());
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&first.digest),
+        "plain pin keeps pins"
+    );
+    let update = pinnace(&repo, &["pin", "--update", "."], &[]);
+    assert!(update.status.success(), "{}", text(&update).1);
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.contains(&format!(
+            "{host}/team/app:1.0@{}  # keep this comment",
+            second.digest
+        )),
+        "{after}"
+    );
+    assert!(text(&update).1.contains("1 updated"), "{}", text(&update).1);
+}
+
+#[test]
+fn online_check_reports_unknown_digests_and_single_arch_pins() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let gone = registry.push("team/gone", "1", TestImage::SinglePlatform, "gone");
+    let multi = registry.push("team/multi", "1", TestImage::MultiPlatform, "multi");
+    registry.delete_manifest("team/gone", &gone.digest);
+    let repo = Repo::insecure(&host);
+    let gone_image = format!("{host}/team/gone:1@{}", gone.digest);
+    let child_image = format!("{host}/team/multi:1@{}", multi.children[0]);
+    let index_image = format!("{host}/team/multi:1@{}", multi.digest);
+    repo.manifest("a.yaml", &[&gone_image, &child_image, &index_image]);
+    let output = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<(String, u64, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let digest_column = 16 + format!("{host}/team/gone:1@").len() as u64;
+    let child_column = 16 + format!("{host}/team/multi:1@").len() as u64;
+    assert_eq!(
+        found,
+        [
+            ("unknown-digest".to_string(), 10, digest_column),
+            ("single-arch-pin".to_string(), 12, child_column)
+        ],
+        "{report}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
