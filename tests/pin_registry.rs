@@ -447,3 +447,20 @@ fn online_check_reports_unknown_digests_and_single_arch_pins() {
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn docker_hub_images_resolve_through_a_configured_mirror() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let pushed = registry.push("library/nginx", "1.25", TestImage::MultiPlatform, "hub");
+    let repo = Repo::new(&format!("registries:\n  insecure: [\"{host}\"]\n  mirrors: {{docker.io: \"{host}\"}}\n"));
+    let file = repo.manifest("a.yaml", &["nginx:1.25", "docker.io/library/nginx:1.25"]);
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.contains(&format!("image: nginx:1.25@{}  #", pushed.digest)), "{after}");
+    assert!(after.contains(&format!("image: docker.io/library/nginx:1.25@{}  #", pushed.digest)), "{after}");
+}
