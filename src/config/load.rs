@@ -230,7 +230,7 @@ fn locate(root: &Node, path: &serde_path_to_error::Path) -> (Span, String) {
 }
 
 /// YAML to JSON under the YAML 1.2 core schema, so serde sees numbers and booleans as such.
-fn to_json(node: &Node) -> Json {
+pub fn to_json(node: &Node) -> Json {
     match &node.value {
         Value::Scalar(scalar) if scalar.style != ScalarStyle::Plain => {
             Json::String(scalar.text.clone())

@@ -4,7 +4,9 @@
 mod load;
 mod settings;
 
-pub use load::{CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config};
+pub use load::{
+    CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
+};
 pub use settings::{RuleSelection, Settings};
 
 use std::collections::BTreeMap;
@@ -24,6 +26,7 @@ pub struct Config {
     pub registries: Registries,
     /// Severity of each rule by id: `error`, `warning`, `note` or `off`.
     #[serde(default)]
+    #[schemars(schema_with = "rule_levels_schema")]
     pub rules: BTreeMap<String, RuleLevel>,
     /// Globs, relative to the config file's folder, of paths pinnace never reads.
     #[serde(default)]
@@ -83,6 +86,7 @@ impl RuleLevel {
 pub struct Override {
     /// Globs relative to the config file's folder.
     pub paths: Vec<String>,
+    #[schemars(schema_with = "rule_levels_schema")]
     pub rules: BTreeMap<String, RuleLevel>,
 }
 
@@ -97,6 +101,17 @@ pub struct ImageLocation {
     pub kind: String,
     pub path: Option<String>,
     pub pod_spec: Option<String>,
+}
+
+/// A map from rule id to level, with the ids listed so that editors can complete them.
+fn rule_levels_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let ids: Vec<&str> = crate::rules::catalog().map(|rule| rule.id).collect();
+    let level = generator.subschema_for::<RuleLevel>();
+    schemars::json_schema!({
+        "type": "object",
+        "propertyNames": {"enum": ids},
+        "additionalProperties": level,
+    })
 }
 
 /// The JSON Schema of the config file, for editors.

@@ -61,6 +61,15 @@ pub struct ImageUse<'a> {
     pub parsed: ParsedImage,
 }
 
+impl ImageUse<'_> {
+    /// The span of the digest after `@`, where online findings point; the whole value when
+    /// there is no digest or the value is not written verbatim.
+    pub fn digest_span(&self) -> crate::source::Span {
+        let start = self.text.rfind('@').map_or(0, |at| at + 1);
+        self.node.value_span(start..self.text.len())
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Model<'a> {
     pub resources: Vec<Resource<'a>>,

@@ -102,11 +102,7 @@ impl RegistryClient {
         self.via_endpoints(registry, |host| {
             let response = self.request(Method::HEAD, host, repository, reference)?;
             let media_type = content_type(&response);
-            match response
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-            {
+            match content_digest(&response) {
                 Some(digest) => Ok(Manifest {
                     digest: Digest::parse(digest)
                         .map_err(|_| protocol(host, "an invalid Docker-Content-Digest header"))?,
@@ -138,11 +134,7 @@ impl RegistryClient {
     ) -> Result<Manifest, RegistryError> {
         let response = self.request(Method::GET, host, repository, reference)?;
         let media_type = content_type(&response);
-        let claimed = response
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let claimed = content_digest(&response).map(str::to_string);
         let body = response.bytes().map_err(|e| network(host, &e))?.to_vec();
         let hex: String = Sha256::digest(&body)
             .iter()
@@ -391,6 +383,14 @@ fn content_type(response: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
         .unwrap_or_default()
+}
+
+/// The digest the registry claims for a manifest (`Docker-Content-Digest`).
+fn content_digest(response: &Response) -> Option<&str> {
+    response
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {

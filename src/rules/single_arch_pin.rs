@@ -36,11 +36,10 @@ impl Rule for SingleArchPin {
             if !index.is_index() || !index.children().contains(&pinned.to_string()) {
                 continue;
             }
-            let at = image.text.rfind('@').map_or(0, |at| at + 1);
             findings.push(
                 Finding::new(
                     &META,
-                    image.node.value_span(at..image.text.len()),
+                    image.digest_span(),
                     format!("`{}` pins one platform of the multi-arch index {}", image.text, index.digest),
                 )
                 .label("a per-platform manifest, not the index")

@@ -37,11 +37,10 @@ impl Rule for StaleDigest {
             if now.digest == *pinned || now.children().contains(&pinned.to_string()) {
                 continue;
             }
-            let at = image.text.rfind('@').map_or(0, |at| at + 1);
             findings.push(
                 Finding::new(
                     &META,
-                    image.node.value_span(at..image.text.len()),
+                    image.digest_span(),
                     format!("`{}` now names {}, not the pinned digest", tag_key, now.digest),
                 )
                 .label("the tag has moved since this digest was pinned")

@@ -33,11 +33,10 @@ impl Rule for UnknownDigest {
             let Some(Err(RegistryError::NotFound { host, .. })) = facts.digests.get(&key) else {
                 continue;
             };
-            let at = image.text.rfind('@').map_or(0, |at| at + 1);
             findings.push(
                 Finding::new(
                     &META,
-                    image.node.value_span(at..image.text.len()),
+                    image.digest_span(),
                     format!("`{}` does not exist in {host}", key),
                 )
                 .label("no manifest with this digest")
