@@ -456,11 +456,22 @@ fn docker_hub_images_resolve_through_a_configured_mirror() {
     let registry = Registry::start();
     let host = registry.host();
     let pushed = registry.push("library/nginx", "1.25", TestImage::MultiPlatform, "hub");
-    let repo = Repo::new(&format!("registries:\n  insecure: [\"{host}\"]\n  mirrors: {{docker.io: \"{host}\"}}\n"));
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\"]\n  mirrors: {{docker.io: \"{host}\"}}\n"
+    ));
     let file = repo.manifest("a.yaml", &["nginx:1.25", "docker.io/library/nginx:1.25"]);
     let output = pinnace(&repo, &["pin", "."], &[]);
     assert!(output.status.success(), "{}", text(&output).1);
     let after = std::fs::read_to_string(&file).unwrap();
-    assert!(after.contains(&format!("image: nginx:1.25@{}  #", pushed.digest)), "{after}");
-    assert!(after.contains(&format!("image: docker.io/library/nginx:1.25@{}  #", pushed.digest)), "{after}");
+    assert!(
+        after.contains(&format!("image: nginx:1.25@{}  #", pushed.digest)),
+        "{after}"
+    );
+    assert!(
+        after.contains(&format!(
+            "image: docker.io/library/nginx:1.25@{}  #",
+            pushed.digest
+        )),
+        "{after}"
+    );
 }
