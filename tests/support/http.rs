@@ -14,6 +14,13 @@ use std::time::Duration;
 /// which lets `Registry::requests_excluding_harness` drop the harness's own traffic.
 pub const HARNESS_USER_AGENT: &str = "pinnace-test-harness";
 
+/// Whether a User-Agent is the harness's own: its HTTP helper, or skopeo (containers/image).
+pub fn is_harness_user_agent(user_agent: &str) -> bool {
+    user_agent.starts_with(HARNESS_USER_AGENT)
+        || user_agent.contains("containers/image")
+        || user_agent.starts_with("skopeo")
+}
+
 /// A parsed HTTP response.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {

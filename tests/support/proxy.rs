@@ -1,6 +1,10 @@
-//! A tiny HTTP proxy on 127.0.0.1 in front of a plain-HTTP `Registry`, for tests of
-//! rate-limit handling: the first `n` requests get `429 Too Many Requests` with a
-//! `Retry-After` header, every later one is forwarded byte for byte.
+//! Tiny HTTP proxies on 127.0.0.1 in front of a plain-HTTP `Registry`:
+//! - `RateLimitProxy`, for tests of rate-limit handling: the first `n` requests get
+//!   `429 Too Many Requests` with a `Retry-After` header, every later one is forwarded byte for
+//!   byte;
+//! - `DigestStrippingProxy`, for tests of clients that must hash manifests themselves: every
+//!   request is forwarded, and every response comes back without its `Docker-Content-Digest`
+//!   header (the rest of the head and the body byte for byte), as some registries and caches do.
 //!
 //! Kept deliberately simple: one thread per connection, one request per connection (every
 //! response says `Connection: close`, and the request is forwarded with `Connection: close`,
@@ -26,19 +30,87 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_HEAD: usize = 64 * 1024;
 
 pub struct RateLimitProxy {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    seen: Arc<AtomicUsize>,
-    accept_thread: Option<JoinHandle<()>>,
+    core: ProxyCore,
 }
 
 impl RateLimitProxy {
     /// Starts the proxy in front of `upstream`, which must be a plain-HTTP instance
     /// (`Registry::start`): the proxy cannot answer 429 inside someone else's TLS.
     pub fn start(upstream: &Registry, first_n_429: usize, retry_after_secs: u64) -> RateLimitProxy {
+        let behaviour = Behaviour::RateLimit(Limit {
+            first_n_429,
+            retry_after_secs,
+        });
+        RateLimitProxy {
+            core: ProxyCore::start(upstream, "RateLimitProxy", behaviour),
+        }
+    }
+
+    /// "127.0.0.1:PORT" of the proxy.
+    pub fn host(&self) -> String {
+        self.core.addr.to_string()
+    }
+
+    /// Requests received so far, the 429'd ones included.
+    pub fn requests_seen(&self) -> usize {
+        self.core.seen.load(Ordering::SeqCst)
+    }
+}
+
+pub struct DigestStrippingProxy {
+    core: ProxyCore,
+    stripped: Arc<AtomicUsize>,
+}
+
+impl DigestStrippingProxy {
+    /// Starts the proxy in front of `upstream`, which must be a plain-HTTP instance
+    /// (`Registry::start`): the proxy cannot edit headers inside someone else's TLS.
+    pub fn start(upstream: &Registry) -> DigestStrippingProxy {
+        let stripped = Arc::new(AtomicUsize::new(0));
+        let behaviour = Behaviour::StripDigest(stripped.clone());
+        DigestStrippingProxy {
+            core: ProxyCore::start(upstream, "DigestStrippingProxy", behaviour),
+            stripped,
+        }
+    }
+
+    /// "127.0.0.1:PORT" of the proxy.
+    pub fn host(&self) -> String {
+        self.core.addr.to_string()
+    }
+
+    /// Requests received so far.
+    pub fn requests_seen(&self) -> usize {
+        self.core.seen.load(Ordering::SeqCst)
+    }
+
+    /// `Docker-Content-Digest` headers removed from responses so far.
+    pub fn digest_headers_stripped(&self) -> usize {
+        self.stripped.load(Ordering::SeqCst)
+    }
+}
+
+/// What a proxy does besides forwarding.
+#[derive(Clone)]
+enum Behaviour {
+    RateLimit(Limit),
+    /// Counts the headers it removed.
+    StripDigest(Arc<AtomicUsize>),
+}
+
+/// The accept loop shared by the proxies; stopped on Drop.
+struct ProxyCore {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    seen: Arc<AtomicUsize>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+impl ProxyCore {
+    fn start(upstream: &Registry, kind: &str, behaviour: Behaviour) -> ProxyCore {
         assert!(
             upstream.ca_pem_path().is_none(),
-            "RateLimitProxy needs a plain-HTTP upstream (Registry::start)"
+            "{kind} needs a plain-HTTP upstream (Registry::start)"
         );
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy listener");
         let addr = listener.local_addr().unwrap();
@@ -59,37 +131,24 @@ impl RateLimitProxy {
                         continue; // dropping the stream closes it
                     }
                     let (seen, active, upstream) = (seen.clone(), active.clone(), upstream.clone());
+                    let behaviour = behaviour.clone();
                     thread::spawn(move || {
-                        let limit = Limit {
-                            first_n_429,
-                            retry_after_secs,
-                        };
-                        let _ = serve(stream, &upstream, &seen, limit);
+                        let _ = serve(stream, &upstream, &seen, &behaviour);
                         active.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
             })
         };
-        RateLimitProxy {
+        ProxyCore {
             addr,
             stop,
             seen,
             accept_thread: Some(accept_thread),
         }
     }
-
-    /// "127.0.0.1:PORT" of the proxy.
-    pub fn host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// Requests received so far, the 429'd ones included.
-    pub fn requests_seen(&self) -> usize {
-        self.seen.load(Ordering::SeqCst)
-    }
 }
 
-impl Drop for RateLimitProxy {
+impl Drop for ProxyCore {
     fn drop(&mut self) {
         // Wake the blocking accept() with a connection of our own so the loop sees `stop`.
         self.stop.store(true, Ordering::SeqCst);
@@ -111,7 +170,7 @@ fn serve(
     mut client: TcpStream,
     upstream: &str,
     seen: &AtomicUsize,
-    limit: Limit,
+    behaviour: &Behaviour,
 ) -> std::io::Result<()> {
     client.set_read_timeout(Some(IO_TIMEOUT))?;
     client.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -139,7 +198,10 @@ fn serve(
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let body_start = buf[head_end + 4..].to_vec();
 
-    if seen.fetch_add(1, Ordering::SeqCst) < limit.first_n_429 {
+    let number = seen.fetch_add(1, Ordering::SeqCst);
+    if let Behaviour::RateLimit(limit) = behaviour
+        && number < limit.first_n_429
+    {
         let is_head = head.starts_with("HEAD ");
         return answer_429(client, limit.retry_after_secs, is_head);
     }
@@ -157,12 +219,56 @@ fn serve(
     let uploader = thread::spawn(move || {
         let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
     });
-    let result = std::io::copy(&mut upstream_conn, &mut client);
+    let result = match behaviour {
+        Behaviour::StripDigest(stripped) => {
+            copy_without_digest_header(&mut upstream_conn, &mut client, stripped)
+        }
+        Behaviour::RateLimit(_) => std::io::copy(&mut upstream_conn, &mut client).map(|_| ()),
+    };
     // Shutting the client socket down wakes the uploader's blocked read.
     let _ = client.shutdown(Shutdown::Both);
     let _ = upstream_conn.shutdown(Shutdown::Both);
     let _ = uploader.join();
-    result.map(|_| ())
+    result
+}
+
+/// Copies a response from `upstream` to `client`, dropping `Docker-Content-Digest` from its
+/// head; the rest of the head and the whole body go through unchanged.
+fn copy_without_digest_header(
+    upstream: &mut TcpStream,
+    client: &mut TcpStream,
+    stripped: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            break end;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = upstream.read(&mut chunk)?;
+        if n == 0 || buf.len() > MAX_HEAD {
+            // No complete head: pass on whatever came, unchanged.
+            client.write_all(&buf)?;
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        let name = line.split(':').next().unwrap_or_default().trim();
+        if name.eq_ignore_ascii_case("docker-content-digest") {
+            stripped.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    client.write_all(out.as_bytes())?;
+    client.write_all(&buf[head_end + 4..])?;
+    std::io::copy(upstream, client)?;
+    Ok(())
 }
 
 /// The request head with hop-by-hop connection headers replaced by `Connection: close`.

@@ -11,12 +11,14 @@ use std::process::Child;
 
 use tempfile::TempDir;
 
-use super::http::{HARNESS_USER_AGENT, http_request};
+use super::http::{http_request, is_harness_user_agent};
 use super::oci_layout::{self, TestImage, sha256_digest};
 use super::registry_process::{
-    AccessEntry, config_yaml, free_port, log_text, read_access_log, spawn, wait_ready,
+    AccessEntry, ReadyProbe, config_yaml, free_port, log_text, read_access_log, spawn,
+    token_auth_yaml, wait_ready_with,
 };
 use super::tls_auth::{TlsFiles, make_tls_files, write_htpasswd};
+use super::token_server::TokenServer;
 use super::tools::{skopeo, skopeo_ok};
 
 pub struct Registry {
@@ -24,6 +26,8 @@ pub struct Registry {
     port: u16,
     tls: Option<TlsFiles>,
     creds: Option<(String, String)>,
+    /// The token service of a `start_token_auth` instance.
+    token: Option<TokenServer>,
     /// Last field: removed after `Drop::drop` has killed the process that writes into it.
     dir: TempDir,
 }
@@ -42,13 +46,33 @@ impl Registry {
     /// Plain HTTP on 127.0.0.1:<free port>, filesystem storage in a temp dir, manifest deletion
     /// enabled, access log captured (see `requests`).
     pub fn start() -> Registry {
-        Self::launch(None)
+        Self::launch(Auth::None)
     }
 
     /// HTTPS (server certificate signed by a harness-made CA, SAN 127.0.0.1 and localhost) with
     /// htpasswd (bcrypt) basic auth for one user. Requests without credentials get 401.
     pub fn start_tls_auth(user: &str, password: &str) -> Registry {
-        Self::launch(Some((user, password)))
+        Self::launch(Auth::Htpasswd(user, password))
+    }
+
+    /// Plain HTTP with distribution's token auth: every request without a valid bearer token
+    /// gets 401 `Bearer realm="http://127.0.0.1:<token port>/token",service=…,scope=…`, and the
+    /// harness's `TokenServer` (see token_server.rs) issues the tokens. `users` get pull, push
+    /// and delete with Basic auth at the token service; anonymous requests get pull when
+    /// `allow_anonymous_pull`, and otherwise a token without access (then the registry says 401).
+    ///
+    /// The harness's own skopeo calls log in as the first of `users`, or, when there is none, as
+    /// an extra user of its own (`credentials` tells which).
+    pub fn start_token_auth(allow_anonymous_pull: bool, users: &[(&str, &str)]) -> Registry {
+        Self::launch(Auth::Token {
+            allow_anonymous_pull,
+            users,
+        })
+    }
+
+    /// The token service of a `start_token_auth` instance; None otherwise.
+    pub fn token_server(&self) -> Option<&TokenServer> {
+        self.token.as_ref()
     }
 
     /// "127.0.0.1:PORT".
@@ -61,7 +85,8 @@ impl Registry {
         self.tls.as_ref().map(|t| t.ca_pem.as_path())
     }
 
-    /// The user and password of the TLS instance; None for plain HTTP.
+    /// The user and password the harness pushes with: those of the TLS instance, or (token auth)
+    /// the first user or the harness's own; None for plain HTTP without auth.
     pub fn credentials(&self) -> Option<(&str, &str)> {
         self.creds.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
     }
@@ -139,9 +164,9 @@ impl Registry {
 
     /// Deletes the manifest `digest` of `repo` (and with it every tag naming it); panics unless
     /// the registry accepts. Plain HTTP sends exactly one `DELETE /v2/<repo>/manifests/<digest>`;
-    /// the TLS instance goes through `skopeo delete`, which also GETs the manifest first.
+    /// the TLS and token instances go through `skopeo delete`, which also GETs the manifest first.
     pub fn delete_manifest(&self, repo: &str, digest: &str) {
-        if self.tls.is_some() {
+        if self.tls.is_some() || self.token.is_some() {
             let image = format!("docker://{}/{repo}@{digest}", self.host());
             let mut args = vec!["delete", "--retry-times", "0"];
             let auth = self.skopeo_auth("--", true);
@@ -176,10 +201,7 @@ impl Registry {
     pub fn requests_excluding_harness(&self) -> Vec<(String, String)> {
         self.access_log()
             .into_iter()
-            .filter(|e| !e.user_agent.starts_with(HARNESS_USER_AGENT))
-            .filter(|e| {
-                !e.user_agent.contains("containers/image") && !e.user_agent.starts_with("skopeo")
-            })
+            .filter(|e| !is_harness_user_agent(&e.user_agent))
             .map(|entry| (entry.method, entry.path))
             .collect()
     }
@@ -193,28 +215,64 @@ impl Registry {
         read_access_log(self.dir.path())
     }
 
-    fn launch(auth: Option<(&str, &str)>) -> Registry {
+    fn launch(auth: Auth) -> Registry {
         let dir = TempDir::new().expect("temp dir for registry");
         fs::write(dir.path().join("empty-auth.json"), "{}").unwrap();
-        let tls = auth.map(|(user, password)| {
-            write_htpasswd(&dir.path().join("htpasswd"), user, password);
-            make_tls_files(&dir.path().join("tls"))
-        });
-        let creds = auth.map(|(u, p)| (u.to_string(), p.to_string()));
+        let (mut tls, mut creds, mut token) = (None, None, None);
+        match auth {
+            Auth::None => {}
+            Auth::Htpasswd(user, password) => {
+                write_htpasswd(&dir.path().join("htpasswd"), user, password);
+                tls = Some(make_tls_files(&dir.path().join("tls")));
+                creds = Some((user.to_string(), password.to_string()));
+            }
+            Auth::Token {
+                allow_anonymous_pull,
+                users,
+            } => {
+                let mut all: Vec<(&str, &str)> = users.to_vec();
+                let own = format!("pw-{}", std::process::id());
+                if all.is_empty() {
+                    all.push((HARNESS_TOKEN_USER, &own));
+                }
+                creds = Some((all[0].0.to_string(), all[0].1.to_string()));
+                token = Some(TokenServer::start(
+                    &dir.path().join("token"),
+                    TOKEN_SERVICE,
+                    TOKEN_ISSUER,
+                    allow_anonymous_pull,
+                    &all,
+                ));
+            }
+        }
+        let probe = match (&tls, &token) {
+            (Some(_), _) => ReadyProbe::Tls,
+            (None, Some(_)) => ReadyProbe::BearerChallenge,
+            (None, None) => ReadyProbe::Open,
+        };
         // The free port can be taken between our probe and the registry's bind: retry once.
         let mut failure = String::new();
         for _attempt in 0..2 {
             let port = free_port();
-            let config = config_yaml(dir.path(), port, tls.as_ref());
+            let mut config = config_yaml(dir.path(), port, tls.as_ref());
+            if let Some(token) = &token {
+                config.push_str(&token_auth_yaml(
+                    &token.realm(),
+                    token.service(),
+                    token.issuer(),
+                    &token.root_cert_bundle(),
+                ));
+            }
             fs::write(dir.path().join("config.yml"), config).unwrap();
             let mut child = spawn(dir.path());
-            match wait_ready(&mut child, dir.path(), port, tls.is_some()) {
+            match wait_ready_with(&mut child, dir.path(), port, probe) {
                 Ok(()) => {
                     return Registry {
                         child,
                         port,
                         tls,
                         creds,
+                        token,
                         dir,
                     };
                 }
@@ -225,6 +283,21 @@ impl Registry {
         }
         panic!("docker-registry did not come up:\n{failure}");
     }
+}
+
+/// The `service` (token audience) and `issuer` of `start_token_auth` instances.
+pub const TOKEN_SERVICE: &str = "pinnace-test-registry";
+pub const TOKEN_ISSUER: &str = "pinnace-test-token-issuer";
+/// The harness's own token-service user when `start_token_auth` is given no users.
+pub const HARNESS_TOKEN_USER: &str = "pinnace-harness";
+
+enum Auth<'a> {
+    None,
+    Htpasswd(&'a str, &'a str),
+    Token {
+        allow_anonymous_pull: bool,
+        users: &'a [(&'a str, &'a str)],
+    },
 }
 
 impl Drop for Registry {

@@ -15,22 +15,54 @@ use super::tls_auth::TlsFiles;
 /// How long a starting registry may take to answer before the test fails with its log.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How `wait_ready_with` tells that the registry is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyProbe {
+    /// Plain HTTP without auth: `GET /v2/` is 200.
+    Open,
+    /// HTTPS: the registry logged "listening on" its address, and the port accepts.
+    Tls,
+    /// Plain HTTP with token auth: `GET /v2/` is 401 with a `Bearer` challenge.
+    BearerChallenge,
+}
+
 /// Polls until the registry answers (plain: `GET /v2/` is 200; TLS: the port accepts), failing
 /// early if the process exits (a port taken in the meantime, a config error).
 pub fn wait_ready(child: &mut Child, log_dir: &Path, port: u16, tls: bool) -> Result<(), String> {
+    let probe = if tls {
+        ReadyProbe::Tls
+    } else {
+        ReadyProbe::Open
+    };
+    wait_ready_with(child, log_dir, port, probe)
+}
+
+/// `wait_ready` for any `ReadyProbe`.
+pub fn wait_ready_with(
+    child: &mut Child,
+    log_dir: &Path,
+    port: u16,
+    probe: ReadyProbe,
+) -> Result<(), String> {
     let host = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("docker-registry exited early ({status})"));
         }
-        let ready = if tls {
+        let ready = match probe {
             // std has no TLS client: the registry's own "listening on" line proves the port is
             // its own (not another process that took it first), and a connect that it serves.
-            let log = fs::read_to_string(log_dir.join("registry.log")).unwrap_or_default();
-            log.contains(&format!("listening on {host}")) && TcpStream::connect(&host).is_ok()
-        } else {
-            http_get(&host, "/v2/").is_ok_and(|r| r.status == 200)
+            ReadyProbe::Tls => {
+                let log = fs::read_to_string(log_dir.join("registry.log")).unwrap_or_default();
+                log.contains(&format!("listening on {host}")) && TcpStream::connect(&host).is_ok()
+            }
+            ReadyProbe::Open => http_get(&host, "/v2/").is_ok_and(|r| r.status == 200),
+            ReadyProbe::BearerChallenge => http_get(&host, "/v2/").is_ok_and(|r| {
+                r.status == 401
+                    && r.header("www-authenticate")
+                        .is_some_and(|v| v.starts_with("Bearer "))
+            }),
         };
         if ready {
             return Ok(());
@@ -112,6 +144,24 @@ http:
         ));
     }
     yaml
+}
+
+/// The `auth:` section for distribution's token access controller (to append to `config_yaml`
+/// of a plain-HTTP instance): 401 with `Bearer realm=…,service=…,scope=…` without a valid token.
+pub fn token_auth_yaml(
+    realm: &str,
+    service: &str,
+    issuer: &str,
+    root_cert_bundle: &Path,
+) -> String {
+    let quoted = |s: &str| serde_json::to_string(s).unwrap();
+    format!(
+        "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+        quoted(realm),
+        quoted(service),
+        quoted(issuer),
+        quoted(&root_cert_bundle.to_string_lossy()),
+    )
 }
 
 /// One line of the access log, Apache combined format:

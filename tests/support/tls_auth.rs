@@ -99,7 +99,8 @@ pub fn make_tls_files(dir: &Path) -> TlsFiles {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+/// Runs `openssl ARGS` in `dir`; panics with its stderr unless it succeeds.
+pub fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
