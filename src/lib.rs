@@ -10,6 +10,7 @@ pub mod discover;
 pub mod finding;
 pub mod fix;
 pub mod image_ref;
+pub mod kustomize;
 pub mod model;
 pub mod pipeline;
 pub mod registry;

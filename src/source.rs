@@ -95,6 +95,46 @@ impl SourceFile {
     }
 }
 
+/// Several files in one space of offsets, as rustc does it: each file starts at its own base,
+/// so a [`Span`] from any of them says which file it is in. Kustomize builds mix nodes from
+/// many files in one tree.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<(u32, SourceFile)>,
+    next_base: u32,
+}
+
+impl SourceMap {
+    /// Adds a file and returns its base offset.
+    pub fn add(&mut self, file: SourceFile) -> u32 {
+        let base = self.next_base;
+        // One byte of gap keeps an empty span at a file's end from meaning the next file.
+        self.next_base = base + file.text.len() as u32 + 1;
+        self.files.push((base, file));
+        base
+    }
+
+    /// The file a span lies in, and the span relative to that file.
+    pub fn lookup(&self, span: Span) -> Option<(&SourceFile, Span)> {
+        let index = self
+            .files
+            .partition_point(|(base, _)| *base <= span.start)
+            .checked_sub(1)?;
+        let (base, file) = &self.files[index];
+        Some((
+            file,
+            Span {
+                start: span.start - base,
+                end: span.end.saturating_sub(*base),
+            },
+        ))
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter().map(|(_, file)| file)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

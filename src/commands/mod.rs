@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each composing the pipeline.
 
+mod build;
 mod check;
 mod images;
 mod inputs;
@@ -44,6 +45,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Print a rule's page: what it checks, why, examples and the fix.
     Explain(rules::ExplainArgs),
+    /// Build a Kustomize folder in-process and print the result as YAML.
+    Build(build::BuildArgs),
     /// Print the JSON Schema of `.pinnace.yaml`.
     ConfigSchema,
 }
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, color),
         Command::Images(args) => images::run(args),
         Command::Pin(args) => pin::run(args),
+        Command::Build(args) => build::run(args),
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),
         Command::ConfigSchema => {

@@ -123,3 +123,75 @@ impl Node {
         Some(Span::new(start + range.start, start + range.end))
     }
 }
+
+impl Node {
+    /// Moves every span of the tree by `base`: files of a Kustomize build share one space of
+    /// offsets (see [`crate::source::SourceMap`]).
+    pub fn shift(&mut self, base: u32) {
+        self.span.start += base;
+        self.span.end += base;
+        match &mut self.value {
+            Value::Scalar(_) => {}
+            Value::Sequence(items) => items.iter_mut().for_each(|item| item.shift(base)),
+            Value::Mapping(entries) => entries.iter_mut().for_each(|(key, value)| {
+                key.shift(base);
+                value.shift(base);
+            }),
+        }
+    }
+
+    /// A plain scalar that no file wrote, placed at `span` (where the value came from).
+    pub fn scalar(text: impl Into<String>, span: Span) -> Node {
+        Node {
+            span,
+            value: Value::Scalar(Scalar {
+                text: text.into(),
+                style: ScalarStyle::Plain,
+            }),
+        }
+    }
+
+    pub fn mapping(entries: Vec<(Node, Node)>, span: Span) -> Node {
+        Node {
+            span,
+            value: Value::Mapping(entries),
+        }
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        match &mut self.value {
+            Value::Mapping(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Sets a mapping's key to `value`, adding the entry when it is missing.
+    pub fn set(&mut self, key: &str, value: Node) {
+        if let Some(existing) = self.get_mut(key) {
+            *existing = value;
+        } else if let Value::Mapping(entries) = &mut self.value {
+            let key_node = Node::scalar(key, value.span);
+            entries.push((key_node, value));
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        match &mut self.value {
+            Value::Mapping(entries) => {
+                let index = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
+                Some(entries.remove(index).1)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Node {
+    /// Follows a path of mapping keys, mutably.
+    pub fn at_mut(&mut self, path: &[&str]) -> Option<&mut Node> {
+        path.iter().try_fold(self, |node, key| node.get_mut(key))
+    }
+}

@@ -1,0 +1,86 @@
+//! Kustomize, built in-process: a kustomization's resources, components and transformers,
+//! applied in the order `kustomize build` applies them, with every node keeping the span of
+//! the file (or kustomization entry) it came from.
+//!
+//! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
+//! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
+//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`. Remote bases and
+//! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
+//! against `kubectl kustomize`.
+
+mod emit;
+mod fieldspec;
+mod load;
+mod resource;
+mod transform;
+
+pub use emit::emit_yaml;
+pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
+pub use resource::Resource;
+
+use std::path::Path;
+
+use crate::source::{SourceMap, Span};
+
+/// The result of building one kustomization root.
+#[derive(Debug)]
+pub struct Build {
+    pub resources: Vec<Resource>,
+    /// Every file the build read; spans in `resources` point into it.
+    pub sources: SourceMap,
+    /// Entries pinnace does not build (remote bases, Helm charts), with where they are.
+    pub not_built: Vec<NotBuilt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotBuilt {
+    pub span: Span,
+    pub reason: String,
+}
+
+/// Why a kustomization could not be built, and where (a span in the build's sources, when
+/// the problem is in a file).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct KustomizeError {
+    pub message: String,
+    pub span: Option<Span>,
+    /// The files read so far, which `span` points into.
+    pub sources: Option<std::sync::Arc<SourceMap>>,
+}
+
+impl KustomizeError {
+    fn new(message: impl Into<String>) -> KustomizeError {
+        KustomizeError {
+            message: message.into(),
+            span: None,
+            sources: None,
+        }
+    }
+
+    fn at(message: impl Into<String>, span: Span) -> KustomizeError {
+        KustomizeError {
+            message: message.into(),
+            span: Some(span),
+            sources: None,
+        }
+    }
+}
+
+/// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
+pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+    let mut builder = load::Builder::default();
+    let mut resources = match builder.build_target(dir) {
+        Ok(resources) => resources,
+        Err(mut error) => {
+            error.sources = Some(std::sync::Arc::new(builder.sources));
+            return Err(error);
+        }
+    };
+    transform::fix_name_references(&mut resources);
+    Ok(Build {
+        resources,
+        sources: builder.sources,
+        not_built: builder.not_built,
+    })
+}

@@ -1,0 +1,101 @@
+//! The builtin transformers, one file each, run in the order kustomize runs them.
+
+mod annotations;
+mod images;
+mod json6902;
+mod labels;
+mod name_reference;
+mod namespace;
+mod patches;
+mod prefix_suffix;
+mod replicas;
+mod smp;
+
+pub use name_reference::fix_name_references;
+
+use super::KustomizeError;
+use super::load::{Builder, Kustomization};
+use super::resource::Resource;
+
+/// Fields of a kustomization this build does not implement yet. Building without them would
+/// give wrong results, so their presence is an error that names them.
+const NOT_YET_SUPPORTED: &[&str] = &[
+    "configMapGenerator",
+    "secretGenerator",
+    "replacements",
+    "vars",
+    "transformers",
+    "generators",
+    "configurations",
+    "crds",
+    "openapi",
+    "validators",
+];
+
+/// Runs the transformers of one kustomization (or component) over `resources`, in
+/// kustomize's order.
+pub fn apply(
+    kustomization: &Kustomization,
+    resources: &mut Vec<Resource>,
+    builder: &mut Builder,
+) -> Result<(), KustomizeError> {
+    for field in NOT_YET_SUPPORTED {
+        if let Some((key, _)) = kustomization.node.entry(field) {
+            return Err(KustomizeError::at(
+                format!("`{field}` is not supported by pinnace's Kustomize build yet"),
+                key.span,
+            ));
+        }
+    }
+    let node = &kustomization.node;
+    patches::apply_strategic_merge(kustomization, resources, builder)?;
+    patches::apply_patches(kustomization, resources, builder)?;
+    namespace::apply(node, resources);
+    prefix_suffix::apply(node, resources);
+    labels::apply(node, resources)?;
+    annotations::apply(node, resources)?;
+    patches::apply_json6902(kustomization, resources, builder)?;
+    replicas::apply(node, resources)?;
+    images::apply(node, resources)?;
+    Ok(())
+}
+
+/// A string scalar: quoted when plain text would read as another type (`true`, `3`), so
+/// that Kubernetes (and a YAML round trip) still sees a string.
+pub(crate) fn string_node(text: &str, span: crate::source::Span) -> crate::yaml::Node {
+    let mut node = crate::yaml::Node::scalar(text, span);
+    let plain = crate::config::to_json(&node);
+    if !plain.is_string()
+        && let crate::yaml::Value::Scalar(scalar) = &mut node.value
+    {
+        scalar.style = crate::yaml::ScalarStyle::DoubleQuoted;
+    }
+    node
+}
+
+/// Adds `pairs` to the mapping at `node` (a null becomes a mapping).
+pub(crate) fn merge_pairs(
+    node: &mut crate::yaml::Node,
+    pairs: &[(String, String, crate::source::Span)],
+) {
+    if !matches!(node.value, crate::yaml::Value::Mapping(_)) {
+        *node = crate::yaml::Node::mapping(Vec::new(), node.span);
+    }
+    for (key, value, span) in pairs {
+        node.set(key, string_node(value, *span));
+    }
+}
+
+/// The string pairs of a mapping field, with the span of each value.
+pub(crate) fn string_pairs(
+    node: Option<&crate::yaml::Node>,
+) -> Vec<(String, String, crate::source::Span)> {
+    node.and_then(crate::yaml::Node::as_mapping)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|(k, v)| {
+            let value = v.as_scalar().map(|s| s.text.clone()).unwrap_or_default();
+            Some((k.as_str()?.to_string(), value, v.span))
+        })
+        .collect()
+}
