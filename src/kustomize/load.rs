@@ -70,6 +70,7 @@ impl Builder {
         let mut resources = Vec::new();
         self.add_resources(&kustomization, &mut resources)?;
         refuse_duplicates(&resources, dir)?;
+        super::generate::run(&kustomization, &mut resources, self)?;
         for (path, span) in kustomization.strings("components") {
             self.apply_component(&dir.join(&path), span, &mut resources)?;
         }
@@ -212,6 +213,28 @@ impl Builder {
             ));
         }
         self.load_file(&canonical)
+    }
+
+    /// The bytes of a file a generator names, under the same load restrictor.
+    pub fn read_bytes(
+        &mut self,
+        k: &Kustomization,
+        path: &str,
+        span: Span,
+    ) -> Result<Vec<u8>, KustomizeError> {
+        let canonical = std::fs::canonicalize(k.dir.join(path))
+            .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))?;
+        if !canonical.starts_with(&k.dir) {
+            return Err(KustomizeError::at(
+                format!(
+                    "`{path}` is outside {}: kustomize's load restrictor refuses it",
+                    k.dir.display()
+                ),
+                span,
+            ));
+        }
+        std::fs::read(&canonical)
+            .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))
     }
 
     /// Reads a YAML file into the build's source map.

@@ -10,6 +10,7 @@
 
 mod emit;
 mod fieldspec;
+mod generate;
 mod load;
 mod resource;
 mod transform;
@@ -77,6 +78,7 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
             return Err(error);
         }
     };
+    generate::add_hash_suffixes(&mut resources);
     transform::fix_name_references(&mut resources);
     Ok(Build {
         resources,

@@ -11,6 +11,8 @@ pub struct Resource {
     pub previous: Vec<(String, Option<String>)>,
     /// Images an `images:` entry changed, oldest first (the last one for a span wins).
     pub image_overrides: Vec<ImageOverride>,
+    /// Made by a generator that wants a content-hash suffix at the end of the build.
+    pub needs_hash: bool,
 }
 
 /// An image value set by a kustomization's `images:` entry.
@@ -28,6 +30,7 @@ impl Resource {
             node,
             previous: Vec::new(),
             image_overrides: Vec::new(),
+            needs_hash: false,
         }
     }
 

@@ -20,8 +20,6 @@ use super::resource::Resource;
 /// Fields of a kustomization this build does not implement yet. Building without them would
 /// give wrong results, so their presence is an error that names them.
 const NOT_YET_SUPPORTED: &[&str] = &[
-    "configMapGenerator",
-    "secretGenerator",
     "replacements",
     "vars",
     "transformers",
@@ -62,7 +60,7 @@ pub fn apply(
 
 /// A string scalar: quoted when plain text would read as another type (`true`, `3`), so
 /// that Kubernetes (and a YAML round trip) still sees a string.
-pub(crate) fn string_node(text: &str, span: crate::source::Span) -> crate::yaml::Node {
+pub fn string_node(text: &str, span: crate::source::Span) -> crate::yaml::Node {
     let mut node = crate::yaml::Node::scalar(text, span);
     let plain = crate::config::to_json(&node);
     if !plain.is_string()
@@ -74,10 +72,7 @@ pub(crate) fn string_node(text: &str, span: crate::source::Span) -> crate::yaml:
 }
 
 /// Adds `pairs` to the mapping at `node` (a null becomes a mapping).
-pub(crate) fn merge_pairs(
-    node: &mut crate::yaml::Node,
-    pairs: &[(String, String, crate::source::Span)],
-) {
+pub fn merge_pairs(node: &mut crate::yaml::Node, pairs: &[(String, String, crate::source::Span)]) {
     if !matches!(node.value, crate::yaml::Value::Mapping(_)) {
         *node = crate::yaml::Node::mapping(Vec::new(), node.span);
     }
@@ -87,7 +82,7 @@ pub(crate) fn merge_pairs(
 }
 
 /// The string pairs of a mapping field, with the span of each value.
-pub(crate) fn string_pairs(
+pub fn string_pairs(
     node: Option<&crate::yaml::Node>,
 ) -> Vec<(String, String, crate::source::Span)> {
     node.and_then(crate::yaml::Node::as_mapping)
