@@ -8,7 +8,9 @@ mod name_reference;
 mod namespace;
 mod patches;
 mod prefix_suffix;
+mod replacements;
 mod replicas;
+mod selector;
 mod smp;
 
 pub use name_reference::fix_name_references;
@@ -20,7 +22,6 @@ use super::resource::Resource;
 /// Fields of a kustomization this build does not implement yet. Building without them would
 /// give wrong results, so their presence is an error that names them.
 const NOT_YET_SUPPORTED: &[&str] = &[
-    "replacements",
     "vars",
     "transformers",
     "generators",
@@ -55,6 +56,7 @@ pub fn apply(
     patches::apply_json6902(kustomization, resources, builder)?;
     replicas::apply(node, resources)?;
     images::apply(node, resources)?;
+    replacements::apply(kustomization, resources, builder)?;
     Ok(())
 }
 
