@@ -70,6 +70,9 @@ pub struct Finding {
     pub subject: Option<Subject>,
     /// Index of the resource (in its file) the finding is about, for annotation suppression.
     pub resource: Option<usize>,
+    /// Other places that explain the finding (where a value came from), with a label each.
+    /// Spans may lie in other files of a Kustomize build; reports resolve them.
+    pub related: Vec<(Span, String)>,
 }
 
 impl Finding {
@@ -83,6 +86,7 @@ impl Finding {
             help: None,
             subject: None,
             resource: None,
+            related: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::inputs::for_each_input;
+use super::inputs::{for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
 use crate::config::{RuleSelection, Settings};
 use crate::finding::Severity;
@@ -92,9 +92,8 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut worst: Option<Severity> = None;
     let mut write_error = None;
     summary.problems = for_each_input(
-        &args.paths,
+        &gather_inputs(&args.paths, &settings),
         &args.stdin_filename,
-        &settings,
         |input| pipeline::check(input, &settings, facts.as_ref()),
         |report| {
             summary.count(&report);
@@ -128,9 +127,8 @@ fn gather_facts(
 ) -> miette::Result<(OnlineFacts, Vec<Warning>)> {
     let mut references = Vec::new();
     for_each_input(
-        &args.paths,
+        &gather_inputs(&args.paths, &settings),
         &args.stdin_filename,
-        settings,
         |input| match pipeline::load(input) {
             Loaded::Skipped(warning) => Err(warning),
             Loaded::Documents { documents, .. } => {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::inputs::for_each_input;
+use super::inputs::{for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
 use crate::config::RuleSelection;
 use crate::model::{ParsedImage, extract};
@@ -58,9 +58,8 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
     let mut rows: Vec<ImageRow> = Vec::new();
     let problems = for_each_input(
-        &args.paths,
+        &gather_inputs(&args.paths, &settings),
         &args.stdin_filename,
-        &settings,
         |input| match pipeline::load(input) {
             Loaded::Skipped(warning) => Err(warning),
             Loaded::Documents {

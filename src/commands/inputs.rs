@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::config::Settings;
-use crate::discover::discover;
+use crate::discover::{FoundFile, discover};
 use crate::finding::Warning;
 use crate::pipeline::{Input, MAX_FILE_BYTES};
 
@@ -18,17 +18,43 @@ const CHUNK: usize = 512;
 /// A rendered stream (`helm template … | pinnace check -`) may be far larger than one file.
 const MAX_STDIN_BYTES: u64 = 16 * MAX_FILE_BYTES;
 
-/// Runs `work` on every input below `paths` (or on standard input for `-`) in parallel, and
-/// `emit` on each result in path order. Returns the inputs that could not be read.
+/// What a run reads: standard input (for `-`) and the files found below the other paths.
+pub struct Inputs {
+    pub stdin: bool,
+    pub files: Vec<FoundFile>,
+    /// Paths that could not be walked.
+    pub problems: Vec<Warning>,
+}
+
+/// Walks the paths once.
+pub fn gather_inputs(paths: &[PathBuf], settings: &Settings) -> Inputs {
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    let discovered = if roots.is_empty() {
+        Default::default()
+    } else {
+        discover(&roots, settings)
+    };
+    Inputs {
+        stdin: paths.iter().any(|p| p.as_os_str() == "-"),
+        files: discovered.files,
+        problems: discovered.warnings,
+    }
+}
+
+/// Runs `work` on every input in parallel, and `emit` on each result in path order. Returns
+/// the inputs that could not be read.
 pub fn for_each_input<T: Send>(
-    paths: &[PathBuf],
+    inputs: &Inputs,
     stdin_name: &str,
-    settings: &Settings,
     work: impl Fn(Input<'_>) -> Result<T, Warning> + Sync,
     mut emit: impl FnMut(T),
 ) -> Vec<Warning> {
-    let mut problems = Vec::new();
-    if paths.iter().any(|p| p.as_os_str() == "-") {
+    let mut problems = inputs.problems.clone();
+    if inputs.stdin {
         match stdin_bytes() {
             Ok(bytes) if bytes.len() as u64 >= MAX_STDIN_BYTES => problems.push(Warning {
                 path: stdin_name.to_string(),
@@ -54,17 +80,7 @@ pub fn for_each_input<T: Send>(
             }),
         }
     }
-    let roots: Vec<PathBuf> = paths
-        .iter()
-        .filter(|p| p.as_os_str() != "-")
-        .cloned()
-        .collect();
-    if roots.is_empty() {
-        return problems;
-    }
-    let discovered = discover(&roots, settings);
-    problems.extend(discovered.warnings);
-    for chunk in discovered.files.chunks(CHUNK) {
+    for chunk in inputs.files.chunks(CHUNK) {
         let results: Vec<Result<T, Warning>> = chunk
             .par_iter()
             .map(|file| {
@@ -108,7 +124,7 @@ fn stdin_bytes() -> Result<&'static Vec<u8>, String> {
 }
 
 /// Paths as people write them: no leading `./`, forward slashes.
-fn display_name(path: &Path) -> String {
+pub fn display_name(path: &Path) -> String {
     let text = path.to_string_lossy();
     let text = text.strip_prefix("./").unwrap_or(&text);
     text.replace('\\', "/")

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::inputs::for_each_input;
+use super::inputs::{for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
 use crate::config::{RuleSelection, Settings};
 use crate::fix::{
@@ -90,9 +90,8 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     let mut tally = Tally::default();
     let mut files = Vec::new();
     let problems = for_each_input(
-        &args.paths,
+        &gather_inputs(&args.paths, &settings),
         "-",
-        &settings,
         |input| Ok(plan_file(input, &settings, options)),
         |planned| files.push(planned),
     );

@@ -29,6 +29,25 @@ pub fn extract<'a>(documents: &'a [Node], catalog: &'a Catalog) -> Model<'a> {
     model
 }
 
+/// The model of a Kustomize build: its resources, with each image an overlay's `images:`
+/// entry set marked as such.
+pub fn extract_build<'a>(build: &'a crate::kustomize::Build, catalog: &'a Catalog) -> Model<'a> {
+    let mut model = Model::default();
+    for resource in &build.resources {
+        let first_image = model.images.len();
+        add_resource(&mut model, &resource.node, catalog);
+        for image in &mut model.images[first_image..] {
+            image.set_by = resource
+                .image_overrides
+                .iter()
+                .rev()
+                .find(|o| o.image == image.node.span)
+                .map(|o| o.entry);
+        }
+    }
+    model
+}
+
 fn add_resource<'a>(model: &mut Model<'a>, node: &'a Node, catalog: &'a Catalog) {
     let Some(resource) = read_resource(node) else {
         return;
@@ -119,6 +138,7 @@ fn image_use<'a>(
         node,
         text,
         parsed,
+        set_by: None,
     }
 }
 

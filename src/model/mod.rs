@@ -7,10 +7,11 @@ mod catalog;
 mod extract;
 
 pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
-pub use extract::extract;
+pub use extract::{extract, extract_build};
 
-use crate::finding::Subject;
+use crate::finding::{Finding, Subject};
 use crate::image_ref::{ImageRef, ImageRefError};
+use crate::source::Span;
 use crate::yaml::Node;
 
 /// Annotation that lists rules to skip for one resource.
@@ -56,17 +57,30 @@ pub struct ImageUse<'a> {
     pub field: &'a str,
     /// The scalar that holds the image (null or a collection when the manifest is wrong).
     pub node: &'a Node,
-    /// The image as written, after unquoting.
+    /// The image as written, after unquoting (after Kustomize transformers, for a build).
     pub text: &'a str,
     pub parsed: ParsedImage,
+    /// The Kustomize `images:` entry that set this value, when one did: that entry is where a
+    /// person edits, and findings point at it.
+    pub set_by: Option<Span>,
 }
 
 impl ImageUse<'_> {
+    /// Where a finding about the whole image points.
+    pub fn span(&self) -> Span {
+        self.set_by.unwrap_or(self.node.span)
+    }
+
+    /// Where a finding about part of the image (a byte range of its text) points.
+    pub fn value_span(&self, range: std::ops::Range<usize>) -> Span {
+        self.set_by.unwrap_or_else(|| self.node.value_span(range))
+    }
+
     /// The span of the digest after `@`, where online findings point; the whole value when
     /// there is no digest or the value is not written verbatim.
-    pub fn digest_span(&self) -> crate::source::Span {
+    pub fn digest_span(&self) -> Span {
         let start = self.text.rfind('@').map_or(0, |at| at + 1);
-        self.node.value_span(start..self.text.len())
+        self.value_span(start..self.text.len())
     }
 }
 
@@ -77,6 +91,19 @@ pub struct Model<'a> {
 }
 
 impl Model<'_> {
+    /// A finding about an image: its subject, its resource, and, for an image an overlay
+    /// set, where the base wrote it.
+    pub fn about(&self, image: &ImageUse<'_>, finding: Finding) -> Finding {
+        let mut finding = finding.subject(self.subject(image), image.resource);
+        if image.set_by.is_some() {
+            finding.related.push((
+                image.node.span,
+                "the image as the base writes it".to_string(),
+            ));
+        }
+        finding
+    }
+
     /// The subject of a finding about an image.
     pub fn subject(&self, image: &ImageUse<'_>) -> Subject {
         let resource = &self.resources[image.resource];

@@ -31,15 +31,16 @@ impl Rule for DigestPinning {
                 Some(tag) => format!("tag `{tag}` can be moved to other content at any time"),
                 None => "no digest: the registry decides what runs".to_string(),
             };
-            findings.push(
-                Finding::new(&META, image.node.span, format!("image `{}` is not pinned to a digest", image.text))
+            findings.push(model.about(
+                image,
+                Finding::new(&META, image.span(), format!("image `{}` is not pinned to a digest", image.text))
                     .label(label)
                     .help(format!(
                         "run `pinnace pin` to rewrite it as `{}@sha256:…`, or write the digest yourself",
                         image.text
                     ))
-                    .subject(model.subject(image), image.resource),
-            );
+                    ,
+            ));
         }
     }
 }

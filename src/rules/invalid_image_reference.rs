@@ -27,17 +27,17 @@ impl Rule for InvalidImageReference {
                 continue;
             };
             let finding = if !matches!(image.node.value, Value::Scalar(_)) {
-                Finding::new(&META, image.node.span, "image must be a string")
+                Finding::new(&META, image.span(), "image must be a string")
                     .label("a list or map, not an image reference")
                     .help("write the image as `registry/repository:tag@sha256:…`")
             } else if image.node.is_null() {
-                Finding::new(&META, image.node.span, "image is empty")
+                Finding::new(&META, image.span(), "image is empty")
                     .label("no image here")
                     .help("write the image as `registry/repository:tag@sha256:…`")
             } else {
                 Finding::new(
                     &META,
-                    image.node.value_span(error.range.clone()),
+                    image.value_span(error.range.clone()),
                     format!(
                         "`{}` is not a valid image reference: {}",
                         image.text,
@@ -47,7 +47,7 @@ impl Rule for InvalidImageReference {
                 .label(error.message())
                 .help(error.help())
             };
-            findings.push(finding.subject(model.subject(image), image.resource));
+            findings.push(model.about(image, finding));
         }
     }
 }

@@ -30,13 +30,14 @@ impl Rule for LatestTag {
             }
             let (span, label) = match (reference.tag(), reference.tag_range()) {
                 (Some("latest"), Some(range)) => (
-                    image.node.value_span(range),
+                    image.value_span(range),
                     "`latest` is whatever was pushed last".to_string(),
                 ),
-                (None, _) => (image.node.span, "no tag means `latest`".to_string()),
+                (None, _) => (image.span(), "no tag means `latest`".to_string()),
                 _ => continue,
             };
-            findings.push(
+            findings.push(model.about(
+                image,
                 Finding::new(
                     &META,
                     span,
@@ -47,8 +48,8 @@ impl Rule for LatestTag {
                     "name a version tag (for example `{}:1.2.3`), then pin it with `pinnace pin`",
                     &image.text[..reference.name_end()]
                 ))
-                .subject(model.subject(image), image.resource),
-            );
+                ,
+            ));
         }
     }
 }

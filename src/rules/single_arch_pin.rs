@@ -36,7 +36,8 @@ impl Rule for SingleArchPin {
             if !index.is_index() || !index.children().contains(&pinned.to_string()) {
                 continue;
             }
-            findings.push(
+            findings.push(model.about(
+                image,
                 Finding::new(
                     &META,
                     image.digest_span(),
@@ -48,8 +49,8 @@ impl Rule for SingleArchPin {
                     &image.text[..image.text.rfind('@').unwrap_or(image.text.len())],
                     index.digest
                 ))
-                .subject(model.subject(image), image.resource),
-            );
+                ,
+            ));
         }
     }
 }

@@ -37,7 +37,8 @@ impl Rule for StaleDigest {
             if now.digest == *pinned || now.children().contains(&pinned.to_string()) {
                 continue;
             }
-            findings.push(
+            findings.push(model.about(
+                image,
                 Finding::new(
                     &META,
                     image.digest_span(),
@@ -45,8 +46,8 @@ impl Rule for StaleDigest {
                 )
                 .label("the tag has moved since this digest was pinned")
                 .help("run `pinnace pin --update` to pin what the tag names now, after reviewing the change")
-                .subject(model.subject(image), image.resource),
-            );
+                ,
+            ));
         }
     }
 }

@@ -33,7 +33,8 @@ impl Rule for UnknownDigest {
             let Some(Err(RegistryError::NotFound { host, .. })) = facts.digests.get(&key) else {
                 continue;
             };
-            findings.push(
+            findings.push(model.about(
+                image,
                 Finding::new(
                     &META,
                     image.digest_span(),
@@ -41,8 +42,8 @@ impl Rule for UnknownDigest {
                 )
                 .label("no manifest with this digest")
                 .help("the image was deleted or the digest mistyped; pin a digest the registry has (`pinnace pin` after restoring the tag)")
-                .subject(model.subject(image), image.resource),
-            );
+                ,
+            ));
         }
     }
 }

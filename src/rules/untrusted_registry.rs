@@ -29,16 +29,17 @@ impl Rule for UntrustedRegistry {
             if context.settings.is_trusted(&name) {
                 continue;
             }
-            findings.push(
+            findings.push(model.about(
+                image,
                 Finding::new(
                     &META,
-                    image.node.value_span(0..reference.name_end()),
+                    image.value_span(0..reference.name_end()),
                     format!("image `{}` comes from an untrusted registry", image.text),
                 )
                 .label(format!("`{name}` matches no pattern in `registries.trusted`"))
                 .help("use an image from a trusted registry, or add a pattern for it to `registries.trusted` in .pinnace.yaml")
-                .subject(model.subject(image), image.resource),
-            );
+                ,
+            ));
         }
     }
 }
