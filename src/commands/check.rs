@@ -127,7 +127,7 @@ fn gather_facts(
 ) -> miette::Result<(OnlineFacts, Vec<Warning>)> {
     let mut references = Vec::new();
     for_each_input(
-        &gather_inputs(&args.paths, &settings),
+        &gather_inputs(&args.paths, settings),
         &args.stdin_filename,
         |input| match pipeline::load(input) {
             Loaded::Skipped(warning) => Err(warning),
