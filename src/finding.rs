@@ -73,6 +73,17 @@ pub struct Finding {
     /// Other places that explain the finding (where a value came from), with a label each.
     /// Spans may lie in other files of a Kustomize build; reports resolve them.
     pub related: Vec<(Span, String)>,
+    /// `related`, resolved to files and positions for output.
+    pub notes: Vec<Note>,
+}
+
+/// A place that explains a finding, in any file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
 }
 
 impl Finding {
@@ -87,6 +98,7 @@ impl Finding {
             subject: None,
             resource: None,
             related: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

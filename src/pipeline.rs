@@ -134,7 +134,7 @@ pub fn check(
 }
 
 /// Applies severities and suppressions, and puts findings in source order.
-fn settle(
+pub fn settle(
     findings: Vec<Finding>,
     source: &SourceFile,
     model: &Model<'_>,

@@ -41,7 +41,7 @@ pub struct Position {
 }
 
 /// The text of one input (a file, or standard input) with its line index.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The path as the user should see it (relative to where they ran pinnace when possible).
     pub name: String,

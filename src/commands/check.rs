@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::inputs::{for_each_input, gather_inputs};
+use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
+use crate::builds::check_builds;
 use crate::config::{RuleSelection, Settings};
+use crate::finding::FileReport;
 use crate::finding::Severity;
 use crate::finding::Warning;
 use crate::model::{ParsedImage, extract};
@@ -14,6 +16,7 @@ use crate::pipeline;
 use crate::pipeline::Loaded;
 use crate::registry::{OnlineFacts, RegistryClient};
 use crate::report::{Format, Summary, reporter};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -91,18 +94,47 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut summary = Summary::default();
     let mut worst: Option<Severity> = None;
     let mut write_error = None;
+    let mut inputs = gather_inputs(&args.paths, &settings);
+    let names = DisplayNames::new(&inputs.files);
+    let builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
+        names.get(path)
+    });
+    inputs
+        .files
+        .retain(|file| !builds.covered.contains(&file.absolute));
+    summary.files_checked += builds.covered.len();
+    // Build reports, by output name, go out in order between the files checked on their own.
+    let mut pending: BTreeMap<String, FileReport> = builds
+        .reports
+        .into_values()
+        .map(|report| (report.source.name.clone(), report))
+        .collect();
+    let mut emit = |report: &FileReport, summary: &mut Summary| {
+        summary.count_findings(report);
+        worst = worst.max(report.findings.iter().map(|f| f.severity).max());
+        if let Err(error) = reporter.file(report) {
+            write_error.get_or_insert(error);
+        }
+    };
     summary.problems = for_each_input(
-        &gather_inputs(&args.paths, &settings),
+        &inputs,
         &args.stdin_filename,
         |input| pipeline::check(input, &settings, facts.as_ref()),
         |report| {
-            summary.count(&report);
-            worst = worst.max(report.findings.iter().map(|f| f.severity).max());
-            if let Err(error) = reporter.file(&report) {
-                write_error.get_or_insert(error);
+            while let Some(entry) = pending
+                .first_entry()
+                .filter(|e| *e.key() < report.source.name)
+            {
+                emit(&entry.remove(), &mut summary);
             }
+            summary.files_checked += 1;
+            emit(&report, &mut summary);
         },
     );
+    for report in std::mem::take(&mut pending).into_values() {
+        emit(&report, &mut summary);
+    }
+    summary.problems.extend(builds.warnings);
     summary.problems.extend(online_problems);
     reporter
         .finish(&summary)

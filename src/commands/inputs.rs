@@ -123,6 +123,38 @@ fn stdin_bytes() -> Result<&'static Vec<u8>, String> {
         .map_err(Clone::clone)
 }
 
+/// How output names a file: as the walk reached it when it did, otherwise relative to the
+/// current folder (a base outside the paths given), otherwise absolute.
+pub struct DisplayNames {
+    by_absolute: std::collections::HashMap<PathBuf, String>,
+    cwd: Option<PathBuf>,
+}
+
+impl DisplayNames {
+    pub fn new(files: &[FoundFile]) -> DisplayNames {
+        DisplayNames {
+            by_absolute: files
+                .iter()
+                .map(|f| (f.absolute.clone(), display_name(&f.display)))
+                .collect(),
+            cwd: std::env::current_dir()
+                .ok()
+                .and_then(|cwd| std::fs::canonicalize(cwd).ok()),
+        }
+    }
+
+    pub fn get(&self, absolute: &Path) -> String {
+        if let Some(name) = self.by_absolute.get(absolute) {
+            return name.clone();
+        }
+        let relative = self
+            .cwd
+            .as_ref()
+            .and_then(|cwd| absolute.strip_prefix(cwd).ok());
+        display_name(relative.unwrap_or(absolute))
+    }
+}
+
 /// Paths as people write them: no leading `./`, forward slashes.
 pub fn display_name(path: &Path) -> String {
     let text = path.to_string_lossy();

@@ -42,6 +42,8 @@ impl Kustomization {
 pub struct Builder {
     pub sources: SourceMap,
     pub not_built: Vec<NotBuilt>,
+    /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
+    pub inline_patches: Vec<(u32, u32, Span)>,
     /// Canonical folders of the kustomizations being built, outermost first.
     stack: Vec<PathBuf>,
 }
@@ -181,7 +183,7 @@ impl Builder {
         span: Span,
     ) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(text, Limits::default());
-        let name = format!("{} (inline patch)", k.dir.display());
+        let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(

@@ -31,7 +31,35 @@ pub struct Build {
     pub sources: SourceMap,
     /// Entries pinnace does not build (remote bases, Helm charts), with where they are.
     pub not_built: Vec<NotBuilt>,
+    /// Inline patches are sources of their own; a span in one belongs, for a person, to the
+    /// kustomization entry that holds the patch.
+    inline_patches: Vec<(u32, u32, Span)>,
 }
+
+impl Build {
+    /// The file and file-local span a build span stands for: inline patch text maps to its
+    /// `patches:` entry in the kustomization file.
+    pub fn locate(&self, span: Span) -> Option<(&crate::source::SourceFile, Span)> {
+        let span = self
+            .inline_patches
+            .iter()
+            .find(|(start, end, _)| (*start..=*end).contains(&span.start))
+            .map_or(span, |(_, _, entry)| *entry);
+        self.sources.lookup(span)
+    }
+
+    /// Every file the build read (kustomizations, resources, patches, generator inputs are
+    /// read but not kept as sources).
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.sources
+            .files()
+            .map(|file| file.name.as_str())
+            .filter(|name| !name.ends_with(INLINE_SUFFIX))
+    }
+}
+
+/// How inline patch sources are named.
+pub(crate) const INLINE_SUFFIX: &str = " (inline patch)";
 
 #[derive(Debug, Clone)]
 pub struct NotBuilt {
@@ -84,5 +112,6 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         resources,
         sources: builder.sources,
         not_built: builder.not_built,
+        inline_patches: builder.inline_patches,
     })
 }

@@ -30,6 +30,12 @@ impl Reporter for GithubReporter<'_> {
                 message.push_str("\nhelp: ");
                 message.push_str(help);
             }
+            for note in &finding.notes {
+                message.push_str(&format!(
+                    "\nnote: {}: {}:{}:{}",
+                    note.message, note.path, note.line, note.column
+                ));
+            }
             writeln!(
                 self.out,
                 "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",

@@ -123,10 +123,14 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.finding
-            .help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        let notes = self.finding.notes.iter().map(|note| {
+            format!(
+                "\nnote: {}: {}:{}:{}",
+                note.message, note.path, note.line, note.column
+            )
+        });
+        let text: String = self.finding.help.iter().cloned().chain(notes).collect();
+        (!text.is_empty()).then(|| Box::new(text.trim_start().to_string()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

@@ -124,6 +124,14 @@ fn result(report: &FileReport, finding: &Finding) -> Value {
                 "snippet": {"text": report.source.line_text(region.start.line)},
             },
         }}],
+        "relatedLocations": finding.notes.iter().enumerate().map(|(id, note)| json!({
+            "id": id,
+            "message": {"text": note.message},
+            "physicalLocation": {
+                "artifactLocation": {"uri": uri(&note.path), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": note.line, "startColumn": note.column},
+            },
+        })).collect::<Vec<_>>(),
         "partialFingerprints": {"pinnaceFinding/v1": fingerprint(report, finding)},
     })
 }
