@@ -53,55 +53,43 @@ pub fn check_builds(
     if dirs.is_empty() {
         return BuildResults::default();
     }
-    let builds: Vec<(PathBuf, Result<Build, kustomize::KustomizeError>)> = dirs
-        .into_par_iter()
-        .map(|dir| {
-            let build = kustomize::build(&dir);
-            (dir, build)
-        })
-        .collect();
-    let included = included_kustomizations(&builds);
+    let included = included_kustomizations(&dirs);
     let mut results = BuildResults::default();
-    let mut roots = Vec::new();
-    for (dir, build) in &builds {
-        if included.contains(dir) {
-            continue;
-        }
-        match build {
-            Ok(build) => roots.push(build),
-            Err(error) => results.warnings.push(Warning {
+    let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
+    results.roots = roots.len();
+    // Each root is built, checked and dropped in one go, so memory holds one build per core.
+    let outcomes: Vec<RootOutcome> = roots
+        .par_iter()
+        .map(|dir| match kustomize::build(dir) {
+            Ok(build) => RootOutcome::Built {
+                files: build.files().map(PathBuf::from).collect(),
+                not_built: not_built_warnings(&build, display),
+                reports: check_build(&build, settings, online, display),
+            },
+            Err(error) => RootOutcome::Failed(Warning {
                 path: display(dir),
                 message: format!(
                     "cannot build this kustomization ({}); its files are checked on their own",
                     error.message
                 ),
             }),
-        }
-    }
-    results.roots = roots.len();
-    for build in &roots {
-        results.covered.extend(build.files().map(PathBuf::from));
-        for not_built in &build.not_built {
-            let (file, span) = match build.locate(not_built.span) {
-                Some(found) => found,
-                None => continue,
-            };
-            let position = file.position(span.start);
-            results.warnings.push(Warning {
-                path: format!(
-                    "{}:{}:{}",
-                    display(Path::new(&file.name)),
-                    position.line,
-                    position.column
-                ),
-                message: format!("{} (not built)", not_built.reason),
-            });
-        }
-    }
-    let per_build: Vec<Vec<(PathBuf, SourceFile, Vec<Finding>)>> = roots
-        .par_iter()
-        .map(|build| check_build(build, settings, online, display))
+        })
         .collect();
+    let mut per_build = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            RootOutcome::Built {
+                files,
+                not_built,
+                reports,
+            } => {
+                results.covered.extend(files);
+                results.warnings.extend(not_built);
+                per_build.push(reports);
+            }
+            RootOutcome::Failed(warning) => results.warnings.push(warning),
+        }
+    }
     for (path, source, findings) in per_build.into_iter().flatten() {
         let report = results.reports.entry(path).or_insert_with(|| FileReport {
             source,
@@ -126,26 +114,43 @@ pub fn check_builds(
     results
 }
 
-/// Folders whose kustomization another build in scope read (as a base or component).
-fn included_kustomizations(
-    builds: &[(PathBuf, Result<Build, kustomize::KustomizeError>)],
-) -> HashSet<PathBuf> {
-    let mut included = HashSet::new();
-    for (dir, build) in builds {
-        let Ok(build) = build else { continue };
-        for file in build.files() {
-            let path = Path::new(file);
-            let is_kustomization = path
-                .file_name()
-                .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.iter().any(|k| n == *k));
-            if let (true, Some(parent)) = (is_kustomization, path.parent())
-                && parent != dir
-            {
-                included.insert(parent.to_path_buf());
-            }
-        }
-    }
-    included
+enum RootOutcome {
+    Built {
+        files: Vec<PathBuf>,
+        not_built: Vec<Warning>,
+        reports: Vec<(PathBuf, SourceFile, Vec<Finding>)>,
+    },
+    Failed(Warning),
+}
+
+/// Warnings for the entries a build did not build (remote bases, Helm charts), at their place.
+fn not_built_warnings(build: &Build, display: &(dyn Fn(&Path) -> String + Sync)) -> Vec<Warning> {
+    build
+        .not_built
+        .iter()
+        .filter_map(|not_built| {
+            let (file, span) = build.locate(not_built.span)?;
+            let position = file.position(span.start);
+            Some(Warning {
+                path: format!(
+                    "{}:{}:{}",
+                    display(Path::new(&file.name)),
+                    position.line,
+                    position.column
+                ),
+                message: format!("{} (not built)", not_built.reason),
+            })
+        })
+        .collect()
+}
+
+/// Kustomization folders that another kustomization in scope names as a resource or
+/// component: they are built as part of it, not as roots. Reading the `resources`,
+/// `bases` and `components` lists is enough to tell, without building anything.
+fn included_kustomizations(dirs: &[PathBuf]) -> HashSet<PathBuf> {
+    dirs.par_iter()
+        .flat_map_iter(|dir| kustomize::referenced_folders(dir))
+        .collect()
 }
 
 /// Runs the rules on one build and sorts the findings into the files they point at.

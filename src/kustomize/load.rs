@@ -51,7 +51,7 @@ pub struct Builder {
 impl Builder {
     /// Builds a kustomization (not a component) into its resources.
     pub fn build_target(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
-        let canonical = std::fs::canonicalize(dir)
+        let canonical = resolve(dir)
             .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
         if self.stack.contains(&canonical) {
             let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
@@ -88,7 +88,7 @@ impl Builder {
         span: Span,
         resources: &mut Vec<Resource>,
     ) -> Result<(), KustomizeError> {
-        let canonical = std::fs::canonicalize(dir).map_err(|e| {
+        let canonical = resolve(dir).map_err(|e| {
             KustomizeError::at(
                 format!("cannot read component {}: {e}", dir.display()),
                 span,
@@ -149,10 +149,10 @@ impl Builder {
                 continue;
             }
             let path = kustomization.dir.join(&entry);
-            let canonical = std::fs::canonicalize(&path).map_err(|e| {
+            let (canonical, metadata) = resolve_with_metadata(&path).map_err(|e| {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
-            if canonical.is_dir() {
+            if metadata.is_dir() {
                 resources.extend(self.build_target(&canonical).map_err(|mut error| {
                     error.span = error.span.or(Some(span));
                     error
@@ -203,7 +203,7 @@ impl Builder {
         path: &str,
         span: Span,
     ) -> Result<Vec<Node>, KustomizeError> {
-        let canonical = std::fs::canonicalize(k.dir.join(path))
+        let canonical = resolve(&k.dir.join(path))
             .map_err(|e| KustomizeError::at(format!("patch `{path}` cannot be read: {e}"), span))?;
         if !canonical.starts_with(&k.dir) {
             return Err(KustomizeError::at(
@@ -224,7 +224,7 @@ impl Builder {
         path: &str,
         span: Span,
     ) -> Result<Vec<u8>, KustomizeError> {
-        let canonical = std::fs::canonicalize(k.dir.join(path))
+        let canonical = resolve(&k.dir.join(path))
             .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))?;
         if !canonical.starts_with(&k.dir) {
             return Err(KustomizeError::at(
@@ -289,6 +289,29 @@ fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), Kustomize
         }
     }
     Ok(())
+}
+
+/// `path` with `.` and `..` resolved by their names, if it exists. The tree is walked from a
+/// canonical top folder without resolving symlinks at every step: `realpath` costs a system
+/// call per path component, for every resource of every build.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    resolve_with_metadata(path).map(|(path, _)| path)
+}
+
+/// [`resolve`], with the file's metadata (saving a second system call to ask if it is a folder).
+pub fn resolve_with_metadata(path: &Path) -> std::io::Result<(PathBuf, std::fs::Metadata)> {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    let metadata = std::fs::metadata(&normal)?;
+    Ok((normal, metadata))
 }
 
 /// A document is a resource, or a `kind: List` of them.

@@ -96,10 +96,40 @@ impl KustomizeError {
     }
 }
 
+/// The kustomization folders that the kustomization in `dir` names in `resources`, `bases`
+/// and `components` (canonical paths). Unreadable entries are left out: the build reports them.
+pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Some(file) = find_kustomization(dir) else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Vec::new();
+    };
+    let stream = crate::yaml::load_stream(&text, crate::yaml::Limits::default());
+    let Some(root) = stream.documents.first() else {
+        return Vec::new();
+    };
+    ["resources", "bases", "components"]
+        .iter()
+        .flat_map(|field| {
+            root.get(field)
+                .and_then(crate::yaml::Node::as_sequence)
+                .unwrap_or(&[])
+        })
+        .filter_map(|entry| entry.as_str())
+        .map(|entry| dir.join(entry))
+        .filter_map(|path| load::resolve_with_metadata(&path).ok())
+        .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
+        .map(|(path, _)| path)
+        .collect()
+}
+
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
 pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
     let mut builder = load::Builder::default();
-    let mut resources = match builder.build_target(dir) {
+    let dir = std::fs::canonicalize(dir)
+        .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
+    let mut resources = match builder.build_target(&dir) {
         Ok(resources) => resources,
         Err(mut error) => {
             error.sources = Some(std::sync::Arc::new(builder.sources));
