@@ -5,76 +5,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use support::cli::{Repo, pinnace, text};
 use support::registry::TOKEN_SERVICE;
 use support::{DigestStrippingProxy, Registry, TestImage, TokenRequest};
-use tempfile::TempDir;
 
 const PASSWORD: &str = "t0ken-Pa55word-never-printed";
-
-/// A repository folder with a config and one manifest per image list.
-struct Repo {
-    dir: TempDir,
-}
-
-impl Repo {
-    /// A repo whose config lists `host` as plain HTTP (the token instance is plain HTTP).
-    fn insecure(host: &str) -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(".pinnace.yaml"),
-            format!("registries:\n  insecure: [\"{host}\"]\n"),
-        )
-        .unwrap();
-        Repo { dir }
-    }
-
-    fn manifest(&self, file: &str, images: &[&str]) -> PathBuf {
-        let mut text = String::from(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n",
-        );
-        for (i, image) in images.iter().enumerate() {
-            text.push_str(&format!(
-                "      - name: c{i}\n        image: {image}  # keep this comment\n"
-            ));
-        }
-        let path = self.dir.path().join(file);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-/// Runs pinnace with an empty home, so no credential of the machine's can leak in.
-fn pinnace(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut command = Command::cargo_bin("pinnace").unwrap();
-    command
-        .current_dir(repo.path())
-        .env("HOME", home.path())
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
-        .args(args);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// Neither the password nor its Basic encoding appears in the output.
 fn assert_no_secret(output: &Output, secrets: &[&str]) {

@@ -203,18 +203,8 @@ impl Builder {
         path: &str,
         span: Span,
     ) -> Result<Vec<Node>, KustomizeError> {
-        let canonical = resolve(&k.dir.join(path))
-            .map_err(|e| KustomizeError::at(format!("patch `{path}` cannot be read: {e}"), span))?;
-        if !canonical.starts_with(&k.dir) {
-            return Err(KustomizeError::at(
-                format!(
-                    "patch `{path}` is outside {}: kustomize's load restrictor refuses it",
-                    k.dir.display()
-                ),
-                span,
-            ));
-        }
-        self.load_file(&canonical)
+        let file = file_in_root(k, path, span)?;
+        self.load_file(&file)
     }
 
     /// The bytes of a file a generator names, under the same load restrictor.
@@ -224,18 +214,8 @@ impl Builder {
         path: &str,
         span: Span,
     ) -> Result<Vec<u8>, KustomizeError> {
-        let canonical = resolve(&k.dir.join(path))
-            .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))?;
-        if !canonical.starts_with(&k.dir) {
-            return Err(KustomizeError::at(
-                format!(
-                    "`{path}` is outside {}: kustomize's load restrictor refuses it",
-                    k.dir.display()
-                ),
-                span,
-            ));
-        }
-        std::fs::read(&canonical)
+        let file = file_in_root(k, path, span)?;
+        std::fs::read(&file)
             .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))
     }
 
@@ -289,6 +269,23 @@ fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), Kustomize
         }
     }
     Ok(())
+}
+
+/// A file a kustomization names, refused (as kustomize's load restrictor refuses it) when it
+/// lies outside the kustomization's folder.
+fn file_in_root(k: &Kustomization, path: &str, span: Span) -> Result<PathBuf, KustomizeError> {
+    let file = resolve(&k.dir.join(path))
+        .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))?;
+    if !file.starts_with(&k.dir) {
+        return Err(KustomizeError::at(
+            format!(
+                "`{path}` is outside {}: kustomize's load restrictor refuses it",
+                k.dir.display()
+            ),
+            span,
+        ));
+    }
+    Ok(file)
 }
 
 /// `path` with `.` and `..` resolved by their names, if it exists. The tree is walked from a

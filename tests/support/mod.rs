@@ -9,6 +9,7 @@
 //! Needs `docker-registry`, `skopeo` and `openssl` (scripts/install-test-deps.sh).
 #![allow(dead_code, unused_imports)]
 
+pub mod cli;
 pub mod docker_config;
 pub mod http;
 pub mod oci_layout;
