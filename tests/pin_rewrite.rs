@@ -59,7 +59,7 @@ fn pin(text: &str, settings: &Settings, options: PinOptions) -> Option<String> {
         })
         .collect();
     drop(model);
-    rewrite_file(&source.text, &documents, targets, &resolutions)
+    rewrite_file(&source.text, targets, &resolutions)
         .unwrap()
         .new_text
 }

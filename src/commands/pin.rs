@@ -17,7 +17,6 @@ use crate::image_ref::ImageRef;
 use crate::model::extract;
 use crate::pipeline::{self, Loaded};
 use crate::registry::{ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolver};
-use crate::yaml::Node;
 
 #[derive(Debug, Args)]
 pub struct PinArgs {
@@ -56,9 +55,9 @@ pub struct PinArgs {
 struct PlannedFile {
     name: String,
     path: PathBuf,
-    original: Vec<u8>,
+    /// The file as read (valid UTF-8: files that are not are never edited); empty when
+    /// nothing in the file is to be pinned, so memory holds only what may be rewritten.
     text: String,
-    documents: Vec<Node>,
     targets: Vec<PinTarget>,
     skipped: Vec<(String, SkipReason)>,
 }
@@ -133,7 +132,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     for file in files {
         tally_skips(&mut tally, &file);
-        let rewrite = match rewrite_file(&file.text, &file.documents, file.targets, &resolutions) {
+        let rewrite = match rewrite_file(&file.text, file.targets, &resolutions) {
             Ok(rewrite) => rewrite,
             Err(error) => {
                 tally.failures.push(format!("{}: {error}", file.name));
@@ -167,7 +166,8 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
             stdout
                 .write_all(diff.as_bytes())
                 .map_err(|e| miette::miette!("cannot write output: {e}"))?;
-        } else if let Err(error) = write_atomically(&file.path, &file.original, new_text.as_bytes())
+        } else if let Err(error) =
+            write_atomically(&file.path, file.text.as_bytes(), new_text.as_bytes())
         {
             tally.failures.push(format!("{}: {error}", file.name));
         }
@@ -192,7 +192,6 @@ fn plan_file(
     options: PinOptions,
 ) -> Result<PlannedFile, String> {
     let path = input.path.to_path_buf();
-    let original = input.bytes.clone();
     let (source, documents, syntax_error) = match pipeline::load(input) {
         Loaded::Skipped(warning) => return Err(format!("{}: {}", warning.path, warning.message)),
         Loaded::Documents {
@@ -220,13 +219,14 @@ fn plan_file(
             Err(reason) => skipped.push((image.text.to_string(), reason)),
         }
     }
-    drop(model);
     Ok(PlannedFile {
         name: source.name.clone(),
         path,
-        original,
-        text: source.text.to_string(),
-        documents,
+        text: if targets.is_empty() {
+            String::new()
+        } else {
+            source.text.to_string()
+        },
         targets,
         skipped,
     })

@@ -5,7 +5,7 @@ use super::verify::{VerifyError, verify_edit};
 use super::{Edit, apply_edits};
 use crate::registry::{RegistryError, Resolutions};
 use crate::source::Span;
-use crate::yaml::Node;
+use crate::yaml::{Limits, load_stream};
 
 /// What happened to one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +26,11 @@ pub struct FileRewrite {
     pub outcomes: Vec<(PinTarget, Outcome)>,
 }
 
+/// Writes resolved digests into one file's targets and verifies the result against the old
+/// text (parsed again here, so that callers need not keep every file's tree in memory while
+/// registries answer).
 pub fn rewrite_file(
     text: &str,
-    documents: &[Node],
     targets: Vec<PinTarget>,
     resolutions: &Resolutions,
 ) -> Result<FileRewrite, VerifyError> {
@@ -67,7 +69,8 @@ pub fn rewrite_file(
         });
     }
     let new_text = apply_edits(text, &edits);
-    verify_edit(documents, &new_text, &changed)?;
+    let documents = load_stream(text, Limits::default()).documents;
+    verify_edit(&documents, &new_text, &changed)?;
     Ok(FileRewrite {
         new_text: Some(new_text),
         outcomes,

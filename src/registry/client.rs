@@ -162,12 +162,19 @@ impl RegistryClient {
         mut attempt: impl FnMut(&str) -> Result<T, RegistryError>,
     ) -> Result<T, RegistryError> {
         // Like containerd, fall back to the registry when the mirror cannot answer.
-        if let Some(mirror) = self.options.mirrors.get(registry)
-            && let Ok(found) = attempt(mirror)
-        {
-            return Ok(found);
+        let Some(mirror) = self.options.mirrors.get(registry) else {
+            return attempt(api_host(registry));
+        };
+        let from_mirror = match attempt(mirror) {
+            Ok(found) => return Ok(found),
+            Err(error) => error,
+        };
+        match attempt(api_host(registry)) {
+            Ok(found) => Ok(found),
+            // The registry itself cannot be reached: the mirror's answer says more.
+            Err(RegistryError::Network { .. } | RegistryError::Tls { .. }) => Err(from_mirror),
+            Err(error) => Err(error),
         }
-        attempt(api_host(registry))
     }
 
     fn request(
