@@ -48,32 +48,25 @@ impl FieldSpec {
     /// Calls `visit` on every node the path reaches in `root`, creating missing mappings on
     /// the way when the spec says so (with `span` as their origin).
     pub fn visit(&self, root: &mut Node, span: Span, visit: &mut dyn FnMut(&mut Node)) {
-        let segments: Vec<&str> = self
-            .path
-            .split('/')
-            .map(|s| s.trim_end_matches("[]"))
-            .collect();
-        walk(root, &segments, self.create, span, visit);
+        walk(root, self.path, self.create, span, visit);
     }
 }
 
-fn walk(
-    node: &mut Node,
-    segments: &[&str],
-    create: bool,
-    span: Span,
-    visit: &mut dyn FnMut(&mut Node),
-) {
+/// Follows `path` (the part still to walk, `a/b/c`) without allocating: this runs for every
+/// resource and spec of every build.
+fn walk(node: &mut Node, path: &str, create: bool, span: Span, visit: &mut dyn FnMut(&mut Node)) {
     if let Value::Sequence(items) = &mut node.value {
         for item in items {
-            walk(item, segments, create, span, visit);
+            walk(item, path, create, span, visit);
         }
         return;
     }
-    let Some((first, rest)) = segments.split_first() else {
+    if path.is_empty() {
         visit(node);
         return;
-    };
+    }
+    let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+    let first = first.trim_end_matches("[]");
     if node.get(first).is_none() {
         if !create || !matches!(node.value, Value::Mapping(_)) {
             return;

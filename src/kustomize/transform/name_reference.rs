@@ -34,8 +34,31 @@ const SERVICE_ACCOUNT_IN_POD: &[&str] = &["serviceAccountName", "serviceAccount"
 const CLAIM_IN_POD: &[&str] = &["volumes/persistentVolumeClaim/claimName"];
 const PRIORITY_CLASS_IN_POD: &[&str] = &["priorityClassName"];
 
+/// A field that names a resource: the kind it names, the referrer kind (empty for any), and
+/// the path, split once.
+struct Reference {
+    kind: &'static str,
+    only_in: &'static str,
+    segments: Vec<String>,
+}
+
+/// Every reference field, built once per process.
+fn references() -> &'static [Reference] {
+    static REFERENCES: std::sync::OnceLock<Vec<Reference>> = std::sync::OnceLock::new();
+    REFERENCES.get_or_init(|| {
+        reference_paths()
+            .into_iter()
+            .map(|(kind, only_in, path)| Reference {
+                kind,
+                only_in,
+                segments: path.split('/').map(str::to_string).collect(),
+            })
+            .collect()
+    })
+}
+
 /// (referenced kind, referrer kind or "" for any, path).
-fn references() -> Vec<(&'static str, &'static str, String)> {
+fn reference_paths() -> Vec<(&'static str, &'static str, String)> {
     let mut specs = Vec::new();
     for prefix in POD_SPECS {
         for (kind, paths) in [
@@ -116,11 +139,15 @@ pub fn fix_name_references(resources: &mut [Resource]) {
     };
     for resource in resources.iter_mut() {
         let referrer = resource.kind().to_string();
-        for (kind, only_in, path) in &specs {
+        for Reference {
+            kind,
+            only_in,
+            segments,
+        } in specs
+        {
             if !only_in.is_empty() && *only_in != referrer {
                 continue;
             }
-            let segments: Vec<&str> = path.split('/').collect();
             visit_values(&mut resource.node, &segments, &mut |value| {
                 if let Some(current) = value
                     .as_str()
@@ -203,7 +230,7 @@ fn set_text(node: &mut Node, text: String) {
 }
 
 /// Every node at `segments`, walking into each item of a sequence on the way.
-fn visit_values(node: &mut Node, segments: &[&str], visit: &mut dyn FnMut(&mut Node)) {
+fn visit_values(node: &mut Node, segments: &[String], visit: &mut dyn FnMut(&mut Node)) {
     if let Value::Sequence(items) = &mut node.value {
         items
             .iter_mut()
