@@ -148,7 +148,7 @@ pub fn fix_name_references(resources: &mut [Resource]) {
             if !only_in.is_empty() && *only_in != referrer {
                 continue;
             }
-            visit_values(&mut resource.node, &segments, &mut |value| {
+            visit_values(&mut resource.node, segments, &mut |value| {
                 if let Some(current) = value
                     .as_str()
                     .and_then(|old| lookup(kind, old))
