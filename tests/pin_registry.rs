@@ -412,3 +412,66 @@ fn docker_hub_images_resolve_through_a_configured_mirror() {
         "{after}"
     );
 }
+
+#[test]
+fn credentials_from_registry_auth_file_and_from_a_creds_store() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let host = registry.host();
+    let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, "store");
+    let ca = registry.ca_pem_path().unwrap().to_path_buf();
+    let config = format!("registries:\n  ca_files: [\"{}\"]\n", ca.display());
+    let image = format!("{host}/secure/app:1");
+
+    // podman's REGISTRY_AUTH_FILE (same `auths` format as docker's config.json)
+    let repo = Repo::new(&config);
+    let file = repo.manifest("a.yaml", &[&image]);
+    let docker = support::docker_config_with_auth(&host, "pinnace", PASSWORD);
+    let auth_file = docker.path().join("config.json");
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap())],
+    );
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&pushed.digest)
+    );
+    assert_no_secret(&output);
+
+    // `credsStore`: one helper for every registry
+    let repo = Repo::new(&config);
+    let file = repo.manifest("a.yaml", &[&image]);
+    let (docker, helper_dir) = support::docker_config_with_helper(&host, "pinnace", PASSWORD);
+    let store = format!(
+        "{{\"credsStore\": \"{}\"}}",
+        support::docker_config::HELPER_NAME
+    );
+    std::fs::write(docker.path().join("config.json"), store).unwrap();
+    let path = format!(
+        "{}:{}",
+        helper_dir.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[
+            ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+            ("PATH", &path),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains(&pushed.digest)
+    );
+    let calls = std::fs::read_to_string(helper_dir.path().join("calls.log")).unwrap();
+    assert!(calls.contains(&format!("get {host}")), "{calls}");
+    assert_no_secret(&output);
+}
