@@ -9,7 +9,9 @@ mod verify;
 mod write;
 
 pub use diff::unified_diff;
-pub use plan::{PinOptions, PinTarget, SkipReason, TargetAction, plan_pins};
+pub use plan::{
+    EditKind, PinOptions, PinTarget, SkipReason, TargetAction, plan_overlay_entry, plan_pins,
+};
 pub use rewrite::{FileRewrite, Outcome, rewrite_file};
 pub use verify::{VerifyError, verify_edit};
 pub use write::{WriteError, write_atomically};

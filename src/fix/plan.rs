@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::image_ref::{Digest, ImageRef};
 use crate::model::{ImageUse, Model, ParsedImage};
 use crate::source::Span;
+use crate::yaml::Node;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PinOptions {
@@ -33,7 +34,9 @@ pub struct PinTarget {
     pub edit_span: Span,
     /// Written before the digest: `@` when inserting, `:latest@` for an untagged reference
     /// pinned with `--allow-latest`, empty when replacing a digest.
-    pub prefix: &'static str,
+    pub prefix: String,
+    /// Whether the digest goes into the image scalar, or into a new key of a mapping.
+    pub kind: EditKind,
     /// The image as written.
     pub text: String,
     /// The part of `text` that `edit_span` covers.
@@ -47,6 +50,9 @@ pub struct PinTarget {
 impl PinTarget {
     /// The scalar's value once `digest` is written into it.
     pub fn new_value(&self, digest: &Digest) -> String {
+        if let EditKind::InsertKey { .. } = self.kind {
+            return digest.to_string();
+        }
         let range = &self.value_range;
         format!(
             "{}{}{digest}{}",
@@ -60,6 +66,16 @@ impl PinTarget {
     pub fn replacement(&self, digest: &Digest) -> String {
         format!("{}{digest}", self.prefix)
     }
+}
+
+/// Where a digest is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditKind {
+    /// Into (part of) the scalar at `node_span`.
+    Scalar,
+    /// As a new `key: <digest>` entry of the mapping at `node_span` (a Kustomize `images:`
+    /// entry gets `digest:`); `prefix` holds the line break, indentation and key.
+    InsertKey { key: &'static str },
 }
 
 /// Why an image is left as it is.
@@ -147,11 +163,98 @@ fn plan_one(
     Ok(PinTarget {
         node_span: image.node.span,
         edit_span,
-        prefix,
+        prefix: prefix.to_string(),
+        kind: EditKind::Scalar,
         text: text.to_string(),
         value_range: range,
         lookup: format!("{}:{tag}", reference.name()),
         reference: reference.clone(),
         action,
+    })
+}
+
+/// A Kustomize `images:` entry that set an image in a build (`built`, as the build wrote it):
+/// pinning gives the entry a `digest:` (kustomize keeps `newTag` beside it and writes
+/// `name:tag@digest`), or with `--update` rewrites the `digest:` it has. `text` is the
+/// kustomization file's text, for indentation and line endings.
+pub fn plan_overlay_entry(
+    entry: &Node,
+    text: &str,
+    built: &ParsedImage,
+    built_text: &str,
+    settings: &Settings,
+    options: PinOptions,
+) -> Result<PinTarget, SkipReason> {
+    let reference = match built {
+        ParsedImage::Ref(reference) => reference,
+        ParsedImage::Templated => return Err(SkipReason::Templated),
+        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
+    };
+    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
+        return Err(SkipReason::Untrusted);
+    }
+    if reference.digest().is_some() && (!options.update || reference.tag().is_none()) {
+        return Err(SkipReason::AlreadyPinned);
+    }
+    let tag = match reference.tag() {
+        Some("latest") if !options.allow_latest => return Err(SkipReason::Latest),
+        None if !options.allow_latest => return Err(SkipReason::Untagged),
+        None => "latest",
+        Some(tag) => tag,
+    };
+    let base = PinTarget {
+        node_span: entry.span,
+        edit_span: entry.span,
+        prefix: String::new(),
+        kind: EditKind::Scalar,
+        text: built_text.to_string(),
+        value_range: 0..0,
+        lookup: format!("{}:{tag}", reference.name()),
+        reference: reference.clone(),
+        action: TargetAction::Pin,
+    };
+    if let Some(current) = reference.digest() {
+        // --update: the entry's own `digest:` value is what changes.
+        let digest = entry.get("digest").ok_or(SkipReason::NotEditable)?;
+        let length = digest.as_str().ok_or(SkipReason::NotEditable)?.len();
+        return Ok(PinTarget {
+            node_span: digest.span,
+            edit_span: digest
+                .exact_span(0..length)
+                .ok_or(SkipReason::NotEditable)?,
+            value_range: 0..length,
+            text: digest.as_str().unwrap_or_default().to_string(),
+            action: TargetAction::Update {
+                current: current.clone(),
+            },
+            ..base
+        });
+    }
+    let entries = entry.as_mapping().ok_or(SkipReason::NotEditable)?;
+    let ((first_key, _), (_, last_value)) = (
+        entries.first().ok_or(SkipReason::NotEditable)?,
+        entries.last().ok_or(SkipReason::NotEditable)?,
+    );
+    let bytes = text.as_bytes();
+    let (at, prefix) = if bytes.get(entry.span.end as usize - 1) == Some(&b'}') {
+        (entry.span.end as usize - 1, ", digest: ".to_string())
+    } else {
+        // After the last value's line, so a comment on that line stays where it is.
+        let after = last_value.span.end as usize;
+        let line_end = text[after..].find('\n').map_or(text.len(), |i| after + i);
+        let crlf = line_end > 0 && bytes.get(line_end - 1) == Some(&b'\r');
+        let at = if crlf { line_end - 1 } else { line_end };
+        let line_start = text[..first_key.span.start as usize]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let indent = " ".repeat(first_key.span.start as usize - line_start);
+        let eol = if crlf { "\r\n" } else { "\n" };
+        (at, format!("{eol}{indent}digest: "))
+    };
+    Ok(PinTarget {
+        edit_span: Span::new(at, at),
+        prefix,
+        kind: EditKind::InsertKey { key: "digest" },
+        ..base
     })
 }

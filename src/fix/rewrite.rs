@@ -1,6 +1,6 @@
 //! One file's rewrite: the resolved digests written into its planned targets, verified.
 
-use super::plan::{PinTarget, TargetAction};
+use super::plan::{EditKind, PinTarget, TargetAction};
 use super::verify::{VerifyError, verify_edit};
 use super::{Edit, apply_edits};
 use crate::registry::{RegistryError, Resolutions};
@@ -36,6 +36,7 @@ pub fn rewrite_file(
 ) -> Result<FileRewrite, VerifyError> {
     let mut edits: Vec<Edit> = Vec::new();
     let mut changed: Vec<(Span, String)> = Vec::new();
+    let mut inserted: Vec<(Span, &'static str, String)> = Vec::new();
     let mut outcomes = Vec::with_capacity(targets.len());
     for target in targets {
         let outcome = match resolutions.get(&target.lookup) {
@@ -55,7 +56,14 @@ pub fn rewrite_file(
                         span: target.edit_span,
                         replacement: target.replacement(digest),
                     });
-                    changed.push((target.node_span, target.new_value(digest)));
+                    match target.kind {
+                        EditKind::Scalar => {
+                            changed.push((target.node_span, target.new_value(digest)))
+                        }
+                        EditKind::InsertKey { key } => {
+                            inserted.push((target.node_span, key, target.new_value(digest)))
+                        }
+                    }
                 }
                 outcome
             }
@@ -70,7 +78,7 @@ pub fn rewrite_file(
     }
     let new_text = apply_edits(text, &edits);
     let documents = load_stream(text, Limits::default()).documents;
-    verify_edit(&documents, &new_text, &changed)?;
+    verify_edit(&documents, &new_text, &changed, &inserted)?;
     Ok(FileRewrite {
         new_text: Some(new_text),
         outcomes,
