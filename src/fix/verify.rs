@@ -61,10 +61,10 @@ fn same_tree(old: &Node, new: &Node, edits: &Edits<'_>) -> Result<(), VerifyErro
             if b.len() != expected_len {
                 return Err(VerifyError("a map gained or lost entries".into()));
             }
-            if let (Some((_, key, value)), Some((kb, vb))) = (added, b.last()) {
-                if kb.as_str() != Some(*key) || vb.as_str() != Some(value.as_str()) {
-                    return Err(VerifyError(format!("`{key}` was not added as planned")));
-                }
+            if let (Some((_, key, value)), Some((kb, vb))) = (added, b.last())
+                && (kb.as_str() != Some(*key) || vb.as_str() != Some(value.as_str()))
+            {
+                return Err(VerifyError(format!("`{key}` was not added as planned")));
             }
             a.iter().zip(b).try_for_each(|((ka, va), (kb, vb))| {
                 same_tree(ka, kb, edits)?;
