@@ -6,7 +6,7 @@
 //! two overlays is checked through both, and a finding both builds make at the same place is
 //! reported once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -15,11 +15,11 @@ use crate::config::Settings;
 use crate::discover::FoundFile;
 use crate::finding::{FileReport, Finding, Note, Warning};
 use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
-use crate::model::extract_build;
+use crate::model::{ParsedImage, extract_build};
 use crate::pipeline::settle;
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES};
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 
 #[derive(Debug, Default)]
 pub struct BuildResults {
@@ -114,6 +114,19 @@ pub fn check_builds(
     results
 }
 
+/// The folders of the kustomization files among `files`.
+fn kustomization_dirs(files: &[FoundFile]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .filter(|f| {
+            f.absolute
+                .file_name()
+                .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.iter().any(|k| n == *k))
+        })
+        .filter_map(|f| f.absolute.parent().map(Path::to_path_buf))
+        .collect()
+}
+
 enum RootOutcome {
     Built {
         files: Vec<PathBuf>,
@@ -203,6 +216,108 @@ fn check_build(
             let findings = settle(findings, &source, &model, settings, &path);
             source.name = display(&path);
             (path, source, findings)
+        })
+        .collect()
+}
+
+/// What `pin` needs from the Kustomize roots in scope: the `images:` entries that set images
+/// (and what they set), and, in the files builds cover, which image scalars reach some build
+/// unchanged (those are pinned where they are written; the others are pinned at their entry).
+#[derive(Debug, Default)]
+pub struct PinScope {
+    /// Per kustomization file: each `images:` entry (file-local span) with the image it sets,
+    /// or `None` when it sets different images in different places.
+    pub entries: HashMap<PathBuf, Vec<(Span, Option<(String, ParsedImage)>)>>,
+    /// Per covered file: the spans of image scalars some build uses as written.
+    pub written: HashMap<PathBuf, HashSet<Span>>,
+    pub covered: HashSet<PathBuf>,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn scan_for_pin(
+    files: &[FoundFile],
+    settings: &Settings,
+    display: &(dyn Fn(&Path) -> String + Sync),
+) -> PinScope {
+    let dirs = kustomization_dirs(files);
+    let included = included_kustomizations(&dirs);
+    let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
+    let scans: Vec<Result<(Build, Vec<ImageSite>), Warning>> = roots
+        .par_iter()
+        .map(|dir| {
+            let build = kustomize::build(dir).map_err(|error| Warning {
+                path: display(dir),
+                message: format!(
+                    "cannot build this kustomization ({}); its files are pinned on their own",
+                    error.message
+                ),
+            })?;
+            let sites = image_sites(&build, settings);
+            Ok((build, sites))
+        })
+        .collect();
+    let mut scope = PinScope::default();
+    for scan in scans {
+        let (build, sites) = match scan {
+            Ok(found) => found,
+            Err(warning) => {
+                scope.warnings.push(warning);
+                continue;
+            }
+        };
+        scope.covered.extend(build.files().map(PathBuf::from));
+        scope.warnings.extend(not_built_warnings(&build, display));
+        for site in sites {
+            match site {
+                ImageSite::Written(path, span) => {
+                    scope.written.entry(path).or_default().insert(span);
+                }
+                ImageSite::SetBy(path, span, text, parsed) => {
+                    let entries = scope.entries.entry(path).or_default();
+                    match entries.iter_mut().find(|(s, _)| *s == span) {
+                        // One entry, different images (a `newName` over several tags): no
+                        // single digest fits it.
+                        Some((_, slot)) => {
+                            if slot.as_ref().is_some_and(|(known, _)| *known != text) {
+                                *slot = None;
+                            }
+                        }
+                        None => entries.push((span, Some((text, parsed)))),
+                    }
+                }
+            }
+        }
+    }
+    scope
+}
+
+/// Where a built image comes from.
+enum ImageSite {
+    /// Written as is in this file, at this span.
+    Written(PathBuf, Span),
+    /// Set by the `images:` entry at this span of this kustomization file.
+    SetBy(PathBuf, Span, String, ParsedImage),
+}
+
+fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
+    let model = extract_build(build, &settings.catalog);
+    model
+        .images
+        .iter()
+        .filter_map(|image| match image.set_by {
+            Some(entry) => {
+                let (file, span) = build.locate(entry)?;
+                Some(ImageSite::SetBy(
+                    PathBuf::from(&file.name),
+                    span,
+                    image.text.to_string(),
+                    image.parsed.clone(),
+                ))
+            }
+            None => {
+                let (file, span) = build.locate(image.node.span)?;
+                Some(ImageSite::Written(PathBuf::from(&file.name), span))
+            }
         })
         .collect()
 }

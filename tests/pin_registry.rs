@@ -5,6 +5,8 @@ mod support;
 
 use std::process::Output;
 
+use assert_cmd::Command;
+
 use support::cli::{Repo, pinnace, text};
 use support::{RateLimitProxy, Registry, TestImage};
 
@@ -474,4 +476,96 @@ fn credentials_from_registry_auth_file_and_from_a_creds_store() {
     let calls = std::fs::read_to_string(helper_dir.path().join("calls.log")).unwrap();
     assert!(calls.contains(&format!("get {host}")), "{calls}");
     assert_no_secret(&output);
+}
+
+/// A base with two images and two overlays that retag one of them.
+fn kustomize_repo(host: &str) -> Repo {
+    let repo = Repo::insecure(host);
+    let write = |file: &str, text: String| {
+        let path = repo.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "app/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n".into(),
+    );
+    write(
+        "app/base/deploy.yaml",
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: {host}/team/web:1.0\n      - name: sidecar\n        image: {host}/team/sidecar:2.0  # shared\n"
+        ),
+    );
+    write(
+        "app/overlays/prod/kustomization.yaml",
+        format!(
+            "namePrefix: prod-\nresources:\n- ../../base\nimages:\n- name: {host}/team/web\n  newTag: \"1.1\"  # release 42\n"
+        ),
+    );
+    write(
+        "app/overlays/dev/kustomization.yaml",
+        format!(
+            "resources:\n- ../../base\nimages:\n- {{name: {host}/team/web, newTag: \"1.2\"}}\n"
+        ),
+    );
+    repo
+}
+
+#[test]
+fn kustomize_overlays_get_digest_in_their_images_entries_and_bases_where_nothing_retags() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let web_prod = registry.push("team/web", "1.1", TestImage::MultiPlatform, "web-1.1");
+    let web_dev = registry.push("team/web", "1.2", TestImage::SinglePlatform, "web-1.2");
+    let sidecar = registry.push("team/sidecar", "2.0", TestImage::SinglePlatform, "sidecar");
+    registry.push("team/web", "1.0", TestImage::SinglePlatform, "web-1.0");
+    let repo = kustomize_repo(&host);
+    let read = |file: &str| std::fs::read_to_string(repo.path().join(file)).unwrap();
+    let base_before = read("app/base/deploy.yaml");
+
+    let output = pinnace(&repo, &["pin", "."], &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert_eq!(
+        read("app/overlays/prod/kustomization.yaml"),
+        format!(
+            "namePrefix: prod-\nresources:\n- ../../base\nimages:\n- name: {host}/team/web\n  newTag: \"1.1\"  # release 42\n  digest: {}\n",
+            web_prod.digest
+        )
+    );
+    assert_eq!(
+        read("app/overlays/dev/kustomization.yaml"),
+        format!(
+            "resources:\n- ../../base\nimages:\n- {{name: {host}/team/web, newTag: \"1.2\", digest: {}}}\n",
+            web_dev.digest
+        )
+    );
+    // web:1.0 is retagged by every overlay: the base keeps it; the sidecar is pinned there.
+    assert_eq!(
+        read("app/base/deploy.yaml"),
+        base_before.replace(
+            &format!("{host}/team/sidecar:2.0"),
+            &format!("{host}/team/sidecar:2.0@{}", sidecar.digest)
+        )
+    );
+
+    // The builds now run pinned images, and check agrees.
+    let built = Command::cargo_bin("pinnace")
+        .unwrap()
+        .arg("build")
+        .arg(repo.path().join("app/overlays/prod"))
+        .output()
+        .unwrap();
+    let built = String::from_utf8_lossy(&built.stdout).into_owned();
+    assert!(
+        built.contains(&format!("image: {host}/team/web:1.1@{}", web_prod.digest)),
+        "{built}"
+    );
+    let check = pinnace(&repo, &["check", "--select", "digest-pinning", "."], &[]);
+    assert!(check.status.success(), "{}", text(&check).0);
+    // A second run changes nothing.
+    let again = pinnace(&repo, &["pin", "--dry-run", "."], &[]);
+    assert!(again.status.success(), "{}", text(&again).0);
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::inputs::{for_each_input, gather_inputs};
+use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
+use crate::builds::{PinScope, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::fix::{
-    self, Outcome, PinOptions, PinTarget, SkipReason, plan_pins, rewrite_file, write_atomically,
+    self, Outcome, PinOptions, PinTarget, SkipReason, plan_overlay_entry, plan_pins, rewrite_file,
+    write_atomically,
 };
 use crate::image_ref::ImageRef;
 use crate::model::extract;
@@ -88,10 +90,14 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     };
     let mut tally = Tally::default();
     let mut files = Vec::new();
+    let inputs = gather_inputs(&args.paths, &settings);
+    let names = DisplayNames::new(&inputs.files);
+    let scope = scan_for_pin(&inputs.files, &settings, &|path| names.get(path));
+    report_unreachable_bases(&scope, &inputs, &names);
     let problems = for_each_input(
-        &gather_inputs(&args.paths, &settings),
+        &inputs,
         "-",
-        |input| Ok(plan_file(input, &settings, options)),
+        |input| Ok(plan_file(input, &settings, options, &scope)),
         |planned| files.push(planned),
     );
     for problem in problems {
@@ -184,12 +190,36 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     })
 }
 
+/// Warnings from the Kustomize scan, and images that builds use from files outside the paths
+/// given (a base elsewhere): pin edits only files in scope, so those stay as they are.
+fn report_unreachable_bases(
+    scope: &PinScope,
+    inputs: &super::inputs::Inputs,
+    names: &DisplayNames,
+) {
+    for warning in &scope.warnings {
+        eprintln!("warning: {}: {}", warning.path, warning.message);
+    }
+    let in_scope: std::collections::HashSet<&std::path::Path> =
+        inputs.files.iter().map(|f| f.absolute.as_path()).collect();
+    for (path, spans) in &scope.written {
+        if !in_scope.contains(path.as_path()) {
+            eprintln!(
+                "warning: {}: {} image(s) a Kustomize build uses are written outside the paths given; not pinned (add an `images:` entry with `digest:` to the overlay)",
+                names.get(path),
+                spans.len()
+            );
+        }
+    }
+}
+
 /// Loads a file and decides what to do with each of its images. `Err` is a file that cannot
 /// be pinned safely (it does not parse).
 fn plan_file(
     input: pipeline::Input<'_>,
     settings: &Settings,
     options: PinOptions,
+    scope: &PinScope,
 ) -> Result<PlannedFile, String> {
     let path = input.path.to_path_buf();
     let (source, documents, syntax_error) = match pipeline::load(input) {
@@ -210,13 +240,44 @@ fn plan_file(
     let model = extract(&documents, &settings.catalog);
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
-    for ((_, decision), image) in plan_pins(&model, settings, options)
+    // In a file a Kustomize build reads, an image an overlay retags everywhere is pinned at
+    // the overlay's entry, not here.
+    let written = scope.written.get(&path);
+    let covered = scope.covered.contains(&path);
+    for ((span, decision), image) in plan_pins(&model, settings, options)
         .into_iter()
         .zip(&model.images)
     {
+        if covered && !written.is_some_and(|spans| spans.contains(&span)) {
+            continue;
+        }
         match decision {
             Ok(target) => targets.push(target),
             Err(reason) => skipped.push((image.text.to_string(), reason)),
+        }
+    }
+    let images_entries = documents
+        .first()
+        .and_then(|root| root.get("images"))
+        .and_then(|n| n.as_sequence());
+    for (span, built) in scope.entries.get(&path).into_iter().flatten() {
+        let Some(entry) =
+            images_entries.and_then(|items| items.iter().find(|item| item.span == *span))
+        else {
+            continue;
+        };
+        let name = entry
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("?")
+            .to_string();
+        let Some((built_text, parsed)) = built else {
+            skipped.push((name, SkipReason::NotEditable));
+            continue;
+        };
+        match plan_overlay_entry(entry, &source.text, parsed, built_text, settings, options) {
+            Ok(target) => targets.push(target),
+            Err(reason) => skipped.push((built_text.clone(), reason)),
         }
     }
     Ok(PlannedFile {

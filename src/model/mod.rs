@@ -38,7 +38,7 @@ impl Resource<'_> {
 }
 
 /// An image value as it stands in the file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ParsedImage {
     Ref(ImageRef),
     /// Holds a template placeholder (`{{ }}`, `${VAR}`): not an image until rendered.
