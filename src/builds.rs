@@ -220,6 +220,9 @@ fn check_build(
         .collect()
 }
 
+/// An image as a build wrote it: its text and what it parses to.
+pub type BuiltImage = (String, ParsedImage);
+
 /// What `pin` needs from the Kustomize roots in scope: the `images:` entries that set images
 /// (and what they set), and, in the files builds cover, which image scalars reach some build
 /// unchanged (those are pinned where they are written; the others are pinned at their entry).
@@ -227,7 +230,7 @@ fn check_build(
 pub struct PinScope {
     /// Per kustomization file: each `images:` entry (file-local span) with the image it sets,
     /// or `None` when it sets different images in different places.
-    pub entries: HashMap<PathBuf, Vec<(Span, Option<(String, ParsedImage)>)>>,
+    pub entries: HashMap<PathBuf, Vec<(Span, Option<BuiltImage>)>>,
     /// Per covered file: the spans of image scalars some build uses as written.
     pub written: HashMap<PathBuf, HashSet<Span>>,
     pub covered: HashSet<PathBuf>,
