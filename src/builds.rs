@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::config::Settings;
 use crate::discover::FoundFile;
-use crate::finding::{FileReport, Finding, Note, Warning};
+use crate::finding::{FileReport, Finding, Note, Subject, Warning};
 use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
 use crate::model::{ParsedImage, extract_build};
 use crate::pipeline::settle;
@@ -220,8 +220,13 @@ fn check_build(
         .collect()
 }
 
-/// An image as a build wrote it: its text and what it parses to.
-pub type BuiltImage = (String, ParsedImage);
+/// An image as a build wrote it, with the workload and container it is for.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    pub text: String,
+    pub parsed: ParsedImage,
+    pub subject: Subject,
+}
 
 /// What `pin` needs from the Kustomize roots in scope: the `images:` entries that set images
 /// (and what they set), and, in the files builds cover, which image scalars reach some build
@@ -275,17 +280,17 @@ pub fn scan_for_pin(
                 ImageSite::Written(path, span) => {
                     scope.written.entry(path).or_default().insert(span);
                 }
-                ImageSite::SetBy(path, span, text, parsed) => {
+                ImageSite::SetBy(path, span, built) => {
                     let entries = scope.entries.entry(path).or_default();
                     match entries.iter_mut().find(|(s, _)| *s == span) {
                         // One entry, different images (a `newName` over several tags): no
                         // single digest fits it.
                         Some((_, slot)) => {
-                            if slot.as_ref().is_some_and(|(known, _)| *known != text) {
+                            if slot.as_ref().is_some_and(|known| known.text != built.text) {
                                 *slot = None;
                             }
                         }
-                        None => entries.push((span, Some((text, parsed)))),
+                        None => entries.push((span, Some(built))),
                     }
                 }
             }
@@ -299,7 +304,7 @@ enum ImageSite {
     /// Written as is in this file, at this span.
     Written(PathBuf, Span),
     /// Set by the `images:` entry at this span of this kustomization file.
-    SetBy(PathBuf, Span, String, ParsedImage),
+    SetBy(PathBuf, Span, BuiltImage),
 }
 
 fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
@@ -310,12 +315,12 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
         .filter_map(|image| match image.set_by {
             Some(entry) => {
                 let (file, span) = build.locate(entry)?;
-                Some(ImageSite::SetBy(
-                    PathBuf::from(&file.name),
-                    span,
-                    image.text.to_string(),
-                    image.parsed.clone(),
-                ))
+                let built = BuiltImage {
+                    text: image.text.to_string(),
+                    parsed: image.parsed.clone(),
+                    subject: model.subject(image),
+                };
+                Some(ImageSite::SetBy(PathBuf::from(&file.name), span, built))
             }
             None => {
                 let (file, span) = build.locate(image.node.span)?;

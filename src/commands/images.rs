@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::inputs::{for_each_input, gather_inputs};
+use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
+use crate::builds::{PinScope, scan_for_pin};
 use crate::config::RuleSelection;
 use crate::model::{ParsedImage, extract};
 use crate::pipeline::{self, Loaded};
@@ -49,7 +50,8 @@ struct ImageRow {
     normalized: Option<String>,
     tag: Option<String>,
     digest: Option<String>,
-    /// `pinned`, `tagged`, `templated` or `invalid`.
+    /// `pinned`, `tagged`, `templated` or `invalid`; `overridden` for an image every
+    /// Kustomize build in scope replaces through an overlay's `images:` entry.
     status: &'static str,
 }
 
@@ -57,56 +59,61 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
     let mut rows: Vec<ImageRow> = Vec::new();
+    let inputs = gather_inputs(&args.paths, &settings);
+    let names = DisplayNames::new(&inputs.files);
+    let scope = scan_for_pin(&inputs.files, &settings, &|path| names.get(path));
     let problems = for_each_input(
-        &gather_inputs(&args.paths, &settings),
+        &inputs,
         &args.stdin_filename,
-        |input| match pipeline::load(input) {
-            Loaded::Skipped(warning) => Err(warning),
-            Loaded::Documents {
-                source, documents, ..
-            } => {
-                let model = extract(&documents, &settings.catalog);
-                Ok(model
-                    .images
-                    .iter()
-                    .map(|image| {
-                        let resource = &model.resources[image.resource];
-                        let position = source.position(image.node.span.start);
-                        let (normalized, tag, digest, status) = match &image.parsed {
-                            ParsedImage::Ref(r) => (
-                                Some(r.name()),
-                                r.tag().map(str::to_string),
-                                r.digest().map(|d| d.to_string()),
-                                if r.digest().is_some() {
-                                    "pinned"
-                                } else {
-                                    "tagged"
-                                },
-                            ),
-                            ParsedImage::Templated => (None, None, None, "templated"),
-                            ParsedImage::Invalid(_) => (None, None, None, "invalid"),
-                        };
-                        ImageRow {
-                            path: source.name.clone(),
-                            line: position.line,
-                            column: position.column,
-                            kind: resource.kind.to_string(),
-                            name: resource.name.map(str::to_string),
-                            namespace: resource.namespace.map(str::to_string),
-                            container: image.container.map(str::to_string),
-                            field: image.field.to_string(),
-                            image: image.text.to_string(),
-                            normalized,
-                            tag,
-                            digest,
-                            status,
-                        }
-                    })
-                    .collect::<Vec<_>>())
+        |input| {
+            let path = input.path.to_path_buf();
+            match pipeline::load(input) {
+                Loaded::Skipped(warning) => Err(warning),
+                Loaded::Documents {
+                    source, documents, ..
+                } => {
+                    let model = extract(&documents, &settings.catalog);
+                    let covered = scope.covered.contains(&path);
+                    let written = scope.written.get(&path);
+                    Ok(model
+                        .images
+                        .iter()
+                        .map(|image| {
+                            let resource = &model.resources[image.resource];
+                            let position = source.position(image.node.span.start);
+                            let (normalized, tag, digest, mut status) = describe(&image.parsed);
+                            if covered
+                                && !written.is_some_and(|spans| spans.contains(&image.node.span))
+                            {
+                                status = "overridden";
+                            }
+                            ImageRow {
+                                path: source.name.clone(),
+                                line: position.line,
+                                column: position.column,
+                                kind: resource.kind.to_string(),
+                                name: resource.name.map(str::to_string),
+                                namespace: resource.namespace.map(str::to_string),
+                                container: image.container.map(str::to_string),
+                                field: image.field.to_string(),
+                                image: image.text.to_string(),
+                                normalized,
+                                tag,
+                                digest,
+                                status,
+                            }
+                        })
+                        .collect::<Vec<_>>())
+                }
             }
         },
         |file_rows| rows.extend(file_rows),
     );
+    rows.extend(overlay_rows(&scope, &names));
+    rows.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    rows.dedup_by(|a, b| {
+        (&a.path, a.line, a.column, &a.image) == (&b.path, b.line, b.column, &b.image)
+    });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match args.format {
         ListFormat::Json => serde_json::to_writer_pretty(&mut out, &rows)
@@ -137,4 +144,56 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         eprintln!("warning: {}: {}", problem.path, problem.message);
     }
     Ok(exit::CLEAN)
+}
+
+/// Normalized name, tag, digest and status of an image value.
+fn describe(
+    parsed: &ParsedImage,
+) -> (Option<String>, Option<String>, Option<String>, &'static str) {
+    match parsed {
+        ParsedImage::Ref(r) => (
+            Some(r.name()),
+            r.tag().map(str::to_string),
+            r.digest().map(|d| d.to_string()),
+            if r.digest().is_some() {
+                "pinned"
+            } else {
+                "tagged"
+            },
+        ),
+        ParsedImage::Templated => (None, None, None, "templated"),
+        ParsedImage::Invalid(_) => (None, None, None, "invalid"),
+    }
+}
+
+/// One row per Kustomize `images:` entry that sets an image in a build, at the entry.
+fn overlay_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
+    let mut rows = Vec::new();
+    for (path, entries) in &scope.entries {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let source = crate::source::SourceFile::new(names.get(path), text);
+        for (span, built) in entries {
+            let Some(built) = built else { continue };
+            let position = source.position(span.start);
+            let (normalized, tag, digest, status) = describe(&built.parsed);
+            rows.push(ImageRow {
+                path: source.name.clone(),
+                line: position.line,
+                column: position.column,
+                kind: built.subject.kind.clone(),
+                name: built.subject.name.clone(),
+                namespace: built.subject.namespace.clone(),
+                container: built.subject.container.clone(),
+                field: "kustomize images".to_string(),
+                image: built.text.clone(),
+                normalized,
+                tag,
+                digest,
+                status,
+            });
+        }
+    }
+    rows
 }

@@ -271,13 +271,20 @@ fn plan_file(
             .and_then(|n| n.as_str())
             .unwrap_or("?")
             .to_string();
-        let Some((built_text, parsed)) = built else {
+        let Some(built) = built else {
             skipped.push((name, SkipReason::NotEditable));
             continue;
         };
-        match plan_overlay_entry(entry, &source.text, parsed, built_text, settings, options) {
+        match plan_overlay_entry(
+            entry,
+            &source.text,
+            &built.parsed,
+            &built.text,
+            settings,
+            options,
+        ) {
             Ok(target) => targets.push(target),
-            Err(reason) => skipped.push((built_text.clone(), reason)),
+            Err(reason) => skipped.push((built.text.clone(), reason)),
         }
     }
     Ok(PlannedFile {
