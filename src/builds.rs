@@ -290,7 +290,7 @@ pub fn scan_for_pin(
                                 *slot = None;
                             }
                         }
-                        None => entries.push((span, Some(built))),
+                        None => entries.push((span, Some(*built))),
                     }
                 }
             }
@@ -304,7 +304,7 @@ enum ImageSite {
     /// Written as is in this file, at this span.
     Written(PathBuf, Span),
     /// Set by the `images:` entry at this span of this kustomization file.
-    SetBy(PathBuf, Span, BuiltImage),
+    SetBy(PathBuf, Span, Box<BuiltImage>),
 }
 
 fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
@@ -320,7 +320,7 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
                     parsed: image.parsed.clone(),
                     subject: model.subject(image),
                 };
-                Some(ImageSite::SetBy(PathBuf::from(&file.name), span, built))
+                Some(ImageSite::SetBy(PathBuf::from(&file.name), span, Box::new(built)))
             }
             None => {
                 let (file, span) = build.locate(image.node.span)?;
