@@ -320,7 +320,11 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
                     parsed: image.parsed.clone(),
                     subject: model.subject(image),
                 };
-                Some(ImageSite::SetBy(PathBuf::from(&file.name), span, Box::new(built)))
+                Some(ImageSite::SetBy(
+                    PathBuf::from(&file.name),
+                    span,
+                    Box::new(built),
+                ))
             }
             None => {
                 let (file, span) = build.locate(image.node.span)?;

@@ -568,4 +568,33 @@ fn kustomize_overlays_get_digest_in_their_images_entries_and_bases_where_nothing
     // A second run changes nothing.
     let again = pinnace(&repo, &["pin", "--dry-run", "."], &[]);
     assert!(again.status.success(), "{}", text(&again).0);
+
+    // The overlay's digest is checked online: after a re-push of its tag it is stale, at the
+    // entry; `pin --update` rewrites the entry's digest.
+    let moved = registry.push(
+        "team/web",
+        "1.1",
+        TestImage::SinglePlatform,
+        "web-1.1-again",
+    );
+    let online = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let report: serde_json::Value = serde_json::from_slice(&online.stdout).unwrap();
+    let stale: Vec<(&str, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "stale-digest")
+        .map(|f| (f["path"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        stale,
+        [("app/overlays/prod/kustomization.yaml", 5)],
+        "{report}"
+    );
+    let update = pinnace(&repo, &["pin", "--update", "."], &[]);
+    assert!(update.status.success(), "{}", text(&update).1);
+    assert!(
+        read("app/overlays/prod/kustomization.yaml")
+            .contains(&format!("  digest: {}\n", moved.digest))
+    );
 }

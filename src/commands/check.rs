@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
-use crate::builds::check_builds;
+use crate::builds::{check_builds, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::finding::FileReport;
 use crate::finding::Severity;
@@ -158,8 +158,20 @@ fn gather_facts(
     settings: &Settings,
 ) -> miette::Result<(OnlineFacts, Vec<Warning>)> {
     let mut references = Vec::new();
+    let inputs = gather_inputs(&args.paths, settings);
+    // Digests that Kustomize overlays set (`images:` entries with `digest:`) are asked too.
+    let names = DisplayNames::new(&inputs.files);
+    let scope = scan_for_pin(&inputs.files, settings, &|path| names.get(path));
+    references.extend(scope.entries.values().flatten().filter_map(|(_, built)| {
+        match built.as_ref().map(|b| &b.parsed) {
+            Some(ParsedImage::Ref(reference)) if reference.digest().is_some() => {
+                Some(reference.clone())
+            }
+            _ => None,
+        }
+    }));
     for_each_input(
-        &gather_inputs(&args.paths, settings),
+        &inputs,
         &args.stdin_filename,
         |input| match pipeline::load(input) {
             Loaded::Skipped(warning) => Err(warning),
