@@ -250,7 +250,8 @@ pub fn scan_for_pin(
     let dirs = kustomization_dirs(files);
     let included = included_kustomizations(&dirs);
     let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
-    let scans: Vec<Result<(Build, Vec<ImageSite>), Warning>> = roots
+    // Each build is scanned and dropped in one go: only what pin needs is kept.
+    let scans: Vec<Result<RootScan, Warning>> = roots
         .par_iter()
         .map(|dir| {
             let build = kustomize::build(dir).map_err(|error| Warning {
@@ -260,21 +261,28 @@ pub fn scan_for_pin(
                     error.message
                 ),
             })?;
-            let sites = image_sites(&build, settings);
-            Ok((build, sites))
+            Ok(RootScan {
+                files: build.files().map(PathBuf::from).collect(),
+                warnings: not_built_warnings(&build, display),
+                sites: image_sites(&build, settings),
+            })
         })
         .collect();
     let mut scope = PinScope::default();
     for scan in scans {
-        let (build, sites) = match scan {
+        let RootScan {
+            files,
+            warnings,
+            sites,
+        } = match scan {
             Ok(found) => found,
             Err(warning) => {
                 scope.warnings.push(warning);
                 continue;
             }
         };
-        scope.covered.extend(build.files().map(PathBuf::from));
-        scope.warnings.extend(not_built_warnings(&build, display));
+        scope.covered.extend(files);
+        scope.warnings.extend(warnings);
         for site in sites {
             match site {
                 ImageSite::Written(path, span) => {
@@ -297,6 +305,13 @@ pub fn scan_for_pin(
         }
     }
     scope
+}
+
+/// What one root's build contributes to a [`PinScope`].
+struct RootScan {
+    files: Vec<PathBuf>,
+    warnings: Vec<Warning>,
+    sites: Vec<ImageSite>,
 }
 
 /// Where a built image comes from.
