@@ -161,12 +161,8 @@ fn credentials_from_config_json_and_from_a_helper_over_verified_tls() {
     if support::registry_tools_missing() {
         return;
     }
-    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let (registry, config, image, pushed) = secure_registry("secure");
     let host = registry.host();
-    let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, "secure");
-    let ca = registry.ca_pem_path().unwrap().to_path_buf();
-    let config = format!("registries:\n  ca_files: [\"{}\"]\n", ca.display());
-    let image = format!("{host}/secure/app:1");
 
     // auths in config.json
     let repo = Repo::new(&config);
@@ -420,12 +416,8 @@ fn credentials_from_registry_auth_file_and_from_a_creds_store() {
     if support::registry_tools_missing() {
         return;
     }
-    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let (registry, config, image, pushed) = secure_registry("store");
     let host = registry.host();
-    let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, "store");
-    let ca = registry.ca_pem_path().unwrap().to_path_buf();
-    let config = format!("registries:\n  ca_files: [\"{}\"]\n", ca.display());
-    let image = format!("{host}/secure/app:1");
 
     // podman's REGISTRY_AUTH_FILE (same `auths` format as docker's config.json)
     let repo = Repo::new(&config);
@@ -476,6 +468,17 @@ fn credentials_from_registry_auth_file_and_from_a_creds_store() {
     let calls = std::fs::read_to_string(helper_dir.path().join("calls.log")).unwrap();
     assert!(calls.contains(&format!("get {host}")), "{calls}");
     assert_no_secret(&output);
+}
+
+/// The TLS + htpasswd registry with `secure/app:1` pushed (content from `seed`), a config that
+/// trusts its CA, and the image's reference.
+fn secure_registry(seed: &str) -> (Registry, String, String, support::Pushed) {
+    let registry = Registry::start_tls_auth("pinnace", PASSWORD);
+    let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, seed);
+    let ca = registry.ca_pem_path().unwrap().to_path_buf();
+    let config = format!("registries:\n  ca_files: [\"{}\"]\n", ca.display());
+    let image = format!("{}/secure/app:1", registry.host());
+    (registry, config, image, pushed)
 }
 
 /// A base with two images and two overlays that retag one of them.
