@@ -191,7 +191,7 @@ fn images_plain_lists_location_workload_container_and_image() {
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 8, "{stdout}");
+    assert_eq!(lines.len(), 10, "{stdout}");
     assert_eq!(
         lines[0],
         "testdata/example/apps/batch/cronjob.yaml:15:20\tCronJob/nightly-report\treport\tquay.io/someone/reporter:1.0\ttagged"
@@ -212,7 +212,7 @@ fn images_json_has_the_documented_fields() {
     );
     assert_eq!(output.status.code(), Some(0));
     let rows: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 10);
     for row in &rows {
         for key in [
             "path",
@@ -235,7 +235,21 @@ fn images_json_has_the_documented_fields() {
     let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == "pinned").count(), 2);
     assert_eq!(statuses.iter().filter(|s| **s == "invalid").count(), 1);
-    assert_eq!(statuses.iter().filter(|s| **s == "tagged").count(), 5);
+    // The web app's overlay sets its image: a row at the entry, and the base's as overridden.
+    assert_eq!(statuses.iter().filter(|s| **s == "tagged").count(), 6);
+    assert_eq!(statuses.iter().filter(|s| **s == "overridden").count(), 1);
+    let overlay = rows
+        .iter()
+        .find(|r| r["field"] == "kustomize images")
+        .unwrap();
+    assert_eq!(
+        overlay["path"],
+        "testdata/example/apps/web/overlays/prod/kustomization.yaml"
+    );
+    assert_eq!(
+        (overlay["image"].as_str(), overlay["name"].as_str()),
+        (Some("ghcr.io/acme/web:3.1"), Some("prod-web"))
+    );
     let cache = rows.iter().find(|r| r["container"] == "cache").unwrap();
     assert_eq!(cache["path"], "testdata/example/apps/shop/deployment.yaml");
     assert_eq!(

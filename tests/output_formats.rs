@@ -66,7 +66,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         errors.join("\n")
     );
     assert_eq!(log["version"], "2.1.0");
-    assert_eq!(results(&log).len(), 8);
+    assert_eq!(results(&log).len(), 9);
 
     // Sanity: the validator does reject a broken log.
     let mut broken = log.clone();
@@ -216,7 +216,7 @@ fn parse_annotation(line: &str) -> Annotation {
 fn github_lines_are_workflow_commands_with_full_positions() {
     let stdout = run_example(&["check", "--format", "github", "testdata/example"]);
     let annotations: Vec<Annotation> = stdout.lines().map(parse_annotation).collect();
-    assert_eq!(annotations.len(), 8, "{stdout}");
+    assert_eq!(annotations.len(), 9, "{stdout}");
     for (line, a) in stdout.lines().zip(&annotations) {
         let keys: Vec<&str> = a.properties.keys().map(String::as_str).collect();
         assert_eq!(
@@ -357,11 +357,16 @@ fn json_output_of_the_example() {
             ("digest-pinning", "apps/shop/deployment.yaml", 20),
             ("digest-pinning", "apps/shop/deployment.yaml", 24),
             ("latest-tag", "apps/shop/deployment.yaml", 24),
+            (
+                "digest-pinning",
+                "apps/web/overlays/prod/kustomization.yaml",
+                6
+            ),
             ("digest-pinning", "platform/monitoring.yaml", 10),
             ("untrusted-registry", "platform/monitoring.yaml", 10),
         ]
     );
-    assert_eq!(report["summary"]["files_checked"], 5);
+    assert_eq!(report["summary"]["files_checked"], 8);
     insta::assert_json_snapshot!("example_json", report);
 }
 
@@ -371,7 +376,7 @@ fn json_output_of_the_example() {
 fn human_output_of_the_example() {
     let stdout = run_example(&["--color", "never", "check", "testdata/example"]);
     assert!(!stdout.contains('\x1b'));
-    assert!(stdout.ends_with("Found 7 errors, 1 warning and 0 notes in 5 files.\n"));
+    assert!(stdout.ends_with("Found 8 errors, 1 warning and 0 notes in 8 files.\n"));
     insta::assert_snapshot!("example_human", stdout);
 }
 

@@ -35,10 +35,14 @@ impl Rule for DigestPinning {
                 image,
                 Finding::new(&META, image.span(), format!("image `{}` is not pinned to a digest", image.text))
                     .label(label)
-                    .help(format!(
-                        "run `pinnace pin` to rewrite it as `{}@sha256:…`, or write the digest yourself",
-                        image.text
-                    ))
+                    .help(match image.set_by {
+                        // A Kustomize overlay's `images:` entry decides this image.
+                        Some(_) => "run `pinnace pin` to add `digest: sha256:…` to this `images:` entry (its `newTag` stays), or write it yourself".to_string(),
+                        None => format!(
+                            "run `pinnace pin` to rewrite it as `{}@sha256:…`, or write the digest yourself",
+                            image.text
+                        ),
+                    })
                     ,
             ));
         }

@@ -150,7 +150,7 @@ impl TreeBuilder<'_> {
                     entries: Vec::new(),
                     key: None,
                 })?,
-                Event::SequenceEnd | Event::MappingEnd => self.close(end),
+                Event::SequenceEnd | Event::MappingEnd => self.close(start, end),
                 Event::Alias(anchor) => {
                     let node = self.expand_alias(anchor, start)?;
                     self.push_node(node);
@@ -223,7 +223,10 @@ impl TreeBuilder<'_> {
         Ok(())
     }
 
-    fn close(&mut self, end: u32) {
+    /// Ends the open collection. A flow collection ends after its `]` or `}`; saphyr places a
+    /// block collection's end at the next token (often the next line), so it ends after its
+    /// last child instead, and a label on it stops where its text does.
+    fn close(&mut self, end_start: u32, end: u32) {
         let Some(frame) = self.stack.pop() else {
             return;
         };
@@ -239,6 +242,15 @@ impl TreeBuilder<'_> {
                 entries,
                 ..
             } => (start, anchor, Value::Mapping(entries)),
+        };
+        let last_child_end = match &value {
+            Value::Sequence(items) => items.last().map(|n| n.span.end),
+            Value::Mapping(entries) => entries.last().map(|(_, v)| v.span.end),
+            Value::Scalar(_) => None,
+        };
+        let end = match last_child_end {
+            Some(child_end) if end_start == end => child_end,
+            _ => end,
         };
         let node = Node {
             span: Span::new(start as usize, end.max(start) as usize),
