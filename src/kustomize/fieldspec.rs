@@ -52,6 +52,18 @@ impl FieldSpec {
     }
 }
 
+/// Calls `visit` on every node `path` (`spec/template/image`) reaches, as [`FieldSpec::visit`]
+/// does, for paths that come from a file rather than from pinnace's tables.
+pub fn visit_path(
+    root: &mut Node,
+    path: &str,
+    create: bool,
+    span: Span,
+    visit: &mut dyn FnMut(&mut Node),
+) {
+    walk(root, path, create, span, visit);
+}
+
 /// Follows `path` (the part still to walk, `a/b/c`) without allocating: this runs for every
 /// resource and spec of every build.
 fn walk(node: &mut Node, path: &str, create: bool, span: Span, visit: &mut dyn FnMut(&mut Node)) {

@@ -16,7 +16,21 @@ struct ImageEntry<'a> {
     digest: Option<&'a str>,
 }
 
-pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), KustomizeError> {
+/// An extra place that holds an image, from a kustomization's `configurations` file
+/// (`images: [{path: spec/image, kind: Prometheus}]`).
+#[derive(Debug, Clone)]
+pub struct ImageFieldSpec {
+    pub group: String,
+    pub kind: String,
+    pub path: String,
+    pub create: bool,
+}
+
+pub fn apply(
+    kustomization: &Node,
+    resources: &mut [Resource],
+    extra: &[ImageFieldSpec],
+) -> Result<(), KustomizeError> {
     let mut entries = Vec::new();
     for node in kustomization
         .get("images")
@@ -50,8 +64,21 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), Kus
             continue;
         }
         let mut overrides = Vec::new();
+        let (group, kind) = (resource.group().to_string(), resource.kind().to_string());
         for entry in &entries {
             retag(&mut resource.node, entry, &mut overrides);
+            for spec in extra.iter().filter(|s| {
+                (s.kind.is_empty() || s.kind == kind) && (s.group.is_empty() || s.group == group)
+            }) {
+                let span = entry.node.span;
+                super::super::fieldspec::visit_path(
+                    &mut resource.node,
+                    &spec.path,
+                    spec.create,
+                    span,
+                    &mut |image| update_image(image, entry, &mut overrides),
+                );
+            }
         }
         resource.image_overrides.extend(overrides);
     }

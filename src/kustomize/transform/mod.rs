@@ -25,7 +25,6 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "vars",
     "transformers",
     "generators",
-    "configurations",
     "crds",
     "openapi",
     "validators",
@@ -55,7 +54,8 @@ pub fn apply(
     annotations::apply(node, resources)?;
     patches::apply_json6902(kustomization, resources, builder)?;
     replicas::apply(node, resources)?;
-    images::apply(node, resources)?;
+    let extra_images = configurations(kustomization, builder)?;
+    images::apply(node, resources, &extra_images)?;
     replacements::apply(kustomization, resources, builder)?;
     Ok(())
 }
@@ -95,4 +95,49 @@ pub fn string_pairs(
             Some((k.as_str()?.to_string(), value, v.span))
         })
         .collect()
+}
+
+/// `configurations:` files: the `images` field specs they add (where custom resources hold
+/// images). Other sections of such files are not supported yet, and say so.
+fn configurations(
+    k: &Kustomization,
+    builder: &mut Builder,
+) -> Result<Vec<images::ImageFieldSpec>, KustomizeError> {
+    let mut specs = Vec::new();
+    for entry in k
+        .node
+        .get("configurations")
+        .and_then(crate::yaml::Node::as_sequence)
+        .unwrap_or(&[])
+    {
+        let path = entry.as_str().unwrap_or("");
+        for document in builder.load_patch_file(k, path, entry.span)? {
+            for (key, value) in document.as_mapping().unwrap_or(&[]) {
+                if key.as_str() != Some("images") {
+                    return Err(KustomizeError::at(
+                        format!(
+                            "`{}` in `configurations` is not supported by pinnace's Kustomize build yet",
+                            key.as_str().unwrap_or("?")
+                        ),
+                        key.span,
+                    ));
+                }
+                for spec in value.as_sequence().unwrap_or(&[]) {
+                    let text = |field| {
+                        spec.get(field)
+                            .and_then(crate::yaml::Node::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    specs.push(images::ImageFieldSpec {
+                        group: text("group"),
+                        kind: text("kind"),
+                        path: text("path"),
+                        create: text("create") == "true",
+                    });
+                }
+            }
+        }
+    }
+    Ok(specs)
 }
