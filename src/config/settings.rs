@@ -91,10 +91,6 @@ impl Settings {
         self.trusted.as_ref().is_none_or(|set| set.is_match(name))
     }
 
-    pub fn has_trusted_list(&self) -> bool {
-        self.trusted.is_some()
-    }
-
     /// Whether config `exclude` names this path (absolute, or relative to the root).
     pub fn is_excluded(&self, path: &Path) -> bool {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);

@@ -36,12 +36,6 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts a report's file and its findings.
-    pub fn count(&mut self, report: &FileReport) {
-        self.files_checked += 1;
-        self.count_findings(report);
-    }
-
     /// Counts a report's findings only (its file was counted elsewhere).
     pub fn count_findings(&mut self, report: &FileReport) {
         for finding in &report.findings {
