@@ -238,6 +238,9 @@ pub struct PinScope {
     pub entries: HashMap<PathBuf, Vec<(Span, Option<BuiltImage>)>>,
     /// Per covered file: the spans of image scalars some build uses as written.
     pub written: HashMap<PathBuf, HashSet<Span>>,
+    /// Per root kustomization file: images its build takes from files outside the paths
+    /// given, which pin adds as `images:` entries there.
+    pub additions: HashMap<PathBuf, Vec<BuiltImage>>,
     pub covered: HashSet<PathBuf>,
     pub warnings: Vec<Warning>,
 }
@@ -250,6 +253,7 @@ pub fn scan_for_pin(
     let dirs = kustomization_dirs(files);
     let included = included_kustomizations(&dirs);
     let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
+    let in_scope: HashSet<&Path> = files.iter().map(|f| f.absolute.as_path()).collect();
     // Each build is scanned and dropped in one go: only what pin needs is kept.
     let scans: Vec<Result<RootScan, Warning>> = roots
         .par_iter()
@@ -261,10 +265,28 @@ pub fn scan_for_pin(
                     error.message
                 ),
             })?;
+            let sites = image_sites(&build, settings);
+            // Images a base outside the paths writes: pin cannot edit that file, so the
+            // root's kustomization gets an `images:` entry for each instead.
+            let mut outside: Vec<BuiltImage> = Vec::new();
+            for site in &sites {
+                if let ImageSite::Written(path, _, built) = site
+                    && !in_scope.contains(path.as_path())
+                    && !path
+                        .as_os_str()
+                        .to_string_lossy()
+                        .ends_with(kustomize::INLINE_SUFFIX)
+                    && !outside.iter().any(|o| o.text == built.text)
+                {
+                    outside.push((**built).clone());
+                }
+            }
             Ok(RootScan {
                 files: build.files().map(PathBuf::from).collect(),
                 warnings: not_built_warnings(&build, display),
-                sites: image_sites(&build, settings),
+                sites,
+                root_file: kustomize::find_kustomization(dir),
+                outside,
             })
         })
         .collect();
@@ -274,6 +296,8 @@ pub fn scan_for_pin(
             files,
             warnings,
             sites,
+            root_file,
+            outside,
         } = match scan {
             Ok(found) => found,
             Err(warning) => {
@@ -283,9 +307,16 @@ pub fn scan_for_pin(
         };
         scope.covered.extend(files);
         scope.warnings.extend(warnings);
+        if let (Some(root_file), false) = (root_file, outside.is_empty()) {
+            scope
+                .additions
+                .entry(root_file)
+                .or_default()
+                .extend(outside);
+        }
         for site in sites {
             match site {
-                ImageSite::Written(path, span) => {
+                ImageSite::Written(path, span, _) => {
                     scope.written.entry(path).or_default().insert(span);
                 }
                 ImageSite::SetBy(path, span, built) => {
@@ -312,12 +343,14 @@ struct RootScan {
     files: Vec<PathBuf>,
     warnings: Vec<Warning>,
     sites: Vec<ImageSite>,
+    root_file: Option<PathBuf>,
+    outside: Vec<BuiltImage>,
 }
 
 /// Where a built image comes from.
 enum ImageSite {
     /// Written as is in this file, at this span.
-    Written(PathBuf, Span),
+    Written(PathBuf, Span, Box<BuiltImage>),
     /// Set by the `images:` entry at this span of this kustomization file.
     SetBy(PathBuf, Span, Box<BuiltImage>),
 }
@@ -343,7 +376,16 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
             }
             None => {
                 let (file, span) = build.locate(image.node.span)?;
-                Some(ImageSite::Written(PathBuf::from(&file.name), span))
+                let built = BuiltImage {
+                    text: image.text.to_string(),
+                    parsed: image.parsed.clone(),
+                    subject: model.subject(image),
+                };
+                Some(ImageSite::Written(
+                    PathBuf::from(&file.name),
+                    span,
+                    Box::new(built),
+                ))
             }
         })
         .collect()

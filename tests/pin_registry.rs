@@ -601,3 +601,62 @@ fn kustomize_overlays_get_digest_in_their_images_entries_and_bases_where_nothing
             .contains(&format!("  digest: {}\n", moved.digest))
     );
 }
+
+#[test]
+fn a_base_outside_the_paths_gets_an_images_entry_in_the_overlay() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let pushed = registry.push("team/shared", "4.2", TestImage::MultiPlatform, "shared");
+    let repo = Repo::insecure(&host);
+    let write = |file: &str, text: String| {
+        let path = repo.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "vendor-base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n".into(),
+    );
+    let base = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shared\nspec:\n  template:\n    spec:\n      containers:\n      - name: shared\n        image: {host}/team/shared:4.2\n"
+    );
+    write("vendor-base/deploy.yaml", base.clone());
+    let overlay = "namePrefix: prod-\nresources:\n- ../../../vendor-base\n";
+    write("app/overlays/prod/kustomization.yaml", overlay.into());
+
+    // Only `app` is in scope: the vendored base is not pinnace's to edit.
+    let output = pinnace(&repo, &["pin", "app"], &[]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("vendor-base/deploy.yaml")).unwrap(),
+        base
+    );
+    let after =
+        std::fs::read_to_string(repo.path().join("app/overlays/prod/kustomization.yaml")).unwrap();
+    assert_eq!(
+        after,
+        format!(
+            "{overlay}images:\n- name: {host}/team/shared\n  newTag: \"4.2\"\n  digest: {}\n",
+            pushed.digest
+        )
+    );
+    let built = Command::cargo_bin("pinnace")
+        .unwrap()
+        .arg("build")
+        .arg(repo.path().join("app/overlays/prod"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&built.stdout)
+            .contains(&format!("image: {host}/team/shared:4.2@{}", pushed.digest))
+    );
+    let again = pinnace(&repo, &["pin", "--dry-run", "app"], &[]);
+    assert!(
+        again.status.success(),
+        "a second run changes nothing: {}",
+        text(&again).0
+    );
+}

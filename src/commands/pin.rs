@@ -9,14 +9,15 @@ use clap::Args;
 
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
-use crate::builds::{PinScope, scan_for_pin};
+use crate::builds::{BuiltImage, PinScope, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::fix::{
     self, Outcome, PinOptions, PinTarget, SkipReason, plan_overlay_entry, plan_pins, rewrite_file,
     write_atomically,
 };
+use crate::fix::{NewEntry, append_images_entries};
 use crate::image_ref::ImageRef;
-use crate::model::extract;
+use crate::model::{ParsedImage, extract};
 use crate::pipeline::{self, Loaded};
 use crate::registry::{ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolver};
 
@@ -62,6 +63,16 @@ struct PlannedFile {
     text: String,
     targets: Vec<PinTarget>,
     skipped: Vec<(String, SkipReason)>,
+    /// Images from a base outside the paths, to add as `images:` entries to this kustomization.
+    additions: Vec<Addition>,
+}
+
+/// An `images:` entry to add once its digest is known.
+struct Addition {
+    name: String,
+    tag: String,
+    lookup: String,
+    reference: ImageRef,
 }
 
 #[derive(Default)]
@@ -93,7 +104,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     let inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
     let scope = scan_for_pin(&inputs.files, &settings, &|path| names.get(path));
-    report_unreachable_bases(&scope, &inputs, &names);
+    report_scan_warnings(&scope);
     let problems = for_each_input(
         &inputs,
         "-",
@@ -114,6 +125,12 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         .iter()
         .flat_map(|file| &file.targets)
         .map(|target| (target.lookup.clone(), target.reference.clone()))
+        .chain(
+            files
+                .iter()
+                .flat_map(|file| &file.additions)
+                .map(|a| (a.lookup.clone(), a.reference.clone())),
+        )
         .collect();
     let client = RegistryClient::new(client_options(&settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
@@ -163,7 +180,34 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
                 .failures
                 .push(format!("{}: {image}: {error}", file.name));
         }
-        let Some(new_text) = rewrite.new_text else {
+        let mut new_text = rewrite.new_text;
+        if !file.additions.is_empty() {
+            let mut entries = Vec::new();
+            for addition in &file.additions {
+                match resolutions.get(&addition.lookup) {
+                    Some(Ok(manifest)) => entries.push(NewEntry {
+                        name: addition.name.clone(),
+                        tag: addition.tag.clone(),
+                        digest: manifest.digest.to_string(),
+                    }),
+                    Some(Err(error)) => tally
+                        .failures
+                        .push(format!("{}: {}: {error}", file.name, addition.lookup)),
+                    None => {}
+                }
+            }
+            if !entries.is_empty() {
+                let base = new_text.as_deref().unwrap_or(&file.text);
+                match append_images_entries(base, &entries) {
+                    Ok(text) => {
+                        tally.pinned += entries.len();
+                        new_text = Some(text);
+                    }
+                    Err(error) => tally.failures.push(format!("{}: {error}", file.name)),
+                }
+            }
+        }
+        let Some(new_text) = new_text else {
             continue;
         };
         tally.files_changed += 1;
@@ -190,26 +234,10 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     })
 }
 
-/// Warnings from the Kustomize scan, and images that builds use from files outside the paths
-/// given (a base elsewhere): pin edits only files in scope, so those stay as they are.
-fn report_unreachable_bases(
-    scope: &PinScope,
-    inputs: &super::inputs::Inputs,
-    names: &DisplayNames,
-) {
+/// Roots pinnace cannot build, and entries it does not build (remote bases, Helm charts).
+fn report_scan_warnings(scope: &PinScope) {
     for warning in &scope.warnings {
         eprintln!("warning: {}: {}", warning.path, warning.message);
-    }
-    let in_scope: std::collections::HashSet<&std::path::Path> =
-        inputs.files.iter().map(|f| f.absolute.as_path()).collect();
-    for (path, spans) in &scope.written {
-        if !in_scope.contains(path.as_path()) {
-            eprintln!(
-                "warning: {}: {} image(s) a Kustomize build uses are written outside the paths given; not pinned (add an `images:` entry with `digest:` to the overlay)",
-                names.get(path),
-                spans.len()
-            );
-        }
     }
 }
 
@@ -287,16 +315,56 @@ fn plan_file(
             Err(reason) => skipped.push((built.text.clone(), reason)),
         }
     }
+    let mut additions = Vec::new();
+    for built in scope.additions.get(&path).into_iter().flatten() {
+        match plan_addition(built, settings, options) {
+            Ok(addition) => additions.push(addition),
+            Err(reason) => skipped.push((built.text.clone(), reason)),
+        }
+    }
     Ok(PlannedFile {
         name: source.name.clone(),
         path,
-        text: if targets.is_empty() {
+        text: if targets.is_empty() && additions.is_empty() {
             String::new()
         } else {
             source.text.to_string()
         },
         targets,
         skipped,
+        additions,
+    })
+}
+
+/// Whether an image a build takes from a base outside the paths gets an `images:` entry, and
+/// what it asks the registry for.
+fn plan_addition(
+    built: &BuiltImage,
+    settings: &Settings,
+    options: PinOptions,
+) -> Result<Addition, SkipReason> {
+    let reference = match &built.parsed {
+        ParsedImage::Ref(reference) => reference,
+        ParsedImage::Templated => return Err(SkipReason::Templated),
+        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
+    };
+    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
+        return Err(SkipReason::Untrusted);
+    }
+    if reference.digest().is_some() {
+        return Err(SkipReason::AlreadyPinned);
+    }
+    let tag = match reference.tag() {
+        Some("latest") if !options.allow_latest => return Err(SkipReason::Latest),
+        None if !options.allow_latest => return Err(SkipReason::Untagged),
+        None => "latest",
+        Some(tag) => tag,
+    };
+    Ok(Addition {
+        name: built.text[..reference.name_end()].to_string(),
+        tag: tag.to_string(),
+        lookup: format!("{}:{tag}", reference.name()),
+        reference: reference.clone(),
     })
 }
 

@@ -2,12 +2,14 @@
 //!
 //! Nothing here knows about registries or rules; `pin` hands in byte ranges and their new text.
 
+mod append;
 mod diff;
 mod plan;
 mod rewrite;
 mod verify;
 mod write;
 
+pub use append::{NewEntry, append_images_entries};
 pub use diff::unified_diff;
 pub use plan::{
     EditKind, PinOptions, PinTarget, SkipReason, TargetAction, plan_overlay_entry, plan_pins,

@@ -59,7 +59,7 @@ impl Build {
 }
 
 /// How inline patch sources are named.
-pub(crate) const INLINE_SUFFIX: &str = " (inline patch)";
+pub const INLINE_SUFFIX: &str = " (inline patch)";
 
 #[derive(Debug, Clone)]
 pub struct NotBuilt {
