@@ -78,9 +78,12 @@ fn walk(node: &mut Node, path: &str, create: bool, span: Span, visit: &mut dyn F
         return;
     }
     let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+    // `containers[]` names a list: a missing list is never created (there is no item to put
+    // the rest of the path in).
+    let is_list = first.ends_with("[]");
     let first = first.trim_end_matches("[]");
     if node.get(first).is_none() {
-        if !create || !matches!(node.value, Value::Mapping(_)) {
+        if !create || is_list || !matches!(node.value, Value::Mapping(_)) {
             return;
         }
         let child = if rest.is_empty() {

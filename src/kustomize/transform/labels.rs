@@ -75,7 +75,7 @@ const SELECTORS: &[FieldSpec] = &[
     FieldSpec::of(
         "apps",
         "StatefulSet",
-        "spec/volumeClaimTemplates/metadata/labels",
+        "spec/volumeClaimTemplates[]/metadata/labels",
         true,
     ),
 ];
