@@ -22,10 +22,11 @@ pub struct ExplainArgs {
 pub fn list(args: RulesArgs) -> miette::Result<u8> {
     match args.format {
         ListFormat::Plain => {
+            let width = catalog().map(|rule| rule.id.len()).max().unwrap_or(0);
             for rule in catalog() {
                 let fix = if rule.fixable { "fix: pin" } else { "" };
                 println!(
-                    "{:<26} {:<8} {:<9} {}",
+                    "{:<width$} {:<8} {:<9} {}",
                     rule.id, rule.default_severity, fix, rule.summary
                 );
             }

@@ -43,9 +43,15 @@ impl Reporter for HumanReporter<'_> {
         let source = NamedSource::new(&report.source.name, Arc::clone(&report.source.text));
         let mut rendered = String::new();
         for finding in &report.findings {
+            // A sensitive finding's line is the secret itself: name the place, quote nothing.
+            let location = finding.rule.sensitive.then(|| {
+                let start = report.source.position(finding.span.start);
+                format!("{}:{}:{}", report.source.name, start.line, start.column)
+            });
             let diagnostic = FindingDiagnostic {
                 finding,
                 source: &source,
+                location,
             };
             self.handler
                 .render_report(&mut rendered, &diagnostic)
@@ -93,6 +99,8 @@ fn plural(count: usize, noun: &str) -> String {
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
     source: &'a NamedSource<Arc<str>>,
+    /// Set for sensitive findings, which are shown without their source.
+    location: Option<String>,
 }
 
 impl fmt::Debug for FindingDiagnostic<'_> {
@@ -103,7 +111,18 @@ impl fmt::Debug for FindingDiagnostic<'_> {
 
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.finding.message)
+        match &self.location {
+            // No snippet to hang the label on: it joins the message.
+            Some(location) if !self.finding.label.is_empty() => {
+                write!(
+                    f,
+                    "{location}: {} ({})",
+                    self.finding.message, self.finding.label
+                )
+            }
+            Some(location) => write!(f, "{location}: {}", self.finding.message),
+            None => f.write_str(&self.finding.message),
+        }
     }
 }
 
@@ -134,10 +153,16 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
+        if self.location.is_some() {
+            return None;
+        }
         Some(self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.location.is_some() {
+            return None;
+        }
         let span = self.finding.span;
         let label = (!self.finding.label.is_empty()).then(|| self.finding.label.clone());
         Some(Box::new(std::iter::once(

@@ -105,6 +105,16 @@ fn section<'a>(page: &'a str, heading: &str) -> Option<&'a str> {
 
 fn result(report: &FileReport, finding: &Finding) -> Value {
     let region = report.region(finding);
+    // A sensitive finding's line is the secret itself: no snippet.
+    let mut region_json = json!({
+        "startLine": region.start.line,
+        "startColumn": region.start.column,
+        "endLine": region.end.line,
+        "endColumn": region.end.column,
+    });
+    if !finding.rule.sensitive {
+        region_json["snippet"] = json!({"text": report.source.line_text(region.start.line)});
+    }
     let rule_index = catalog().position(|meta| meta.id == finding.rule.id);
     json!({
         "ruleId": finding.rule.id,
@@ -116,13 +126,7 @@ fn result(report: &FileReport, finding: &Finding) -> Value {
         }},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri(&report.source.name), "uriBaseId": "%SRCROOT%"},
-            "region": {
-                "startLine": region.start.line,
-                "startColumn": region.start.column,
-                "endLine": region.end.line,
-                "endColumn": region.end.column,
-                "snippet": {"text": report.source.line_text(region.start.line)},
-            },
+            "region": region_json,
         }}],
         "relatedLocations": finding.notes.iter().enumerate().map(|(id, note)| json!({
             "id": id,

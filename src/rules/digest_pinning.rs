@@ -11,6 +11,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Image is not pinned to a digest",
     page: include_str!("../../rules/digest-pinning.md"),
     fixable: true,
+    sensitive: false,
 };
 
 impl Rule for DigestPinning {

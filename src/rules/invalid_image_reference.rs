@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Image reference does not parse, or its digest is malformed",
     page: include_str!("../../rules/invalid-image-reference.md"),
     fixable: false,
+    sensitive: false,
 };
 
 impl Rule for InvalidImageReference {

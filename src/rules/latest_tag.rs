@@ -12,6 +12,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Image uses the `latest` tag or no tag, without a digest",
     page: include_str!("../../rules/latest-tag.md"),
     fixable: false,
+    sensitive: false,
 };
 
 impl Rule for LatestTag {

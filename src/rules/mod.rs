@@ -4,6 +4,7 @@
 mod digest_pinning;
 mod invalid_image_reference;
 mod latest_tag;
+mod plaintext_registry_credentials;
 mod single_arch_pin;
 mod stale_digest;
 mod unknown_digest;
@@ -13,6 +14,7 @@ mod yaml_syntax;
 pub use digest_pinning::DigestPinning;
 pub use invalid_image_reference::InvalidImageReference;
 pub use latest_tag::LatestTag;
+pub use plaintext_registry_credentials::PlaintextRegistryCredentials;
 pub use single_arch_pin::SingleArchPin;
 pub use stale_digest::StaleDigest;
 pub use unknown_digest::UnknownDigest;
@@ -36,6 +38,9 @@ pub struct RuleMeta {
     pub page: &'static str,
     /// Whether `pinnace pin` can fix what the rule reports.
     pub fixable: bool,
+    /// The flagged text is itself secret (credentials): reports never quote the source
+    /// around such a finding, only its location.
+    pub sensitive: bool,
 }
 
 /// What a rule can read while it checks a file.
@@ -57,6 +62,7 @@ pub static RULES: &[&dyn Rule] = &[
     &LatestTag,
     &InvalidImageReference,
     &UntrustedRegistry,
+    &PlaintextRegistryCredentials,
     &StaleDigest,
     &UnknownDigest,
     &SingleArchPin,

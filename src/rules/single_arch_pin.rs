@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "The pinned digest is one platform's manifest of a multi-arch index (online)",
     page: include_str!("../../rules/single-arch-pin.md"),
     fixable: true,
+    sensitive: false,
 };
 
 impl Rule for SingleArchPin {

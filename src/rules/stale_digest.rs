@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "The pinned digest is no longer what its tag names (online)",
     page: include_str!("../../rules/stale-digest.md"),
     fixable: true,
+    sensitive: false,
 };
 
 impl Rule for StaleDigest {

@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     summary: "The pinned digest does not exist in the registry (online)",
     page: include_str!("../../rules/unknown-digest.md"),
     fixable: false,
+    sensitive: false,
 };
 
 impl Rule for UnknownDigest {

@@ -12,6 +12,7 @@ static META: RuleMeta = RuleMeta {
     summary: "Image comes from a registry or repository outside `registries.trusted`",
     page: include_str!("../../rules/untrusted-registry.md"),
     fixable: false,
+    sensitive: false,
 };
 
 impl Rule for UntrustedRegistry {

@@ -10,4 +10,5 @@ pub static YAML_SYNTAX: RuleMeta = RuleMeta {
     summary: "File is not valid YAML (or not UTF-8 text)",
     page: include_str!("../../rules/yaml-syntax.md"),
     fixable: false,
+    sensitive: false,
 };
