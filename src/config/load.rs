@@ -121,13 +121,7 @@ fn schema_help() -> String {
 /// Checks what serde cannot: rule ids, globs and image paths.
 fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> {
     check_rule_ids(root.get("rules"))?;
-    for (index, entry) in root
-        .get("overrides")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
+    for (index, entry) in root.list("overrides").iter().enumerate() {
         check_rule_ids(entry.get("rules"))?;
         check_globs(entry.get("paths"), &config.overrides[index].paths)?;
     }
@@ -136,10 +130,7 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
         config.registries.trusted.as_deref().unwrap_or(&[]),
     )?;
     check_globs(root.get("exclude"), &config.exclude)?;
-    let entries = root
-        .get("images")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[]);
+    let entries = root.list("images");
     for (entry, location) in entries.iter().zip(&config.images) {
         let span = entry.span;
         let path = match (&location.path, &location.pod_spec) {

@@ -28,7 +28,7 @@ pub fn run(
         ("configMapGenerator", "ConfigMap"),
         ("secretGenerator", "Secret"),
     ] {
-        for entry in k.node.get(field).and_then(Node::as_sequence).unwrap_or(&[]) {
+        for entry in k.node.list(field) {
             generate(k, entry, kind, options, resources, builder)?;
         }
     }
@@ -103,9 +103,7 @@ fn read_data(
 ) -> Result<Vec<(String, Vec<u8>, Span)>, KustomizeError> {
     let strings = |key| {
         entry
-            .get(key)
-            .and_then(Node::as_sequence)
-            .unwrap_or(&[])
+            .list(key)
             .iter()
             .filter_map(|n| n.as_str().map(|s| (s.to_string(), n.span)))
             .collect::<Vec<_>>()

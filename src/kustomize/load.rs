@@ -29,9 +29,7 @@ impl Kustomization {
     /// The string items of a list field, with their spans.
     pub fn strings(&self, field: &str) -> Vec<(String, Span)> {
         self.node
-            .get(field)
-            .and_then(Node::as_sequence)
-            .unwrap_or(&[])
+            .list(field)
             .iter()
             .filter_map(|item| item.as_str().map(|text| (text.to_string(), item.span)))
             .collect()

@@ -111,11 +111,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
     };
     ["resources", "bases", "components"]
         .iter()
-        .flat_map(|field| {
-            root.get(field)
-                .and_then(crate::yaml::Node::as_sequence)
-                .unwrap_or(&[])
-        })
+        .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
         .map(|entry| dir.join(entry))
         .filter_map(|path| load::resolve_with_metadata(&path).ok())

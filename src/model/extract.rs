@@ -13,11 +13,7 @@ pub fn extract<'a>(documents: &'a [Node], catalog: &'a Catalog) -> Model<'a> {
     for document in documents {
         match document.get("kind").and_then(Node::as_str) {
             Some("List") => {
-                for item in document
-                    .get("items")
-                    .and_then(Node::as_sequence)
-                    .unwrap_or(&[])
-                {
+                for item in document.list("items") {
                     add_resource(&mut model, item, catalog);
                 }
             }
@@ -103,10 +99,7 @@ fn read_resource(node: &Node) -> Option<Resource<'_>> {
 
 fn add_pod_spec_images<'a>(model: &mut Model<'a>, resource: usize, pod_spec: &'a Node) {
     for field in POD_CONTAINER_FIELDS {
-        let containers = pod_spec
-            .get(field)
-            .and_then(Node::as_sequence)
-            .unwrap_or(&[]);
+        let containers = pod_spec.list(field);
         for container in containers {
             if let Some(image) = container.get("image") {
                 let name = container.get("name").and_then(Node::as_str);

@@ -70,6 +70,19 @@ impl OnlineFacts {
         }
     }
 
+    /// For an image pinned as `tag@digest`: what its tag names now, and the pinned digest.
+    pub fn tag_now<'a>(
+        &'a self,
+        reference: &'a ImageRef,
+    ) -> Option<(&'a Manifest, &'a crate::image_ref::Digest)> {
+        let pinned = reference.digest()?;
+        let key = fact_keys(reference).0?;
+        match self.tags.get(&key)? {
+            Ok(now) => Some((now, pinned)),
+            Err(_) => None,
+        }
+    }
+
     /// Failures that are not answers about the image (auth, network…), for warnings.
     pub fn failures(&self) -> Vec<(String, &RegistryError)> {
         let mut failures: Vec<(String, &RegistryError)> = self

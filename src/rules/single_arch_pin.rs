@@ -1,7 +1,6 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::ParsedImage;
-use crate::registry::fact_keys;
 
 /// `single-arch-pin` (online): the pinned digest is one platform's manifest inside the
 /// multi-platform index its tag names. See `rules/single-arch-pin.md`.
@@ -28,10 +27,7 @@ impl Rule for SingleArchPin {
             let ParsedImage::Ref(reference) = &image.parsed else {
                 continue;
             };
-            let (Some(tag_key), Some(pinned)) = (fact_keys(reference).0, reference.digest()) else {
-                continue;
-            };
-            let Some(Ok(index)) = facts.tags.get(&tag_key) else {
+            let Some((index, pinned)) = facts.tag_now(reference) else {
                 continue;
             };
             if !index.is_index() || !index.children().contains(&pinned.to_string()) {

@@ -1,7 +1,6 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::ParsedImage;
-use crate::registry::fact_keys;
 
 /// `stale-digest` (online): `tag@digest` where the tag now names other content. See
 /// `rules/stale-digest.md`.
@@ -28,10 +27,7 @@ impl Rule for StaleDigest {
             let ParsedImage::Ref(reference) = &image.parsed else {
                 continue;
             };
-            let (Some(tag_key), Some(pinned)) = (fact_keys(reference).0, reference.digest()) else {
-                continue;
-            };
-            let Some(Ok(now)) = facts.tags.get(&tag_key) else {
+            let Some((now, pinned)) = facts.tag_now(reference) else {
                 continue;
             };
             // A pin to one platform of the tag's index is single-arch-pin's finding.
@@ -43,7 +39,12 @@ impl Rule for StaleDigest {
                 Finding::new(
                     &META,
                     image.digest_span(),
-                    format!("`{}` now names {}, not the pinned digest", tag_key, now.digest),
+                    format!(
+                        "`{}:{}` now names {}, not the pinned digest",
+                        reference.name(),
+                        reference.tag().unwrap_or_default(),
+                        now.digest
+                    ),
                 )
                 .label("the tag has moved since this digest was pinned")
                 .help("run `pinnace pin --update` to pin what the tag names now, after reviewing the change")

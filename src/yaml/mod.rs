@@ -81,6 +81,11 @@ impl Node {
             .map(|(k, v)| (k, v))
     }
 
+    /// The items of a list under `key`; empty when there is none (or it is not a list).
+    pub fn list(&self, key: &str) -> &[Node] {
+        self.get(key).and_then(Node::as_sequence).unwrap_or(&[])
+    }
+
     /// Follows a path of mapping keys.
     pub fn at(&self, path: &[&str]) -> Option<&Node> {
         path.iter().try_fold(self, |node, key| node.get(key))

@@ -32,11 +32,7 @@ pub fn apply(
     extra: &[ImageFieldSpec],
 ) -> Result<(), KustomizeError> {
     let mut entries = Vec::new();
-    for node in kustomization
-        .get("images")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for node in kustomization.list("images") {
         let field = |key| {
             node.get(key)
                 .and_then(Node::as_str)

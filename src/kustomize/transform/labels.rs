@@ -94,11 +94,7 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), Kus
     if !common.is_empty() {
         label(resources, &common, true, true);
     }
-    for entry in kustomization
-        .get("labels")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in kustomization.list("labels") {
         let pairs = string_pairs(entry.get("pairs"));
         let flag = |key| entry.get(key).and_then(Node::as_str) == Some("true");
         if entry.get("fields").is_some() {

@@ -104,12 +104,7 @@ fn configurations(
     builder: &mut Builder,
 ) -> Result<Vec<images::ImageFieldSpec>, KustomizeError> {
     let mut specs = Vec::new();
-    for entry in k
-        .node
-        .get("configurations")
-        .and_then(crate::yaml::Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in k.node.list("configurations") {
         let path = entry.as_str().unwrap_or("");
         for document in builder.load_patch_file(k, path, entry.span)? {
             for (key, value) in document.as_mapping().unwrap_or(&[]) {

@@ -15,12 +15,7 @@ pub fn apply_strategic_merge(
     resources: &mut Vec<Resource>,
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for entry in k
-        .node
-        .get("patchesStrategicMerge")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in k.node.list("patchesStrategicMerge") {
         let text = entry.as_str().unwrap_or("");
         let documents = if text.contains('\n') || text.contains(':') {
             builder.load_inline(k, text, entry.span)?
@@ -40,12 +35,7 @@ pub fn apply_patches(
     resources: &mut Vec<Resource>,
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for entry in k
-        .node
-        .get("patches")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in k.node.list("patches") {
         let documents = patch_documents(k, entry, builder)?;
         let selector = entry.get("target").map(Selector::read).transpose()?;
         for patch in &documents {
@@ -73,12 +63,7 @@ pub fn apply_json6902(
     resources: &mut [Resource],
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for entry in k
-        .node
-        .get("patchesJson6902")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in k.node.list("patchesJson6902") {
         let target = entry.get("target").ok_or_else(|| {
             KustomizeError::at("a `patchesJson6902` entry needs a `target`", entry.span)
         })?;

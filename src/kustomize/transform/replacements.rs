@@ -17,12 +17,7 @@ pub fn apply(
     resources: &mut [Resource],
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for entry in k
-        .node
-        .get("replacements")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in k.node.list("replacements") {
         let replacements = match entry.get("path").and_then(Node::as_str) {
             Some(path) => builder
                 .load_patch_file(k, path, entry.span)?
@@ -46,16 +41,10 @@ fn replace(replacement: &Node, resources: &mut [Resource]) -> Result<(), Kustomi
         .get("source")
         .ok_or_else(|| KustomizeError::at("a replacement needs a `source`", replacement.span))?;
     let value = source_value(source, resources)?;
-    for target in replacement
-        .get("targets")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for target in replacement.list("targets") {
         let select = target.get("select").map(Selector::read).transpose()?;
         let rejects = target
-            .get("reject")
-            .and_then(Node::as_sequence)
-            .unwrap_or(&[])
+            .list("reject")
             .iter()
             .map(Selector::read)
             .collect::<Result<Vec<_>, _>>()?;
@@ -68,11 +57,7 @@ fn replace(replacement: &Node, resources: &mut [Resource]) -> Result<(), Kustomi
             if !picked {
                 continue;
             }
-            for path in target
-                .get("fieldPaths")
-                .and_then(Node::as_sequence)
-                .unwrap_or(&[])
-            {
+            for path in target.list("fieldPaths") {
                 let segments = parse_path(path.as_str().unwrap_or(""));
                 let mut visit =
                     |slot: &mut Node| set_value(slot, &value, option("delimiter"), option("index"));

@@ -12,11 +12,7 @@ const SCALABLE: &[&str] = &[
 ];
 
 pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), KustomizeError> {
-    for entry in kustomization
-        .get("replicas")
-        .and_then(Node::as_sequence)
-        .unwrap_or(&[])
-    {
+    for entry in kustomization.list("replicas") {
         let (Some(name), Some(count)) =
             (entry.get("name").and_then(Node::as_str), entry.get("count"))
         else {
