@@ -484,11 +484,7 @@ fn secure_registry(seed: &str) -> (Registry, String, String, support::Pushed) {
 /// A base with two images and two overlays that retag one of them.
 fn kustomize_repo(host: &str) -> Repo {
     let repo = Repo::insecure(host);
-    let write = |file: &str, text: String| {
-        let path = repo.path().join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |file: &str, text: String| repo.write(file, &text);
     write(
         "app/base/kustomization.yaml",
         "resources:\n- deploy.yaml\n".into(),
@@ -611,11 +607,7 @@ fn a_base_outside_the_paths_gets_an_images_entry_in_the_overlay() {
     let host = registry.host();
     let pushed = registry.push("team/shared", "4.2", TestImage::MultiPlatform, "shared");
     let repo = Repo::insecure(&host);
-    let write = |file: &str, text: String| {
-        let path = repo.path().join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |file: &str, text: String| repo.write(file, &text);
     write(
         "vendor-base/kustomization.yaml",
         "resources:\n- deploy.yaml\n".into(),

@@ -37,6 +37,13 @@ impl Repo {
         path
     }
 
+    /// Writes a file below the repository, creating its folders.
+    pub fn write(&self, file: &str, text: &str) {
+        let path = self.dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
