@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::config::Settings;
+use crate::config::{ScopeKind, Settings};
 use crate::discover::FoundFile;
 use crate::finding::{FileReport, Finding, Note, Subject, Warning};
 use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
-use crate::model::{ParsedImage, extract_build};
+use crate::model::{ParsedImage, Scope, ScopeIndex, extract_build};
 use crate::pipeline::settle;
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES};
@@ -39,24 +39,14 @@ pub fn check_builds(
     files: &[FoundFile],
     settings: &Settings,
     online: Option<&OnlineFacts>,
+    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> BuildResults {
-    let dirs: Vec<PathBuf> = files
-        .iter()
-        .filter(|f| {
-            f.absolute
-                .file_name()
-                .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.iter().any(|k| n == *k))
-        })
-        .filter_map(|f| f.absolute.parent().map(Path::to_path_buf))
-        .collect();
-    if dirs.is_empty() {
-        return BuildResults::default();
-    }
-    let included = included_kustomizations(&dirs);
-    let mut results = BuildResults::default();
-    let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
-    results.roots = roots.len();
+    let roots = kustomize_roots(files);
+    let mut results = BuildResults {
+        roots: roots.len(),
+        ..Default::default()
+    };
     // Each root is built, checked and dropped in one go, so memory holds one build per core.
     let outcomes: Vec<RootOutcome> = roots
         .par_iter()
@@ -64,7 +54,7 @@ pub fn check_builds(
             Ok(build) => RootOutcome::Built {
                 files: build.files().map(PathBuf::from).collect(),
                 not_built: not_built_warnings(&build, display),
-                reports: check_build(&build, settings, online, display),
+                reports: check_build(dir, &build, settings, online, scope, display),
             },
             Err(error) => RootOutcome::Failed(Warning {
                 path: display(dir),
@@ -112,6 +102,42 @@ pub fn check_builds(
             .sort_by(|a, b| (a.span.start, a.rule.id).cmp(&(b.span.start, b.rule.id)));
     }
     results
+}
+
+/// The Kustomize roots among `files`: kustomizations no other one among them includes.
+fn kustomize_roots(files: &[FoundFile]) -> Vec<PathBuf> {
+    let dirs = kustomization_dirs(files);
+    if dirs.is_empty() {
+        return dirs;
+    }
+    let included = included_kustomizations(&dirs);
+    dirs.into_iter()
+        .filter(|dir| !included.contains(dir))
+        .collect()
+}
+
+/// The NetworkPolicies, ServiceAccounts and Secrets every Kustomize root among `files` builds,
+/// and the files those builds read (their resources are indexed through the builds, with the
+/// namespace and names the builds give them). A root that does not build adds nothing: its
+/// files are read on their own.
+pub fn scope_of_builds(files: &[FoundFile], settings: &Settings) -> (ScopeIndex, HashSet<PathBuf>) {
+    let parts: Vec<(ScopeIndex, Vec<PathBuf>)> = kustomize_roots(files)
+        .par_iter()
+        .filter_map(|dir| {
+            let build = kustomize::build(dir).ok()?;
+            let model = extract_build(&build, &settings.catalog);
+            let mut index = ScopeIndex::default();
+            index.add(&model, settings.default_namespace());
+            Some((index, build.files().map(PathBuf::from).collect()))
+        })
+        .collect();
+    let mut index = ScopeIndex::default();
+    let mut covered = HashSet::new();
+    for (part, files) in parts {
+        index.extend(part);
+        covered.extend(files);
+    }
+    (index, covered)
 }
 
 /// The folders of the kustomization files among `files`.
@@ -168,16 +194,27 @@ fn included_kustomizations(dirs: &[PathBuf]) -> HashSet<PathBuf> {
 
 /// Runs the rules on one build and sorts the findings into the files they point at.
 fn check_build(
+    root: &Path,
     build: &Build,
     settings: &Settings,
     online: Option<&OnlineFacts>,
+    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> Vec<(PathBuf, SourceFile, Vec<Finding>)> {
     let model = extract_build(build, &settings.catalog);
+    let mut own = ScopeIndex::default();
+    own.add(&model, settings.default_namespace());
     let context = Context {
         model: &model,
         settings,
         online,
+        scope: Scope {
+            run: scope,
+            own: Some(&own),
+            // A build is what one apply puts in the cluster, unless config says otherwise.
+            complete: settings.scope_kind(root) != Some(ScopeKind::Partial),
+            default_namespace: settings.default_namespace(),
+        },
     };
     let mut findings = Vec::new();
     for rule in RULES {
@@ -250,9 +287,7 @@ pub fn scan_for_pin(
     settings: &Settings,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> PinScope {
-    let dirs = kustomization_dirs(files);
-    let included = included_kustomizations(&dirs);
-    let roots: Vec<&PathBuf> = dirs.iter().filter(|dir| !included.contains(*dir)).collect();
+    let roots = kustomize_roots(files);
     let in_scope: HashSet<&Path> = files.iter().map(|f| f.absolute.as_path()).collect();
     // Each build is scanned and dropped in one go: only what pin needs is kept.
     let scans: Vec<Result<RootScan, Warning>> = roots

@@ -75,6 +75,9 @@ pub struct Finding {
     pub related: Vec<(Span, String)>,
     /// `related`, resolved to files and positions for output.
     pub notes: Vec<Note>,
+    /// A finding about something larger than one file (a namespace) carries a key, and a run
+    /// reports only the first finding of each key, in output order.
+    pub once_per_run: Option<String>,
 }
 
 /// A place that explains a finding, in any file.
@@ -99,6 +102,7 @@ impl Finding {
             resource: None,
             related: Vec::new(),
             notes: Vec::new(),
+            once_per_run: None,
         }
     }
 
@@ -109,6 +113,12 @@ impl Finding {
 
     pub fn help(mut self, help: impl Into<String>) -> Finding {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Reports this finding once per run for `key`.
+    pub fn once_per_run(mut self, key: String) -> Finding {
+        self.once_per_run = Some(key);
         self
     }
 

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::config::Settings;
+use crate::config::{ScopeKind, Settings};
 use crate::finding::{FileReport, Finding, Warning};
-use crate::model::{Model, extract};
+use crate::model::{Model, Scope, ScopeIndex, extract};
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES, YAML_SYNTAX};
 use crate::source::{SourceFile, Span};
@@ -104,11 +104,14 @@ fn char_span(text: &str, offset: usize) -> Span {
     Span::new(offset, offset + width)
 }
 
-/// Runs every rule on one input. `Err` is an input that was skipped.
+/// Runs every rule on one input. `Err` is an input that was skipped. `scope` holds the
+/// NetworkPolicies, ServiceAccounts and Secrets of the whole run; without it the input is
+/// its own scope.
 pub fn check(
     input: Input<'_>,
     settings: &Settings,
     online: Option<&OnlineFacts>,
+    scope: Option<&ScopeIndex>,
 ) -> Result<FileReport, Warning> {
     let path = input.path.to_path_buf();
     let (source, documents, syntax_error) = match load(input) {
@@ -121,10 +124,26 @@ pub fn check(
     };
     let model = extract(&documents, &settings.catalog);
     let mut findings: Vec<Finding> = syntax_error.into_iter().map(|f| *f).collect();
+    let alone;
+    let run = match scope {
+        Some(run) => run,
+        None => {
+            let mut index = ScopeIndex::default();
+            index.add(&model, settings.default_namespace());
+            alone = index;
+            &alone
+        }
+    };
     let context = Context {
         model: &model,
         settings,
         online,
+        scope: Scope {
+            run,
+            own: None,
+            complete: settings.scope_kind(&path) == Some(ScopeKind::Complete),
+            default_namespace: settings.default_namespace(),
+        },
     };
     for rule in RULES {
         rule.check(&context, &mut findings);

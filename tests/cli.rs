@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::{PINNED, PROJECT, check, code, pod, rules, run, stderr, tree};
+use common::{NO_NETWORK_RULES, PINNED, PROJECT, check, code, pod, rules, run, stderr, tree};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -36,7 +36,10 @@ fn exit_codes() {
 #[test]
 fn fail_on_warning_makes_a_warning_only_run_fail() {
     let dir = tree(&[
-        (".pinnace.yaml", "rules: {digest-pinning: warning}\n"),
+        (
+            ".pinnace.yaml",
+            "rules: {digest-pinning: warning, missing-network-policy: off, missing-default-deny: off}\n",
+        ),
         ("pod.yaml", &pod("nginx:1.25")),
     ]);
     assert_eq!(rules(&check(dir.path(), &["."])), ["digest-pinning"]);
@@ -55,7 +58,7 @@ fn dash_reads_standard_input() {
         let output = Command::cargo_bin("pinnace")
             .unwrap()
             .current_dir(dir.path())
-            .args(["check", "--format", "json"])
+            .args(["check", "--format", "json", NO_NETWORK_RULES])
             .args(extra)
             .arg("-")
             .write_stdin(pod("nginx:1.25"))
@@ -80,14 +83,18 @@ fn dash_reads_standard_input() {
 fn select_and_ignore() {
     let dir = tree(&[("pod.yaml", &pod("redis:latest"))]);
     assert_eq!(
-        rules(&check(dir.path(), &["."])),
+        rules(&check(dir.path(), &[NO_NETWORK_RULES, "."])),
         ["digest-pinning", "latest-tag"]
     );
     let selected = check(dir.path(), &["--select", "digest-pinning", "."]);
     assert_eq!(rules(&selected), ["digest-pinning"]);
-    let ignored = check(dir.path(), &["--ignore", "digest-pinning", "."]);
+    let ignored = check(
+        dir.path(),
+        &["--ignore", "digest-pinning", NO_NETWORK_RULES, "."],
+    );
     assert_eq!(rules(&ignored), ["latest-tag"]);
-    assert!(check(dir.path(), &["--ignore", "digest-pinning,latest-tag", "."]).is_empty());
+    let all = "--ignore=digest-pinning,latest-tag,missing-network-policy,missing-default-deny";
+    assert!(check(dir.path(), &[all, "."]).is_empty());
 }
 
 // --- suppression -------------------------------------------------------------------------
@@ -132,7 +139,7 @@ spec:
         image: redis:latest
 ";
     let dir = tree(&[("pods.yaml", manifest)]);
-    let found = check(dir.path(), &["."]);
+    let found = check(dir.path(), &[NO_NETWORK_RULES, "."]);
     let at: Vec<(&str, u64)> = found.iter().map(|f| (f.0.as_str(), f.2)).collect();
     assert_eq!(
         at,
@@ -168,7 +175,10 @@ fn discovery_skips_gitignored_excluded_and_helm_templates() {
         ),
         ("apps/pod.yaml", &bad),
     ]);
-    let output = run(dir.path(), &["check", "--format", "json", "."]);
+    let output = run(
+        dir.path(),
+        &["check", "--format", "json", NO_NETWORK_RULES, "."],
+    );
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let paths: Vec<&str> = report["findings"]
@@ -346,7 +356,7 @@ items:
       image: busybox:1.36
 ";
     let dir = tree(&[("crds.yaml", manifest)]);
-    let found = check(dir.path(), &["."]);
+    let found = check(dir.path(), &[NO_NETWORK_RULES, "."]);
     let at: Vec<(&str, u64, u64)> = found.iter().map(|f| (f.0.as_str(), f.2, f.3)).collect();
     assert_eq!(
         at,

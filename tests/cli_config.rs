@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{check, pod, rules, run, stderr, tree};
+use common::{NO_NETWORK_RULES, check, pod, rules, run, stderr, tree};
 
 // --- config ------------------------------------------------------------------------------
 
@@ -66,14 +66,17 @@ fn config_is_found_walking_up_and_config_flag_overrides_it() {
         ("a/b/c/pod.yaml", &pod("redis:latest")),
     ]);
     assert_eq!(
-        rules(&check(dir.path(), &["a/b/c/pod.yaml"])),
+        rules(&check(dir.path(), &[NO_NETWORK_RULES, "a/b/c/pod.yaml"])),
         ["latest-tag"]
     );
     assert_eq!(
-        rules(&check(&dir.path().join("a/b"), &["c"])),
+        rules(&check(&dir.path().join("a/b"), &[NO_NETWORK_RULES, "c"])),
         ["latest-tag"]
     );
-    let overridden = check(dir.path(), &["--config", "other.yaml", "a/b/c"]);
+    let overridden = check(
+        dir.path(),
+        &["--config", "other.yaml", NO_NETWORK_RULES, "a/b/c"],
+    );
     assert_eq!(rules(&overridden), ["digest-pinning"]);
 }
 

@@ -11,6 +11,9 @@ use tempfile::TempDir;
 
 const PROJECT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// For fixtures about other rules: a pod without NetworkPolicies is flagged by these too.
+const NO_NETWORK_RULES: &str = "--ignore=missing-network-policy,missing-default-deny";
+
 fn pinnace(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("pinnace").unwrap();
     cmd.current_dir(dir).env_remove("NO_COLOR");
@@ -66,7 +69,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         errors.join("\n")
     );
     assert_eq!(log["version"], "2.1.0");
-    assert_eq!(results(&log).len(), 9);
+    assert_eq!(results(&log).len(), 11);
 
     // Sanity: the validator does reject a broken log.
     let mut broken = log.clone();
@@ -120,9 +123,10 @@ fn sarif_results_have_rule_level_region_and_fingerprints() {
         })
         .filter(|(_, level)| *level == "warning")
         .collect();
+    // So are the network rules' findings: `monitoring` has no NetworkPolicy.
     assert_eq!(
         levels,
-        [("testdata/example/platform/monitoring.yaml", "warning")]
+        [("testdata/example/platform/monitoring.yaml", "warning"); 3]
     );
 }
 
@@ -164,6 +168,14 @@ spec:
     image: quay.io/acme/proxy:2.0
 ";
     fs::write(dir.path().join("pod.yaml"), manifest).unwrap();
+    // One finding per rule: the network rules would add findings about the namespace.
+    let sarif = |dir, path| {
+        let output = pinnace(dir)
+            .args(["check", "--format", "sarif", NO_NETWORK_RULES, path])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
     let before = fingerprints(&sarif(dir.path(), "pod.yaml"));
     assert_eq!(before.len(), 3, "{before:?}");
 
@@ -216,7 +228,7 @@ fn parse_annotation(line: &str) -> Annotation {
 fn github_lines_are_workflow_commands_with_full_positions() {
     let stdout = run_example(&["check", "--format", "github", "testdata/example"]);
     let annotations: Vec<Annotation> = stdout.lines().map(parse_annotation).collect();
-    assert_eq!(annotations.len(), 9, "{stdout}");
+    assert_eq!(annotations.len(), 11, "{stdout}");
     for (line, a) in stdout.lines().zip(&annotations) {
         let keys: Vec<&str> = a.properties.keys().map(String::as_str).collect();
         assert_eq!(
@@ -275,13 +287,13 @@ fn github_downgraded_finding_is_a_warning_command() {
         .lines()
         .map(parse_annotation)
         .filter(|a| a.command == "warning")
+        .filter(|a| a.properties["title"] == "pinnace%3A digest-pinning")
         .collect();
     assert_eq!(warnings.len(), 1, "{stdout}");
     assert_eq!(
         warnings[0].properties["file"],
         "testdata/example/platform/monitoring.yaml"
     );
-    assert_eq!(warnings[0].properties["title"], "pinnace%3A digest-pinning");
     // The untrusted registry in the same file keeps its error level.
     assert!(stdout.lines().any(|l| {
         l.starts_with("::error file=testdata/example/platform/monitoring.yaml,")
@@ -298,7 +310,7 @@ fn github_escapes_newlines_percent_and_property_separators() {
     )
     .unwrap();
     let output = pinnace(dir.path())
-        .args(["check", "--format", "github", "."])
+        .args(["check", "--format", "github", NO_NETWORK_RULES, "."])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -362,11 +374,13 @@ fn json_output_of_the_example() {
                 "apps/web/overlays/prod/kustomization.yaml",
                 6
             ),
+            ("missing-default-deny", "platform/monitoring.yaml", 5),
+            ("missing-network-policy", "platform/monitoring.yaml", 8),
             ("digest-pinning", "platform/monitoring.yaml", 10),
             ("untrusted-registry", "platform/monitoring.yaml", 10),
         ]
     );
-    assert_eq!(report["summary"]["files_checked"], 8);
+    assert_eq!(report["summary"]["files_checked"], 9);
     insta::assert_json_snapshot!("example_json", report);
 }
 
@@ -376,7 +390,7 @@ fn json_output_of_the_example() {
 fn human_output_of_the_example() {
     let stdout = run_example(&["--color", "never", "check", "testdata/example"]);
     assert!(!stdout.contains('\x1b'));
-    assert!(stdout.ends_with("Found 8 errors, 1 warning and 0 notes in 8 files.\n"));
+    assert!(stdout.ends_with("Found 8 errors, 3 warnings and 0 notes in 9 files.\n"));
     insta::assert_snapshot!("example_human", stdout);
 }
 

@@ -10,6 +10,8 @@ use assert_cmd::Command;
 use support::cli::{Repo, pinnace, text};
 use support::{RateLimitProxy, Registry, TestImage};
 
+/// The online checks' fixtures are pods without NetworkPolicies, which these rules flag too.
+const NO_NETWORK: &str = "--ignore=missing-network-policy,missing-default-deny";
 const PASSWORD: &str = "s3cret-Pa55word-never-printed";
 
 fn manifest_heads(registry: &Registry) -> usize {
@@ -310,7 +312,11 @@ fn update_replaces_a_digest_whose_tag_moved_and_online_check_reports_it() {
     let second = registry.push("team/app", "1.0", TestImage::SinglePlatform, "second");
     assert_ne!(first.digest, second.digest);
 
-    let output = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let output = pinnace(
+        &repo,
+        &["check", "--online", "--format", "json", NO_NETWORK, "."],
+        &[],
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let rules: Vec<&str> = report["findings"]
         .as_array()
@@ -356,7 +362,11 @@ fn online_check_reports_unknown_digests_and_single_arch_pins() {
     let child_image = format!("{host}/team/multi:1@{}", multi.children[0]);
     let index_image = format!("{host}/team/multi:1@{}", multi.digest);
     repo.manifest("a.yaml", &[&gone_image, &child_image, &index_image]);
-    let output = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let output = pinnace(
+        &repo,
+        &["check", "--online", "--format", "json", NO_NETWORK, "."],
+        &[],
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let found: Vec<(String, u64, u64)> = report["findings"]
         .as_array()
@@ -576,7 +586,11 @@ fn kustomize_overlays_get_digest_in_their_images_entries_and_bases_where_nothing
         TestImage::SinglePlatform,
         "web-1.1-again",
     );
-    let online = pinnace(&repo, &["check", "--online", "--format", "json", "."], &[]);
+    let online = pinnace(
+        &repo,
+        &["check", "--online", "--format", "json", NO_NETWORK, "."],
+        &[],
+    );
     let report: serde_json::Value = serde_json::from_slice(&online.stdout).unwrap();
     let stale: Vec<(&str, u64)> = report["findings"]
         .as_array()

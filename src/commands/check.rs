@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
+use super::scope::gather_scope;
 use super::{ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
@@ -16,7 +17,7 @@ use crate::pipeline;
 use crate::pipeline::Loaded;
 use crate::registry::{OnlineFacts, RegistryClient};
 use crate::report::{Format, Summary, reporter};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -96,7 +97,8 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut write_error = None;
     let mut inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
-    let builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
+    let scope = gather_scope(&inputs, &args.stdin_filename, &settings).unwrap_or_default();
+    let builds = check_builds(&inputs.files, &settings, facts.as_ref(), &scope, &|path| {
         names.get(path)
     });
     inputs
@@ -109,30 +111,37 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         .into_values()
         .map(|report| (report.source.name.clone(), report))
         .collect();
-    let mut emit = |report: &FileReport, summary: &mut Summary| {
-        summary.count_findings(report);
+    let mut reported_once = HashSet::new();
+    let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        report.findings.retain(|finding| {
+            finding
+                .once_per_run
+                .as_ref()
+                .is_none_or(|key| reported_once.insert(key.clone()))
+        });
+        summary.count_findings(&report);
         worst = worst.max(report.findings.iter().map(|f| f.severity).max());
-        if let Err(error) = reporter.file(report) {
+        if let Err(error) = reporter.file(&report) {
             write_error.get_or_insert(error);
         }
     };
     summary.problems = for_each_input(
         &inputs,
         &args.stdin_filename,
-        |input| pipeline::check(input, &settings, facts.as_ref()),
+        |input| pipeline::check(input, &settings, facts.as_ref(), Some(&scope)),
         |report| {
             while let Some(entry) = pending
                 .first_entry()
                 .filter(|e| *e.key() < report.source.name)
             {
-                emit(&entry.remove(), &mut summary);
+                emit(entry.remove(), &mut summary);
             }
             summary.files_checked += 1;
-            emit(&report, &mut summary);
+            emit(report, &mut summary);
         },
     );
     for report in std::mem::take(&mut pending).into_values() {
-        emit(&report, &mut summary);
+        emit(report, &mut summary);
     }
     summary.problems.extend(builds.warnings);
     summary.problems.extend(online_problems);

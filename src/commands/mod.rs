@@ -6,6 +6,7 @@ mod images;
 mod inputs;
 mod pin;
 mod rules;
+mod scope;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -138,7 +139,9 @@ fn settings(
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or(cwd);
-    Ok(Settings::new(config, root, selection))
+    let mut settings = Settings::new(config, root, selection);
+    settings.from_file = true;
+    Ok(settings)
 }
 
 /// A usage error for a path that does not exist (`-` is standard input).

@@ -37,6 +37,21 @@ pub struct Config {
     /// Extra places that hold images, for custom resources.
     #[serde(default)]
     pub images: Vec<ImageLocation>,
+    /// The namespace of resources that name none and that no Kustomize `namespace:` sets
+    /// (`default` when absent). Workloads and NetworkPolicies only match within a namespace.
+    pub default_namespace: Option<String>,
+    /// What the network policy rules ask for.
+    #[serde(default)]
+    pub network_policies: NetworkPolicies,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkPolicies {
+    /// Also require egress isolation: `missing-default-deny` wants a policy that denies all
+    /// egress too, and `missing-network-policy` a policy that selects each pod for egress.
+    #[serde(default)]
+    pub egress: bool,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
@@ -86,8 +101,21 @@ impl RuleLevel {
 pub struct Override {
     /// Globs relative to the config file's folder.
     pub paths: Vec<String>,
+    #[serde(default)]
     #[schemars(schema_with = "rule_levels_schema")]
     pub rules: BTreeMap<String, RuleLevel>,
+    /// `complete`: these files define every Secret their pods use, so `dangling-pull-secret`
+    /// checks them; `partial`: they do not (a Kustomize root is complete unless its folder is
+    /// marked `partial`).
+    pub scope: Option<ScopeKind>,
+}
+
+/// Whether a set of files is all a cluster gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeKind {
+    Complete,
+    Partial,
 }
 
 /// Where a custom resource holds images: give `path` to an image string

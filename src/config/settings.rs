@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
-use super::{Config, RuleLevel};
+use super::{Config, RuleLevel, ScopeKind};
 use crate::finding::Severity;
 use crate::model::{Catalog, FieldPath, Locator, Target};
 use crate::rules::RuleMeta;
@@ -24,10 +24,14 @@ pub struct Settings {
     /// The folder config globs are relative to: the config file's, or the current one.
     pub root: PathBuf,
     trusted: Option<GlobSet>,
+    private: GlobSet,
     exclude: GlobSet,
     overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
     pub catalog: Catalog,
     selection: RuleSelection,
+    /// Whether a config file was read: its folder is then the repository whose resources the
+    /// rules that reason across resources see, whatever paths a run checks.
+    pub from_file: bool,
 }
 
 /// Rule levels for one file, after config, overrides and the command line.
@@ -39,15 +43,12 @@ pub struct FileLevels<'a> {
 impl Settings {
     /// Compiles a config that [`super::load_config`] already validated.
     pub fn new(config: Config, root: PathBuf, selection: RuleSelection) -> Settings {
-        let trusted = config.registries.trusted.as_ref().map(|patterns| {
-            glob_set(patterns.iter().map(|pattern| {
-                if pattern.contains('/') {
-                    pattern.clone()
-                } else {
-                    format!("{pattern}/**")
-                }
-            }))
-        });
+        let trusted = config
+            .registries
+            .trusted
+            .as_ref()
+            .map(|patterns| glob_set(patterns.iter().map(|p| host_glob(p))));
+        let private = glob_set(config.registries.private.iter().map(|p| host_glob(p)));
         let exclude = glob_set(config.exclude.iter().cloned());
         let overrides = config
             .overrides
@@ -78,10 +79,12 @@ impl Settings {
             config,
             root,
             trusted,
+            private,
             exclude,
             overrides,
             catalog,
             selection,
+            from_file: false,
         }
     }
 
@@ -89,6 +92,32 @@ impl Settings {
     /// Without a trusted list every registry is trusted.
     pub fn is_trusted(&self, name: &str) -> bool {
         self.trusted.as_ref().is_none_or(|set| set.is_match(name))
+    }
+
+    /// Whether an image name matches `registries.private`: its pods need pull credentials.
+    pub fn is_private(&self, name: &str) -> bool {
+        self.private.is_match(name)
+    }
+
+    /// The namespace of resources that name none.
+    pub fn default_namespace(&self) -> &str {
+        self.config
+            .default_namespace
+            .as_deref()
+            .unwrap_or(crate::model::DEFAULT_NAMESPACE)
+    }
+
+    /// What config says of the scope of a path (a file, or a Kustomize root's folder): the
+    /// last `overrides` entry that matches it and has a `scope` wins.
+    pub fn scope_kind(&self, path: &Path) -> Option<ScopeKind> {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.config
+            .overrides
+            .iter()
+            .zip(&self.overrides)
+            .rev()
+            .filter(|(_, (globs, _))| globs.is_match(relative))
+            .find_map(|(o, _)| o.scope)
     }
 
     /// Whether config `exclude` names this path (absolute, or relative to the root).
@@ -110,6 +139,26 @@ impl Settings {
             settings: self,
             overrides,
         }
+    }
+}
+
+impl Settings {
+    /// Whether a rule may run on some file: not turned off by the command line, by config, and
+    /// by every override.
+    pub fn may_run(&self, rule: &RuleMeta) -> bool {
+        let everywhere = FileLevels {
+            settings: self,
+            overrides: Vec::new(),
+        };
+        everywhere.severity(rule).is_some()
+            || self.overrides.iter().enumerate().any(|(index, _)| {
+                FileLevels {
+                    settings: self,
+                    overrides: vec![index],
+                }
+                .severity(rule)
+                .is_some()
+            })
     }
 }
 
@@ -154,4 +203,14 @@ fn glob_set(patterns: impl Iterator<Item = String>) -> GlobSet {
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// A registry pattern as a glob on image names: a bare host (`registry.example.com`) stands
+/// for everything it serves.
+fn host_glob(pattern: &str) -> String {
+    if pattern.contains('/') {
+        pattern.to_string()
+    } else {
+        format!("{pattern}/**")
+    }
 }

@@ -1,7 +1,7 @@
 //! Finds resources in YAML documents and the images their catalog paths lead to.
 
 use super::catalog::{Catalog, FieldPath, Segment, Target};
-use super::{IGNORE_ANNOTATION, ImageUse, Model, ParsedImage, Resource};
+use super::{IGNORE_ANNOTATION, ImageUse, Model, ParsedImage, Resource, Workload, read_labels};
 use crate::image_ref::{ImageRef, is_templated};
 use crate::yaml::Node;
 
@@ -57,8 +57,19 @@ fn add_resource<'a>(model: &mut Model<'a>, node: &'a Node, catalog: &'a Catalog)
     for target in catalog.for_kind(group, resource.kind) {
         match target {
             Target::PodSpec(path) => {
-                for (pod_spec, _) in follow(node, path, None) {
-                    add_pod_spec_images(model, index, pod_spec);
+                for (template, pod_spec) in pod_templates(node, path) {
+                    let workload = (resource.kind != "PodTemplate").then(|| {
+                        let metadata = template.and_then(|t| t.get("metadata"));
+                        model.workloads.push(Workload {
+                            resource: index,
+                            template: template.unwrap_or(pod_spec),
+                            pod_spec,
+                            metadata,
+                            labels: read_labels(metadata.and_then(|m| m.get("labels"))),
+                        });
+                        model.workloads.len() - 1
+                    });
+                    add_pod_spec_images(model, index, workload, pod_spec);
                 }
             }
             Target::Image(path) => {
@@ -97,13 +108,40 @@ fn read_resource(node: &Node) -> Option<Resource<'_>> {
     })
 }
 
-fn add_pod_spec_images<'a>(model: &mut Model<'a>, resource: usize, pod_spec: &'a Node) {
+/// Every pod spec a catalog path reaches, with the template that holds it: a pod spec path
+/// ends in `spec`, and its template (the resource itself for a Pod) has the `metadata` with
+/// the pod labels. A configured path that does not end in `spec` has no template.
+fn pod_templates<'a>(node: &'a Node, path: &FieldPath) -> Vec<(Option<&'a Node>, &'a Node)> {
+    match path.segments().split_last() {
+        Some((Segment::Key(last), template)) if last == "spec" => {
+            let mut templates = Vec::new();
+            walk(node, template, None, &mut templates);
+            templates
+                .into_iter()
+                .filter_map(|(template, _)| Some((Some(template), template.get("spec")?)))
+                .collect()
+        }
+        _ => follow(node, path, None)
+            .into_iter()
+            .map(|(pod_spec, _)| (None, pod_spec))
+            .collect(),
+    }
+}
+
+fn add_pod_spec_images<'a>(
+    model: &mut Model<'a>,
+    resource: usize,
+    workload: Option<usize>,
+    pod_spec: &'a Node,
+) {
     for field in POD_CONTAINER_FIELDS {
         let containers = pod_spec.list(field);
         for container in containers {
             if let Some(image) = container.get("image") {
                 let name = container.get("name").and_then(Node::as_str);
-                model.images.push(image_use(resource, name, field, image));
+                let mut image = image_use(resource, name, field, image);
+                image.workload = workload;
+                model.images.push(image);
             }
         }
     }
@@ -132,6 +170,7 @@ fn image_use<'a>(
         text,
         parsed,
         set_by: None,
+        workload: None,
     }
 }
 

@@ -5,9 +5,13 @@
 
 mod catalog;
 mod extract;
+mod scope;
+mod selector;
 
 pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
 pub use extract::{extract, extract_build};
+pub use scope::{DEFAULT_NAMESPACE, PolicyFacts, Scope, ScopeIndex};
+pub use selector::{LabelSelector, Labels, read_labels};
 
 use crate::finding::{Finding, Subject};
 use crate::image_ref::{ImageRef, ImageRefError};
@@ -63,6 +67,8 @@ pub struct ImageUse<'a> {
     /// The Kustomize `images:` entry that set this value, when one did: that entry is where a
     /// person edits, and findings point at it.
     pub set_by: Option<Span>,
+    /// Index into [`Model::workloads`] when the image sits in a pod spec that runs.
+    pub workload: Option<usize>,
 }
 
 impl ImageUse<'_> {
@@ -84,13 +90,66 @@ impl ImageUse<'_> {
     }
 }
 
+/// A pod template that runs pods: the pod spec of a Pod, Deployment, Job, CronJob, Rollout …
+/// (a `PodTemplate` resource runs nothing and is not one).
+#[derive(Debug)]
+pub struct Workload<'a> {
+    /// Index into [`Model::resources`].
+    pub resource: usize,
+    /// The pod template: `spec.template` of a Deployment, the resource itself for a Pod.
+    pub template: &'a Node,
+    pub pod_spec: &'a Node,
+    /// The pod template's `metadata`, when written.
+    pub metadata: Option<&'a Node>,
+    /// The pod template's labels, which network policies select on.
+    pub labels: Labels,
+}
+
+impl Workload<'_> {
+    /// Names of the Secrets the pod spec lists under `imagePullSecrets`, with their nodes.
+    pub fn pull_secrets(&self) -> impl Iterator<Item = (&str, &Node)> {
+        pull_secret_names(self.pod_spec)
+    }
+
+    /// The ServiceAccount the pods run as: `serviceAccountName`, the deprecated
+    /// `serviceAccount`, or `default`.
+    pub fn service_account(&self) -> &str {
+        ["serviceAccountName", "serviceAccount"]
+            .iter()
+            .find_map(|key| self.pod_spec.get(key).and_then(Node::as_str))
+            .filter(|name| !name.is_empty())
+            .unwrap_or("default")
+    }
+}
+
+/// The `imagePullSecrets[].name` entries of a pod spec or ServiceAccount.
+pub fn pull_secret_names(node: &Node) -> impl Iterator<Item = (&str, &Node)> {
+    node.list("imagePullSecrets").iter().filter_map(|entry| {
+        let name = entry.get("name")?;
+        Some((name.as_str().filter(|n| !n.is_empty())?, name))
+    })
+}
+
 #[derive(Debug, Default)]
 pub struct Model<'a> {
     pub resources: Vec<Resource<'a>>,
     pub images: Vec<ImageUse<'a>>,
+    pub workloads: Vec<Workload<'a>>,
 }
 
 impl Model<'_> {
+    /// The subject of a finding about a whole resource.
+    pub fn resource_subject(&self, resource: usize) -> Subject {
+        let resource = &self.resources[resource];
+        Subject {
+            kind: resource.kind.to_string(),
+            name: resource.name.map(str::to_string),
+            namespace: resource.namespace.map(str::to_string),
+            container: None,
+            image: None,
+        }
+    }
+
     /// A finding about an image: its subject, its resource, and, for an image an overlay
     /// set, where the base wrote it.
     pub fn about(&self, image: &ImageUse<'_>, finding: Finding) -> Finding {

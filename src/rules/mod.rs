@@ -1,9 +1,13 @@
 //! The rule catalog. Each rule lives in a file of its own beside this one, and its page (the
 //! single source of its documentation) in `rules/<id>.md` at the project root.
 
+mod dangling_pull_secret;
 mod digest_pinning;
 mod invalid_image_reference;
 mod latest_tag;
+mod missing_default_deny;
+mod missing_network_policy;
+mod missing_pull_secret;
 mod plaintext_registry_credentials;
 mod single_arch_pin;
 mod stale_digest;
@@ -11,9 +15,13 @@ mod unknown_digest;
 mod untrusted_registry;
 mod yaml_syntax;
 
+pub use dangling_pull_secret::DanglingPullSecret;
 pub use digest_pinning::DigestPinning;
 pub use invalid_image_reference::InvalidImageReference;
 pub use latest_tag::LatestTag;
+pub use missing_default_deny::MissingDefaultDeny;
+pub use missing_network_policy::MissingNetworkPolicy;
+pub use missing_pull_secret::MissingPullSecret;
 pub use plaintext_registry_credentials::PlaintextRegistryCredentials;
 pub use single_arch_pin::SingleArchPin;
 pub use stale_digest::StaleDigest;
@@ -23,7 +31,7 @@ pub use yaml_syntax::YAML_SYNTAX;
 
 use crate::config::Settings;
 use crate::finding::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, Scope};
 use crate::registry::OnlineFacts;
 
 /// What pinnace knows about a rule without running it.
@@ -49,6 +57,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// Registry facts, with `--online`; online rules report nothing without them.
     pub online: Option<&'a OnlineFacts>,
+    /// The resources beyond this file or build, for the rules that reason across resources.
+    pub scope: Scope<'a>,
 }
 
 pub trait Rule: Sync {
@@ -62,10 +72,23 @@ pub static RULES: &[&dyn Rule] = &[
     &LatestTag,
     &InvalidImageReference,
     &UntrustedRegistry,
+    &MissingPullSecret,
+    &DanglingPullSecret,
     &PlaintextRegistryCredentials,
+    &MissingNetworkPolicy,
+    &MissingDefaultDeny,
     &StaleDigest,
     &UnknownDigest,
     &SingleArchPin,
+];
+
+/// The rules that read the resources beyond the file or build they check
+/// ([`Context::scope`]): a run indexes those resources first only when one of these may run.
+pub static SCOPE_RULES: &[&dyn Rule] = &[
+    &MissingPullSecret,
+    &DanglingPullSecret,
+    &MissingNetworkPolicy,
+    &MissingDefaultDeny,
 ];
 
 /// Every rule, including those the pipeline itself reports (such as `yaml-syntax`).

@@ -12,6 +12,10 @@ use tempfile::TempDir;
 
 pub const PROJECT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// For tests about the image rules: their fixtures are pods without NetworkPolicies, which the
+/// network rules would flag too (tests/rule_scope.rs and the rule pages cover those).
+pub const NO_NETWORK_RULES: &str = "--ignore=missing-network-policy,missing-default-deny";
+
 pub fn pod(image: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: app\n    image: {image}\n"

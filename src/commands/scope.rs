@@ -1,0 +1,76 @@
+//! The first pass of `check`: the NetworkPolicies, ServiceAccounts and Secrets of the whole
+//! run, which the rules that reason across resources read while each file is checked.
+
+use rayon::prelude::*;
+
+use super::inputs::{Inputs, for_each_input, gather_inputs};
+use crate::builds::scope_of_builds;
+use crate::config::Settings;
+use crate::finding::Warning;
+use crate::model::{ScopeIndex, extract};
+use crate::pipeline::{self, Loaded};
+use crate::rules::SCOPE_RULES;
+
+/// Words a file must hold to define anything the index keeps: reading is cheap, parsing is
+/// not, so files without them are never parsed in this pass.
+const KINDS: [&[u8]; 3] = [b"NetworkPolicy", b"ServiceAccount", b"Secret"];
+
+/// The index of everything the inputs define, or `None` when no rule would read it. With a
+/// config file, its whole folder is indexed too: a check of a few files (a pre-commit hook,
+/// `--changed-since`) still sees the policies and Secrets the rest of the repository holds.
+pub fn gather_scope(inputs: &Inputs, stdin_name: &str, settings: &Settings) -> Option<ScopeIndex> {
+    if !SCOPE_RULES.iter().any(|rule| settings.may_run(rule.meta())) {
+        return None;
+    }
+    let mut files = inputs.files.clone();
+    if settings.from_file {
+        let repository = gather_inputs(std::slice::from_ref(&settings.root), settings);
+        files.extend(repository.files);
+        files.sort_by(|a, b| a.absolute.cmp(&b.absolute));
+        files.dedup_by(|a, b| a.absolute == b.absolute);
+    }
+    let inputs = Inputs {
+        stdin: inputs.stdin,
+        files,
+        problems: Vec::new(),
+    };
+    let (mut index, covered) = scope_of_builds(&inputs.files, settings);
+    let raw = Inputs {
+        stdin: inputs.stdin,
+        files: inputs
+            .files
+            .par_iter()
+            .filter(|file| !covered.contains(&file.absolute))
+            .cloned()
+            .collect(),
+        // Reported by the check itself.
+        problems: Vec::new(),
+    };
+    for_each_input(
+        &raw,
+        stdin_name,
+        |input| Ok::<_, Warning>(index_of(input, settings)),
+        |part| {
+            if let Some(part) = part {
+                index.extend(part);
+            }
+        },
+    );
+    Some(index)
+}
+
+fn index_of(input: pipeline::Input<'_>, settings: &Settings) -> Option<ScopeIndex> {
+    if !KINDS
+        .iter()
+        .any(|kind| memchr::memmem::find(&input.bytes, kind).is_some())
+    {
+        return None;
+    }
+    let Loaded::Documents { documents, .. } = pipeline::load(input) else {
+        return None;
+    };
+    let model = extract(&documents, &settings.catalog);
+    let mut index = ScopeIndex::default();
+    index.add(&model, settings.default_namespace());
+    Some(index)
+}
