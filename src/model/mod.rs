@@ -33,6 +33,17 @@ pub struct Resource<'a> {
 }
 
 impl Resource<'_> {
+    /// The subject of a finding about the whole resource.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            kind: self.kind.to_string(),
+            name: self.name.map(str::to_string),
+            namespace: self.namespace.map(str::to_string),
+            container: None,
+            image: None,
+        }
+    }
+
     /// The API group: `apps` for `apps/v1`, empty for the core `v1`.
     pub fn group(&self) -> &str {
         self.api_version
@@ -138,18 +149,6 @@ pub struct Model<'a> {
 }
 
 impl Model<'_> {
-    /// The subject of a finding about a whole resource.
-    pub fn resource_subject(&self, resource: usize) -> Subject {
-        let resource = &self.resources[resource];
-        Subject {
-            kind: resource.kind.to_string(),
-            name: resource.name.map(str::to_string),
-            namespace: resource.namespace.map(str::to_string),
-            container: None,
-            image: None,
-        }
-    }
-
     /// A finding about an image: its subject, its resource, and, for an image an overlay
     /// set, where the base wrote it.
     pub fn about(&self, image: &ImageUse<'_>, finding: Finding) -> Finding {

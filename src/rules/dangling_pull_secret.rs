@@ -1,5 +1,5 @@
 use super::{Context, Rule, RuleMeta};
-use crate::finding::{Finding, Severity, Subject};
+use crate::finding::{Finding, Severity};
 use crate::model::{Resource, pull_secret_names};
 use crate::yaml::Node;
 
@@ -53,13 +53,6 @@ fn finding(
     name: &str,
     node: &Node,
 ) -> Finding {
-    let subject = Subject {
-        kind: resource.kind.to_string(),
-        name: resource.name.map(str::to_string),
-        namespace: resource.namespace.map(str::to_string),
-        container: None,
-        image: None,
-    };
     Finding::new(
         &META,
         node.span,
@@ -71,5 +64,5 @@ fn finding(
          or a SOPS-encrypted Secret), fix the name, or mark the path `scope: partial` in \
          .pinnace.yaml when the Secret is created elsewhere"
     ))
-    .subject(subject, index)
+    .subject(resource.subject(), index)
 }

@@ -62,7 +62,7 @@ impl Rule for MissingDefaultDeny {
                      `policyTypes: {types}` and no rules, then allow what each workload needs \
                      in policies of its own"
                 ))
-                .subject(model.resource_subject(workload.resource), workload.resource)
+                .subject(resource.subject(), workload.resource)
                 .once_per_run(format!("{}:{namespace}", META.id)),
             );
         }

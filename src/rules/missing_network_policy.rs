@@ -61,7 +61,7 @@ impl Rule for MissingNetworkPolicy {
                          matches these labels and allows only the traffic the pods need \
                          (a default deny with an empty `podSelector` also covers them)"
                     ))
-                    .subject(model.resource_subject(workload.resource), workload.resource),
+                    .subject(resource.subject(), workload.resource),
             );
         }
     }

@@ -2,7 +2,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::{Context, Rule, RuleMeta};
-use crate::finding::{Finding, Severity, Subject};
+use crate::finding::{Finding, Severity};
 use crate::image_ref::is_templated;
 use crate::model::Resource;
 use crate::yaml::Node;
@@ -194,13 +194,6 @@ fn finding(resource: &Resource<'_>, index: usize, key: &Node, registries: &Regis
         Some(name) => format!("Secret `{name}`"),
         None => "this Secret".to_string(),
     };
-    let subject = Subject {
-        kind: resource.kind.to_string(),
-        name: resource.name.map(str::to_string),
-        namespace: resource.namespace.map(str::to_string),
-        container: None,
-        image: None,
-    };
     Finding::new(
         &META,
         key.span,
@@ -215,7 +208,7 @@ fn finding(resource: &Resource<'_>, index: usize, key: &Node, registries: &Regis
          the Secret in the cluster out of band (`kubectl create secret docker-registry`); and \
          rotate these credentials: git history keeps them",
     )
-    .subject(subject, index)
+    .subject(resource.subject(), index)
 }
 
 #[cfg(test)]
