@@ -75,6 +75,9 @@ pub struct Finding {
     pub related: Vec<(Span, String)>,
     /// `related`, resolved to files and positions for output.
     pub notes: Vec<Note>,
+    /// In Helm output: the template that rendered the finding's document, as its `# Source:`
+    /// comment names it (`chart/templates/deployment.yaml`).
+    pub template: Option<String>,
 }
 
 /// A place that explains a finding, in any file.
@@ -99,6 +102,7 @@ impl Finding {
             resource: None,
             related: Vec::new(),
             notes: Vec::new(),
+            template: None,
         }
     }
 

@@ -129,7 +129,8 @@ pub fn check(
     for rule in RULES {
         rule.check(&context, &mut findings);
     }
-    let findings = settle(findings, &source, &model, settings, &path);
+    let mut findings = settle(findings, &source, &model, settings, &path);
+    crate::helm::name_templates(&source, &mut findings);
     Ok(FileReport { source, findings })
 }
 
