@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::Settings;
 use crate::finding::{FileReport, Finding, Warning};
-use crate::model::{Model, extract};
+use crate::model::{Model, add_values, extract};
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES, YAML_SYNTAX};
 use crate::source::{SourceFile, Span};
@@ -119,7 +119,9 @@ pub fn check(
         } => (source, documents, syntax_error),
         Loaded::Skipped(warning) => return Err(warning),
     };
-    let model = extract(&documents, &settings.catalog);
+    let values = crate::helm::values_of(&documents, &path, settings);
+    let mut model = extract(&documents, &settings.catalog);
+    add_values(&mut model, &values);
     let mut findings: Vec<Finding> = syntax_error.into_iter().map(|f| *f).collect();
     let context = Context {
         model: &model,
@@ -131,6 +133,7 @@ pub fn check(
     }
     let mut findings = settle(findings, &source, &model, settings, &path);
     crate::helm::name_templates(&source, &mut findings);
+    crate::helm::explain_map_fixes(&mut findings, &values);
     Ok(FileReport { source, findings })
 }
 

@@ -177,7 +177,11 @@ fn discovery_skips_gitignored_excluded_and_helm_templates() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["apps/pod.yaml"]);
+    // The chart's values file is checked (its `latest` image twice); its templates are not.
+    assert_eq!(
+        paths,
+        ["apps/pod.yaml", "chart/values.yaml", "chart/values.yaml"]
+    );
     assert_eq!(report["warnings"], serde_json::json!([]));
     // apps/pod.yaml, chart/Chart.yaml and chart/values.yaml.
     assert_eq!(report["summary"]["files_checked"], 3);

@@ -173,10 +173,12 @@ fn gather_facts(
     for_each_input(
         &inputs,
         &args.stdin_filename,
-        |input| match pipeline::load(input) {
-            Loaded::Skipped(warning) => Err(warning),
-            Loaded::Documents { documents, .. } => {
-                let model = extract(&documents, &settings.catalog);
+        |input| match (input.path.to_path_buf(), pipeline::load(input)) {
+            (_, Loaded::Skipped(warning)) => Err(warning),
+            (path, Loaded::Documents { documents, .. }) => {
+                let values = crate::helm::values_of(&documents, &path, settings);
+                let mut model = extract(&documents, &settings.catalog);
+                crate::model::add_values(&mut model, &values);
                 Ok(model
                     .images
                     .iter()

@@ -25,6 +25,8 @@ pub struct Settings {
     pub root: PathBuf,
     trusted: Option<GlobSet>,
     exclude: GlobSet,
+    /// `helm.values` globs and the `values` of `helm.charts`: values files wherever they are.
+    values_files: GlobSet,
     overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
     pub catalog: Catalog,
     selection: RuleSelection,
@@ -49,6 +51,14 @@ impl Settings {
             }))
         });
         let exclude = glob_set(config.exclude.iter().cloned());
+        let values_files = glob_set(
+            config
+                .helm
+                .values
+                .iter()
+                .chain(config.helm.charts.iter().flat_map(|chart| &chart.values))
+                .cloned(),
+        );
         let overrides = config
             .overrides
             .iter()
@@ -79,6 +89,7 @@ impl Settings {
             root,
             trusted,
             exclude,
+            values_files,
             overrides,
             catalog,
             selection,
@@ -95,6 +106,12 @@ impl Settings {
     pub fn is_excluded(&self, path: &Path) -> bool {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
         self.exclude.is_match(relative)
+    }
+
+    /// Whether config names this path (absolute, or relative to the root) as a Helm values file.
+    pub fn is_named_values_file(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.values_files.is_match(relative)
     }
 
     pub fn levels_for(&self, path: &Path) -> FileLevels<'_> {

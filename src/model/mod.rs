@@ -5,9 +5,11 @@
 
 mod catalog;
 mod extract;
+mod values;
 
 pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
 pub use extract::{extract, extract_build};
+pub use values::{VALUES_KIND, ValuesImage, ValuesShape, add_values, values_images};
 
 use crate::finding::{Finding, Subject};
 use crate::image_ref::{ImageRef, ImageRefError};
