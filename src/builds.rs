@@ -173,7 +173,9 @@ fn check_build(
     online: Option<&OnlineFacts>,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> Vec<(PathBuf, SourceFile, Vec<Finding>)> {
-    let model = extract_build(build, &settings.catalog);
+    let values = build_values(build);
+    let mut model = extract_build(build, &settings.catalog);
+    crate::model::add_values(&mut model, &values);
     let context = Context {
         model: &model,
         settings,
@@ -355,8 +357,16 @@ enum ImageSite {
     SetBy(PathBuf, Span, Box<BuiltImage>),
 }
 
+/// The images that GitOps resources in a build set (a Flux `HelmRelease` listed by a
+/// kustomization): checked and pinned in the files that write them.
+fn build_values(build: &Build) -> Vec<crate::model::ValuesImage> {
+    crate::helm::gitops_images(build.resources.iter().map(|resource| &resource.node), "")
+}
+
 fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
-    let model = extract_build(build, &settings.catalog);
+    let values = build_values(build);
+    let mut model = extract_build(build, &settings.catalog);
+    crate::model::add_values(&mut model, &values);
     model
         .images
         .iter()

@@ -119,7 +119,7 @@ pub fn check(
         } => (source, documents, syntax_error),
         Loaded::Skipped(warning) => return Err(warning),
     };
-    let values = crate::helm::values_of(&documents, &path, settings);
+    let values = crate::helm::values_of(&documents, &source.text, &path, settings);
     let mut model = extract(&documents, &settings.catalog);
     add_values(&mut model, &values);
     let mut findings: Vec<Finding> = syntax_error.into_iter().map(|f| *f).collect();

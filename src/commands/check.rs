@@ -175,8 +175,13 @@ fn gather_facts(
         &args.stdin_filename,
         |input| match (input.path.to_path_buf(), pipeline::load(input)) {
             (_, Loaded::Skipped(warning)) => Err(warning),
-            (path, Loaded::Documents { documents, .. }) => {
-                let values = crate::helm::values_of(&documents, &path, settings);
+            (
+                path,
+                Loaded::Documents {
+                    source, documents, ..
+                },
+            ) => {
+                let values = crate::helm::values_of(&documents, &source.text, &path, settings);
                 let mut model = extract(&documents, &settings.catalog);
                 crate::model::add_values(&mut model, &values);
                 Ok(model

@@ -265,7 +265,7 @@ fn plan_file(
             source.name, error.message
         ));
     }
-    let values = crate::helm::values_of(&documents, &path, settings);
+    let values = crate::helm::values_of(&documents, &source.text, &path, settings);
     let mut model = extract(&documents, &settings.catalog);
     crate::model::add_values(&mut model, &values);
     let mut targets = Vec::new();
@@ -274,9 +274,10 @@ fn plan_file(
     // the overlay's entry, not here.
     let written = scope.written.get(&path);
     let covered = scope.covered.contains(&path);
-    for ((span, decision), image) in fix::plan_values_pins(&model, &values, settings, options)
-        .into_iter()
-        .zip(&model.images)
+    for ((span, decision), image) in
+        fix::plan_values_pins(&model, &values, &source.text, settings, options)
+            .into_iter()
+            .zip(&model.images)
     {
         if covered && !written.is_some_and(|spans| spans.contains(&span)) {
             continue;

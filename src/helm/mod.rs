@@ -6,8 +6,11 @@
 //! documents back to the template that rendered it (the `# Source:` comment Helm writes), so a
 //! finding can name the chart file a person edits.
 
+mod embedded;
+mod gitops;
 mod stream;
 mod values;
 
+pub use gitops::gitops_images;
 pub use stream::{Sources, name_templates};
 pub use values::{explain_map_fixes, is_values_file, values_of};

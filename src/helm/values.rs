@@ -30,34 +30,54 @@ pub fn is_values_file(path: &Path, settings: &Settings) -> bool {
             .is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
-/// The images a values file sets; none when `path` is not a values file.
-pub fn values_of<'a>(
-    documents: &'a [Node],
+/// The images Helm values set in an input: all of a values file's, and in other files those
+/// of the GitOps resources that carry values or `images:` entries (Flux `HelmRelease` and
+/// `Kustomization`, Argo CD `Application`). `text` is the input's text.
+pub fn values_of(
+    documents: &[Node],
+    text: &str,
     path: &Path,
     settings: &Settings,
-) -> Vec<ValuesImage<'a>> {
-    if !is_values_file(path, settings) {
-        return Vec::new();
+) -> Vec<ValuesImage> {
+    if is_values_file(path, settings) {
+        return documents
+            .iter()
+            .flat_map(|document| values_images(document, ""))
+            .collect();
     }
-    documents.iter().flat_map(values_images).collect()
+    super::gitops::gitops_images(documents, text)
 }
 
-/// Help for the findings `pin` can fix in an image map: the digest goes into the map, not
-/// after the composed reference.
-pub fn explain_map_fixes(findings: &mut [Finding], images: &[ValuesImage<'_>]) {
+/// Help for the findings `pin` can fix in an image map or entry: the digest goes into the
+/// map, not after the composed reference.
+pub fn explain_map_fixes(findings: &mut [Finding], images: &[ValuesImage]) {
     for finding in findings.iter_mut().filter(|f| f.rule.fixable) {
         let Some(image) = images.iter().find(|image| image.node.span == finding.span) else {
             continue;
         };
-        if let ValuesShape::Map { tag, digest, .. } = &image.shape {
-            let target = match (digest, tag.and_then(Node::as_str)) {
-                (Some(_), _) => "fill this map's `digest:`".to_string(),
-                (None, Some(tag)) => format!("write `tag: {tag}@sha256:…`"),
-                (None, None) => continue,
-            };
-            finding.help = Some(format!(
-                "run `pinnace pin` to {target}, or write the digest yourself"
-            ));
-        }
+        let target = match &image.shape {
+            _ if !image.editable => {
+                finding.help = Some(
+                    "write the digest into these values yourself (`pinnace pin` does not edit YAML held in a string)"
+                        .to_string(),
+                );
+                continue;
+            }
+            ValuesShape::ImagesEntry { .. } => {
+                "add `digest: sha256:…` to this `images:` entry".to_string()
+            }
+            ValuesShape::Map { .. } if image.points_at_reference() => continue,
+            ValuesShape::Map {
+                digest: Some(_), ..
+            } => "fill this map's `digest:`".to_string(),
+            ValuesShape::Map { tag, .. } => match tag.as_ref().and_then(Node::as_str) {
+                Some(tag) => format!("write `tag: {tag}@sha256:…`"),
+                None => continue,
+            },
+            ValuesShape::String | ValuesShape::Renamed { .. } => continue,
+        };
+        finding.help = Some(format!(
+            "run `pinnace pin` to {target}, or write the digest yourself"
+        ));
     }
 }

@@ -9,7 +9,7 @@ mod values;
 
 pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
 pub use extract::{extract, extract_build};
-pub use values::{VALUES_KIND, ValuesImage, ValuesShape, add_values, values_images};
+pub use values::{VALUES_KIND, ValuesImage, ValuesShape, add_values, compose, values_images};
 
 use crate::finding::{Finding, Subject};
 use crate::image_ref::{ImageRef, ImageRefError};

@@ -9,49 +9,60 @@
 
 use super::{ImageUse, Model, ParsedImage, Resource};
 use crate::image_ref::{ImageRef, is_templated};
+use crate::source::Span;
 use crate::yaml::{Node, ScalarStyle};
 
-/// The kind findings about values images name, with the key path as the name.
+/// The kind findings about values-file images name, with the key path as the name.
 pub const VALUES_KIND: &str = "HelmValues";
 
-/// One image a values file sets.
-#[derive(Debug)]
-pub struct ValuesImage<'a> {
-    /// Dotted key path: `image`, `sidecar.image`, `sidecars[0].image`.
+/// One image that Helm values (or a GitOps resource) set. Nodes are copies, so values parsed
+/// from a YAML string (Argo CD's `helm.values`) need not outlive the search.
+#[derive(Debug, Clone)]
+pub struct ValuesImage {
+    /// Dotted key path: `image`, `sidecar.image`, `sidecars[0].image`, `spec.images[0]`.
     pub path: String,
-    /// The reference as the chart would render it.
+    /// The reference as the chart (or Kustomize) would render it.
     pub text: String,
     /// Where findings point: the digest, else the tag, else the repository (for a string,
     /// the string itself).
-    pub node: &'a Node,
-    pub shape: ValuesShape<'a>,
+    pub node: Node,
+    pub shape: ValuesShape,
+    /// The span of the resource that holds these values (a Flux `HelmRelease`, an Argo CD
+    /// `Application`); `None` in a values file.
+    pub owner: Option<Span>,
+    /// Whether `pin` may write into these bytes: not inside a YAML string.
+    pub editable: bool,
 }
 
-#[derive(Debug)]
-pub enum ValuesShape<'a> {
+#[derive(Debug, Clone)]
+pub enum ValuesShape {
     /// `image: repo:tag`: the scalar is the reference.
     String,
     /// An image map; the nodes of the keys it has.
     Map {
-        map: &'a Node,
-        reference: &'a Node,
-        tag: Option<&'a Node>,
-        digest: Option<&'a Node>,
+        reference: Node,
+        tag: Option<Node>,
+        digest: Option<Node>,
     },
+    /// A Kustomize-style `images:` entry (`name`, `newName`, `newTag`, `digest`).
+    ImagesEntry { entry: Node },
+    /// Part of a string (`name=image:tag` in Argo CD's `kustomize.images`): `node` covers the
+    /// image part, `scalar` is the whole string as written.
+    Renamed { scalar: Node },
 }
 
-/// Every image a values document sets, in document order.
-pub fn values_images(document: &Node) -> Vec<ValuesImage<'_>> {
-    let global_registry = document
+/// Every image a values tree sets, in document order; `prefix` starts the key paths.
+pub fn values_images(root: &Node, prefix: &str) -> Vec<ValuesImage> {
+    let global_registry = root
         .at(&["global", "imageRegistry"])
         .and_then(Node::as_str)
         .filter(|registry| !registry.is_empty());
     let mut found = Vec::new();
-    walk(document, String::new(), global_registry, &mut found);
+    walk(root, prefix.to_string(), global_registry, &mut found);
     found
 }
 
-fn walk<'a>(node: &'a Node, path: String, global: Option<&str>, found: &mut Vec<ValuesImage<'a>>) {
+fn walk(node: &Node, path: String, global: Option<&str>, found: &mut Vec<ValuesImage>) {
     if let Some(items) = node.as_sequence() {
         for (index, item) in items.iter().enumerate() {
             walk(item, format!("{path}[{index}]"), global, found);
@@ -84,7 +95,7 @@ fn is_image_key(key: &str) -> bool {
     key == "image" || (key.len() > 5 && key.ends_with("Image"))
 }
 
-fn string_image<'a>(value: &'a Node, path: &str) -> Option<ValuesImage<'a>> {
+fn string_image(value: &Node, path: &str) -> Option<ValuesImage> {
     let scalar = value.as_scalar()?;
     let boolean =
         scalar.style == ScalarStyle::Plain && matches!(scalar.text.as_str(), "true" | "false");
@@ -94,24 +105,41 @@ fn string_image<'a>(value: &'a Node, path: &str) -> Option<ValuesImage<'a>> {
     Some(ValuesImage {
         path: path.to_string(),
         text: scalar.text.clone(),
-        node: value,
+        node: value.clone(),
         shape: ValuesShape::String,
+        owner: None,
+        editable: true,
     })
 }
 
-fn map_image<'a>(map: &'a Node, path: &str, global: Option<&str>) -> Option<ValuesImage<'a>> {
+fn map_image(map: &Node, path: &str, global: Option<&str>) -> Option<ValuesImage> {
     let reference = ["repository", "name", "image"]
         .into_iter()
         .find_map(|key| map.get(key).filter(|node| node.as_str().is_some()))?;
-    let repository = reference.as_str()?;
-    let present = |key| {
-        map.get(key)
-            .filter(|node| node.as_str().is_some_and(|t| !t.is_empty()))
-    };
-    let (tag, digest) = (present("tag"), present("digest"));
     let registry = map
         .get("registry")
         .map(|node| global.or(node.as_str()).unwrap_or(""));
+    Some(compose(
+        path,
+        registry,
+        reference,
+        map.get("tag"),
+        map.get("digest"),
+    ))
+}
+
+/// An image map's reference: `registry/repository:tag@digest`, with the parts it has.
+pub fn compose(
+    path: &str,
+    registry: Option<&str>,
+    reference: &Node,
+    tag: Option<&Node>,
+    digest: Option<&Node>,
+) -> ValuesImage {
+    let repository = reference.as_str().unwrap_or("");
+    fn present(node: Option<&Node>) -> Option<&str> {
+        node.and_then(Node::as_str).filter(|t| !t.is_empty())
+    }
     let mut text = match registry {
         Some(registry) if !registry.is_empty() => format!("{registry}/{repository}"),
         _ => repository.to_string(),
@@ -120,56 +148,76 @@ fn map_image<'a>(map: &'a Node, path: &str, global: Option<&str>) -> Option<Valu
     let complete =
         ImageRef::parse(repository).is_ok_and(|r| r.tag().is_some() || r.digest().is_some());
     if !complete {
-        if let Some(tag) = tag.and_then(Node::as_str) {
+        if let Some(tag) = present(tag) {
             text.push(':');
             text.push_str(tag);
         }
-        if let Some(digest) = digest.and_then(Node::as_str) {
+        if let Some(digest) = present(digest) {
             text.push('@');
             text.push_str(digest);
         }
     }
-    Some(ValuesImage {
+    let pointed = [digest, tag]
+        .into_iter()
+        .flatten()
+        .find(|node| present(Some(node)).is_some())
+        .unwrap_or(reference);
+    ValuesImage {
         path: path.to_string(),
         text,
-        node: digest.or(tag).unwrap_or(reference),
+        node: pointed.clone(),
         shape: ValuesShape::Map {
-            map,
-            reference,
-            tag: map.get("tag"),
-            digest: map.get("digest"),
+            reference: reference.clone(),
+            tag: tag.cloned(),
+            digest: digest.cloned(),
         },
-    })
-}
-
-impl ValuesImage<'_> {
-    /// A map without a tag or digest: the chart fills them in (usually from the chart's
-    /// `appVersion`), so the reference is not known from the values alone.
-    pub fn left_to_chart(&self) -> bool {
-        match &self.shape {
-            ValuesShape::String => false,
-            ValuesShape::Map { reference, .. } => {
-                std::ptr::eq(self.node, *reference)
-                    && ImageRef::parse(&self.text)
-                        .is_ok_and(|r| r.tag().is_none() && r.digest().is_none())
-            }
-        }
+        owner: None,
+        editable: true,
     }
 }
 
-/// Adds the images of a values file to a model: one resource per image (kind
-/// [`VALUES_KIND`], named by its key path), so findings say which value is at fault. They
-/// come after the model's other images, in the order of `images`.
-pub fn add_values<'a>(model: &mut Model<'a>, images: &'a [ValuesImage<'a>]) {
+impl ValuesImage {
+    /// A map without a tag or digest: the chart fills them in (usually from the chart's
+    /// `appVersion`), so the reference is not known from the values alone. Likewise an
+    /// `images:` entry that only renames: the tag is the manifests'.
+    pub fn left_to_chart(&self) -> bool {
+        let untagged =
+            || ImageRef::parse(&self.text).is_ok_and(|r| r.tag().is_none() && r.digest().is_none());
+        match &self.shape {
+            ValuesShape::String | ValuesShape::Renamed { .. } => false,
+            ValuesShape::Map { reference, .. } => self.node.span == reference.span && untagged(),
+            ValuesShape::ImagesEntry { .. } => untagged(),
+        }
+    }
+
+    /// Whether findings point at the map's repository, which holds the whole reference.
+    pub fn points_at_reference(&self) -> bool {
+        matches!(&self.shape, ValuesShape::Map { reference, .. } if reference.span == self.node.span)
+    }
+}
+
+/// Adds values images to a model, after its other images and in the order of `images`. An
+/// image of a resource's values (a `HelmRelease`) belongs to that resource, with the key path
+/// as its field; an image of a values file gets a resource of its own (kind [`VALUES_KIND`],
+/// named by its key path), so findings say which value is at fault.
+pub fn add_values<'a>(model: &mut Model<'a>, images: &'a [ValuesImage]) {
     for image in images {
-        let index = model.resources.len();
-        model.resources.push(Resource {
-            node: image.node,
-            api_version: "",
-            kind: VALUES_KIND,
-            name: Some(&image.path),
-            namespace: None,
-            ignored_rules: Vec::new(),
+        let owner = image.owner.and_then(|span| {
+            model
+                .resources
+                .iter()
+                .position(|resource| resource.node.span == span)
+        });
+        let index = owner.unwrap_or_else(|| {
+            model.resources.push(Resource {
+                node: &image.node,
+                api_version: "",
+                kind: VALUES_KIND,
+                name: Some(&image.path),
+                namespace: None,
+                ignored_rules: Vec::new(),
+            });
+            model.resources.len() - 1
         });
         let parsed = if image.left_to_chart() || is_templated(&image.text) {
             ParsedImage::Templated
@@ -182,8 +230,8 @@ pub fn add_values<'a>(model: &mut Model<'a>, images: &'a [ValuesImage<'a>]) {
         model.images.push(ImageUse {
             resource: index,
             container: None,
-            field: "values",
-            node: image.node,
+            field: &image.path,
+            node: &image.node,
             text: &image.text,
             parsed,
             set_by: None,
@@ -198,7 +246,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(String, String)> {
         let documents = load_stream(text, Limits::default()).documents;
-        values_images(&documents[0])
+        values_images(&documents[0], "")
             .into_iter()
             .map(|image| (image.path, image.text))
             .collect()
@@ -244,12 +292,12 @@ mod tests {
     fn findings_point_at_the_tag_or_digest() {
         let text = "image:\n  repository: nginx\n  tag: \"1.25\"\n  digest: \"\"\n";
         let documents = load_stream(text, Limits::default()).documents;
-        let images = values_images(&documents[0]);
+        let images = values_images(&documents[0], "");
         assert_eq!(&text[images[0].node.span.range()], "\"1.25\"");
         assert!(!images[0].left_to_chart());
         let text = "image:\n  repository: nginx\n  tag: \"\"\n";
         let documents = load_stream(text, Limits::default()).documents;
-        let images = values_images(&documents[0]);
+        let images = values_images(&documents[0], "");
         assert_eq!(&text[images[0].node.span.range()], "nginx");
         assert!(images[0].left_to_chart());
     }
