@@ -151,7 +151,11 @@ fn discovery_skips_gitignored_excluded_and_helm_templates() {
     let bad = pod("nginx:1.25");
     let dir = tree(&[
         (".gitignore", "generated/\n"),
-        (".pinnace.yaml", "exclude: [\"vendor/**\"]\n"),
+        // Not rendered with helm: this is about which files are read as YAML.
+        (
+            ".pinnace.yaml",
+            "exclude: [\"vendor/**\"]\nhelm:\n  render: false\n",
+        ),
         ("generated/pod.yaml", &bad),
         ("vendor/lib/pod.yaml", &bad),
         (

@@ -109,6 +109,14 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         .into_values()
         .map(|report| (report.source.name.clone(), report))
         .collect();
+    // Charts rendered by helm: findings in their templates (or rendered streams).
+    let charts = crate::helm::check_charts(&inputs.files, &settings, facts.as_ref(), &|path| {
+        names.get(path)
+    });
+    summary.files_checked += charts.rendered;
+    for (name, report) in charts.reports {
+        pending.entry(name).or_insert(report);
+    }
     let mut emit = |report: &FileReport, summary: &mut Summary| {
         summary.count_findings(report);
         worst = worst.max(report.findings.iter().map(|f| f.severity).max());
@@ -135,6 +143,7 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         emit(&report, &mut summary);
     }
     summary.problems.extend(builds.warnings);
+    summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
     reporter
         .finish(&summary)

@@ -6,11 +6,16 @@
 //! documents back to the template that rendered it (the `# Source:` comment Helm writes), so a
 //! finding can name the chart file a person edits.
 
+mod charts;
 mod embedded;
 mod gitops;
+mod locate;
+mod render;
 mod stream;
 mod values;
 
+pub use charts::{ChartResults, check_charts};
 pub use gitops::gitops_images;
+pub use render::Render;
 pub use stream::{Sources, name_templates};
 pub use values::{explain_map_fixes, is_values_file, values_of};

@@ -41,11 +41,20 @@ impl Sources {
 
     /// The template that rendered the document holding byte `offset`.
     pub fn template_at(&self, offset: u32) -> Option<&str> {
+        self.document_at(offset)?.1.as_deref()
+    }
+
+    /// Where the document holding byte `offset` starts.
+    pub fn document_start(&self, offset: u32) -> u32 {
+        self.document_at(offset).map_or(0, |(start, _)| *start)
+    }
+
+    fn document_at(&self, offset: u32) -> Option<&(u32, Option<String>)> {
         let index = self
             .documents
             .partition_point(|(start, _)| *start <= offset)
             .checked_sub(1)?;
-        self.documents[index].1.as_deref()
+        self.documents.get(index)
     }
 }
 
