@@ -47,9 +47,17 @@ fn findings(dir: &Path, paths: &[&str]) -> Vec<String> {
 
 #[test]
 fn chart_values_files_are_checked_at_their_lines() {
+    // Values alone: charts are not rendered with helm here (tests/helm_charts.rs does that).
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "helm:\n  render: false\n").unwrap();
     let found = findings(
         Path::new(PROJECT),
-        &["testdata/helm/web/values.yaml", "testdata/helm/platform"],
+        &[
+            "--config",
+            config.path().to_str().unwrap(),
+            "testdata/helm/web/values.yaml",
+            "testdata/helm/platform",
+        ],
     );
     insta::assert_debug_snapshot!("chart_values_findings", found);
 }
