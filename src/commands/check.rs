@@ -111,6 +111,15 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         .into_values()
         .map(|report| (report.source.name.clone(), report))
         .collect();
+    // Charts rendered by helm: findings in their templates (or rendered streams).
+    let charts =
+        crate::helm::check_charts(&inputs.files, &settings, facts.as_ref(), &scope, &|path| {
+            names.get(path)
+        });
+    summary.files_checked += charts.rendered;
+    for (name, report) in charts.reports {
+        pending.entry(name).or_insert(report);
+    }
     let mut reported_once = HashSet::new();
     let mut emit = |mut report: FileReport, summary: &mut Summary| {
         report.findings.retain(|finding| {
@@ -144,6 +153,7 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         emit(report, &mut summary);
     }
     summary.problems.extend(builds.warnings);
+    summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
     reporter
         .finish(&summary)
@@ -182,10 +192,17 @@ fn gather_facts(
     for_each_input(
         &inputs,
         &args.stdin_filename,
-        |input| match pipeline::load(input) {
-            Loaded::Skipped(warning) => Err(warning),
-            Loaded::Documents { documents, .. } => {
-                let model = extract(&documents, &settings.catalog);
+        |input| match (input.path.to_path_buf(), pipeline::load(input)) {
+            (_, Loaded::Skipped(warning)) => Err(warning),
+            (
+                path,
+                Loaded::Documents {
+                    source, documents, ..
+                },
+            ) => {
+                let values = crate::helm::values_of(&documents, &source.text, &path, settings);
+                let mut model = extract(&documents, &settings.catalog);
+                crate::model::add_values(&mut model, &values);
                 Ok(model
                     .images
                     .iter()

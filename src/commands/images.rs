@@ -72,7 +72,9 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
                 Loaded::Documents {
                     source, documents, ..
                 } => {
-                    let model = extract(&documents, &settings.catalog);
+                    let values = crate::helm::values_of(&documents, &source.text, &path, &settings);
+                    let mut model = extract(&documents, &settings.catalog);
+                    crate::model::add_values(&mut model, &values);
                     let covered = scope.covered.contains(&path);
                     let written = scope.written.get(&path);
                     Ok(model

@@ -12,7 +12,7 @@ use super::{ConfigArgs, exit, settings};
 use crate::builds::{BuiltImage, PinScope, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::fix::{
-    self, Outcome, PinOptions, PinTarget, SkipReason, plan_overlay_entry, plan_pins, rewrite_file,
+    self, Outcome, PinOptions, PinTarget, SkipReason, plan_overlay_entry, rewrite_file,
     write_atomically,
 };
 use crate::fix::{NewEntry, append_images_entries};
@@ -265,16 +265,19 @@ fn plan_file(
             source.name, error.message
         ));
     }
-    let model = extract(&documents, &settings.catalog);
+    let values = crate::helm::values_of(&documents, &source.text, &path, settings);
+    let mut model = extract(&documents, &settings.catalog);
+    crate::model::add_values(&mut model, &values);
     let mut targets = Vec::new();
     let mut skipped = Vec::new();
     // In a file a Kustomize build reads, an image an overlay retags everywhere is pinned at
     // the overlay's entry, not here.
     let written = scope.written.get(&path);
     let covered = scope.covered.contains(&path);
-    for ((span, decision), image) in plan_pins(&model, settings, options)
-        .into_iter()
-        .zip(&model.images)
+    for ((span, decision), image) in
+        fix::plan_values_pins(&model, &values, &source.text, settings, options)
+            .into_iter()
+            .zip(&model.images)
     {
         if covered && !written.is_some_and(|spans| spans.contains(&span)) {
             continue;

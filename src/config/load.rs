@@ -130,6 +130,7 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
         config.registries.trusted.as_deref().unwrap_or(&[]),
     )?;
     check_globs(root.get("exclude"), &config.exclude)?;
+    check_globs(root.at(&["helm", "values"]), &config.helm.values)?;
     let entries = root.list("images");
     for (entry, location) in entries.iter().zip(&config.images) {
         let span = entry.span;

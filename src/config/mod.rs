@@ -1,9 +1,11 @@
 //! `.pinnace.yaml`: what the user asks of pinnace, read with spans so that a mistake is
 //! reported at its line like any other finding.
 
+mod helm;
 mod load;
 mod settings;
 
+pub use helm::{DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig};
 pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
@@ -37,6 +39,9 @@ pub struct Config {
     /// Extra places that hold images, for custom resources.
     #[serde(default)]
     pub images: Vec<ImageLocation>,
+    /// Helm values files, and how charts are rendered.
+    #[serde(default)]
+    pub helm: HelmConfig,
     /// The namespace of resources that name none and that no Kustomize `namespace:` sets
     /// (`default` when absent). Workloads and NetworkPolicies only match within a namespace.
     pub default_namespace: Option<String>,

@@ -26,6 +26,8 @@ pub struct Settings {
     trusted: Option<GlobSet>,
     private: GlobSet,
     exclude: GlobSet,
+    /// `helm.values` globs and the `values` of `helm.charts`: values files wherever they are.
+    values_files: GlobSet,
     overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
     pub catalog: Catalog,
     selection: RuleSelection,
@@ -50,6 +52,14 @@ impl Settings {
             .map(|patterns| glob_set(patterns.iter().map(|p| host_glob(p))));
         let private = glob_set(config.registries.private.iter().map(|p| host_glob(p)));
         let exclude = glob_set(config.exclude.iter().cloned());
+        let values_files = glob_set(
+            config
+                .helm
+                .values
+                .iter()
+                .chain(config.helm.charts.iter().flat_map(|chart| &chart.values))
+                .cloned(),
+        );
         let overrides = config
             .overrides
             .iter()
@@ -81,6 +91,7 @@ impl Settings {
             trusted,
             private,
             exclude,
+            values_files,
             overrides,
             catalog,
             selection,
@@ -124,6 +135,12 @@ impl Settings {
     pub fn is_excluded(&self, path: &Path) -> bool {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
         self.exclude.is_match(relative)
+    }
+
+    /// Whether config names this path (absolute, or relative to the root) as a Helm values file.
+    pub fn is_named_values_file(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.values_files.is_match(relative)
     }
 
     pub fn levels_for(&self, path: &Path) -> FileLevels<'_> {

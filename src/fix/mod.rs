@@ -6,6 +6,7 @@ mod append;
 mod diff;
 mod plan;
 mod rewrite;
+mod values;
 mod verify;
 mod write;
 
@@ -15,6 +16,7 @@ pub use plan::{
     EditKind, PinOptions, PinTarget, SkipReason, TargetAction, plan_overlay_entry, plan_pins,
 };
 pub use rewrite::{FileRewrite, Outcome, rewrite_file};
+pub use values::plan_values_pins;
 pub use verify::{VerifyError, verify_edit};
 pub use write::{WriteError, write_atomically};
 

@@ -152,8 +152,12 @@ fn name_of(node: &Node) -> Option<&str> {
 pub struct Scope<'a> {
     /// Every resource of the run: raw files and Kustomize builds.
     pub run: &'a ScopeIndex,
-    /// The Kustomize build being checked, whose own definitions come first.
-    pub own: Option<&'a ScopeIndex>,
+    /// The file, Kustomize build or rendered chart being checked, whose own definitions come
+    /// first.
+    pub own: &'a ScopeIndex,
+    /// A Kustomize build: its own resources are all a cluster gets from it, so they alone
+    /// must define the Secrets its pods use.
+    pub build: bool,
     /// Whether every Secret the pods use must be defined in scope (a Kustomize build, or a
     /// path config marks `scope: complete`).
     pub complete: bool,
@@ -166,27 +170,25 @@ impl<'a> Scope<'a> {
         resource.namespace.unwrap_or(self.default_namespace)
     }
 
-    /// The NetworkPolicies of a namespace, from the whole run and the build being checked.
+    /// The NetworkPolicies of a namespace, from the whole run and what is being checked.
     pub fn policies(&self, namespace: &str) -> impl Iterator<Item = &'a PolicyFacts> {
-        let own = self.own.map_or(&[][..], |own| own.policies(namespace));
+        let own = self.own.policies(namespace);
         self.run.policies(namespace).iter().chain(own)
     }
 
-    /// Whether a ServiceAccount lists pull secrets, as the build defines it, or else as the
-    /// run does; `None` when neither defines it.
+    /// Whether a ServiceAccount lists pull secrets, as what is being checked defines it, or
+    /// else as the run does; `None` when neither defines it.
     pub fn service_account_lists_secrets(&self, namespace: &str, name: &str) -> Option<bool> {
         self.own
-            .and_then(|own| own.service_account_lists_secrets(namespace, name))
+            .service_account_lists_secrets(namespace, name)
             .or_else(|| self.run.service_account_lists_secrets(namespace, name))
     }
 
-    /// Whether the complete scope defines a Secret: the build's own resources for a build,
-    /// the whole run for files config marks complete.
+    /// Whether the complete scope defines a Secret: a build's own resources for a build,
+    /// the whole run otherwise.
     pub fn defines_secret(&self, namespace: &str, name: &str) -> bool {
-        match self.own {
-            Some(own) => own.defines_secret(namespace, name),
-            None => self.run.defines_secret(namespace, name),
-        }
+        self.own.defines_secret(namespace, name)
+            || (!self.build && self.run.defines_secret(namespace, name))
     }
 }
 

@@ -30,6 +30,11 @@ impl Reporter for GithubReporter<'_> {
                 message.push_str("\nhelp: ");
                 message.push_str(help);
             }
+            if let Some(template) = &finding.template {
+                message.push_str(&format!(
+                    "\nnote: rendered from the Helm template {template}"
+                ));
+            }
             for note in &finding.notes {
                 message.push_str(&format!(
                     "\nnote: {}: {}:{}:{}",

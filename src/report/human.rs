@@ -148,7 +148,19 @@ impl Diagnostic for FindingDiagnostic<'_> {
                 note.message, note.path, note.line, note.column
             )
         });
-        let text: String = self.finding.help.iter().cloned().chain(notes).collect();
+        let template = self
+            .finding
+            .template
+            .iter()
+            .map(|template| format!("\nnote: rendered from the Helm template {template}"));
+        let text: String = self
+            .finding
+            .help
+            .iter()
+            .cloned()
+            .chain(template)
+            .chain(notes)
+            .collect();
         (!text.is_empty()).then(|| Box::new(text.trim_start().to_string()) as Box<dyn fmt::Display>)
     }
 

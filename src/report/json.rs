@@ -47,6 +47,7 @@ pub fn finding_json(report: &FileReport, finding: &Finding) -> Value {
         "resource": subject.map(|s| json!({"kind": s.kind, "name": s.name, "namespace": s.namespace})),
         "container": subject.and_then(|s| s.container.clone()),
         "image": subject.and_then(|s| s.image.clone()),
+        "template": finding.template,
         "related": finding.notes.iter().map(|n| json!({"path": n.path, "line": n.line, "column": n.column, "message": n.message})).collect::<Vec<_>>(),
     })
 }

@@ -120,24 +120,53 @@ fn result(report: &FileReport, finding: &Finding) -> Value {
         "ruleId": finding.rule.id,
         "ruleIndex": rule_index,
         "level": level(finding.severity),
-        "message": {"text": match &finding.help {
-            Some(help) => format!("{}\nhelp: {help}", finding.message),
-            None => finding.message.clone(),
-        }},
+        "message": {"text": message(finding)},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": uri(&report.source.name), "uriBaseId": "%SRCROOT%"},
             "region": region_json,
         }}],
-        "relatedLocations": finding.notes.iter().enumerate().map(|(id, note)| json!({
-            "id": id,
+        "relatedLocations": related_locations(finding),
+        "partialFingerprints": {"pinnaceFinding/v1": fingerprint(report, finding)},
+    })
+}
+
+fn message(finding: &Finding) -> String {
+    let mut text = finding.message.clone();
+    if let Some(help) = &finding.help {
+        text.push_str(&format!("\nhelp: {help}"));
+    }
+    if let Some(template) = &finding.template {
+        text.push_str(&format!("\nrendered from the Helm template {template}"));
+    }
+    text
+}
+
+/// The finding's notes, and for Helm output the template that rendered it (a file without a
+/// region: the rendered line is not a line of the template).
+fn related_locations(finding: &Finding) -> Vec<Value> {
+    let notes = finding.notes.iter().map(|note| {
+        json!({
             "message": {"text": note.message},
             "physicalLocation": {
                 "artifactLocation": {"uri": uri(&note.path), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": note.line, "startColumn": note.column},
             },
-        })).collect::<Vec<_>>(),
-        "partialFingerprints": {"pinnaceFinding/v1": fingerprint(report, finding)},
-    })
+        })
+    });
+    let template = finding.template.iter().map(|template| {
+        json!({
+            "message": {"text": "the Helm template that rendered this document"},
+            "physicalLocation": {"artifactLocation": {"uri": uri(template), "uriBaseId": "%SRCROOT%"}},
+        })
+    });
+    notes
+        .chain(template)
+        .enumerate()
+        .map(|(id, mut location)| {
+            location["id"] = json!(id);
+            location
+        })
+        .collect()
 }
 
 /// A hash of what the finding is about (rule, file, resource, container, image), not of

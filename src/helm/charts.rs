@@ -1,0 +1,302 @@
+//! Charts in scope, rendered with `helm template` and checked: each finding is moved to the
+//! template file and line that wrote it (see [`super::locate`]), and a finding about an image
+//! the chart's own values set is left to the values file, where `pin` fixes it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use super::locate::locate;
+use super::render::{Render, find_binary};
+use super::stream::Sources;
+use crate::config::{DEFAULT_TIMEOUT_SECONDS, Settings};
+use crate::discover::FoundFile;
+use crate::finding::{FileReport, Finding, Warning};
+use crate::image_ref::ImageRef;
+use crate::model::ScopeIndex;
+use crate::model::values_images;
+use crate::pipeline::{self, Input};
+use crate::registry::OnlineFacts;
+use crate::source::SourceFile;
+use crate::yaml::{Limits, load_stream};
+
+/// The release name `helm template` uses when none is given.
+const DEFAULT_RELEASE: &str = "release-name";
+
+#[derive(Debug, Default)]
+pub struct ChartResults {
+    /// Reports by output name: template files, and rendered streams for what could not be
+    /// placed in a template.
+    pub reports: BTreeMap<String, FileReport>,
+    /// Charts that could not be rendered, with helm's reason.
+    pub warnings: Vec<Warning>,
+    /// Charts rendered.
+    pub rendered: usize,
+}
+
+/// Renders and checks every application chart among `files` (library charts render nothing;
+/// subcharts render with their parent). Without a `helm` program it says so once on stderr
+/// and renders nothing: values files are checked on their own anyway.
+pub fn check_charts(
+    files: &[FoundFile],
+    settings: &Settings,
+    online: Option<&OnlineFacts>,
+    scope: &ScopeIndex,
+    display: &(dyn Fn(&Path) -> String + Sync),
+) -> ChartResults {
+    let helm = &settings.config.helm;
+    if helm.render == Some(false) {
+        return ChartResults::default();
+    }
+    let charts: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f.absolute.file_name().is_some_and(|n| n == "Chart.yaml"))
+        .filter_map(|f| f.absolute.parent().map(Path::to_path_buf))
+        .filter(|dir| is_application_chart(dir))
+        .collect();
+    if charts.is_empty() {
+        return ChartResults::default();
+    }
+    let Some(binary) = find_binary(helm.binary.as_deref(), &settings.root) else {
+        eprintln!(
+            "warning: {} not found, so charts are not rendered; their values files are still checked (install helm, or set helm.binary)",
+            helm.binary.as_deref().unwrap_or("helm")
+        );
+        return ChartResults::default();
+    };
+    let timeout = Duration::from_secs(helm.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
+    let renders: Vec<Render> = charts
+        .iter()
+        .flat_map(|chart| renders_for(chart, &binary, timeout, settings))
+        .collect();
+    let outcomes: Vec<Result<Vec<FileReport>, Warning>> = renders
+        .par_iter()
+        .map(|render| {
+            let text = render.run().map_err(|message| Warning {
+                path: display(&render.chart),
+                message,
+            })?;
+            Ok(check_rendered(
+                render, text, settings, online, scope, display,
+            ))
+        })
+        .collect();
+    let mut results = ChartResults::default();
+    for outcome in outcomes {
+        match outcome {
+            Ok(reports) => {
+                results.rendered += 1;
+                for report in reports {
+                    merge(&mut results.reports, report);
+                }
+            }
+            Err(warning) => results.warnings.push(warning),
+        }
+    }
+    results
+}
+
+/// A chart that renders resources: not a library chart, not a subchart in its parent's
+/// `charts/` folder.
+fn is_application_chart(dir: &Path) -> bool {
+    let subchart = dir
+        .parent()
+        .filter(|parent| parent.file_name().is_some_and(|n| n == "charts"))
+        .and_then(Path::parent)
+        .is_some_and(|parent| parent.join("Chart.yaml").is_file());
+    let library = std::fs::read_to_string(dir.join("Chart.yaml")).is_ok_and(|text| {
+        load_stream(&text, Limits::default())
+            .documents
+            .first()
+            .and_then(|chart| chart.get("type"))
+            .and_then(|kind| kind.as_str())
+            == Some("library")
+    });
+    !subchart && !library
+}
+
+/// One render per `helm.charts` entry for this chart, or one with the chart's defaults.
+fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settings) -> Vec<Render> {
+    let configured: Vec<Render> = settings
+        .config
+        .helm
+        .charts
+        .iter()
+        .filter(|entry| {
+            std::fs::canonicalize(settings.root.join(&entry.path)).is_ok_and(|dir| dir == chart)
+        })
+        .map(|entry| Render {
+            binary: binary.to_path_buf(),
+            release: entry.release.clone().unwrap_or(DEFAULT_RELEASE.to_string()),
+            chart: chart.to_path_buf(),
+            namespace: entry.namespace.clone(),
+            values: entry.values.iter().map(|v| settings.root.join(v)).collect(),
+            timeout,
+        })
+        .collect();
+    if !configured.is_empty() {
+        return configured;
+    }
+    vec![Render {
+        binary: binary.to_path_buf(),
+        release: DEFAULT_RELEASE.to_string(),
+        chart: chart.to_path_buf(),
+        namespace: None,
+        values: Vec::new(),
+        timeout,
+    }]
+}
+
+/// Checks one rendered stream and sorts its findings into the templates that wrote them.
+fn check_rendered(
+    render: &Render,
+    text: String,
+    settings: &Settings,
+    online: Option<&OnlineFacts>,
+    scope: &ScopeIndex,
+    display: &(dyn Fn(&Path) -> String + Sync),
+) -> Vec<FileReport> {
+    let input = Input {
+        name: format!(
+            "{} (helm template {})",
+            display(&render.chart),
+            render.release
+        ),
+        path: &render.chart.join("templates"),
+        bytes: text.into_bytes(),
+    };
+    let Ok(FileReport { source, findings }) = pipeline::check(input, settings, online, Some(scope))
+    else {
+        return Vec::new();
+    };
+    let set_by_values = values_set_images(render);
+    let sources = Sources::scan(&source.text).unwrap_or_default();
+    let mut templates: BTreeMap<PathBuf, FileReport> = BTreeMap::new();
+    let mut unplaced = Vec::new();
+    for mut finding in findings {
+        if is_set_by_values(&finding, &set_by_values) {
+            continue;
+        }
+        let Some(path) = finding
+            .template
+            .as_deref()
+            .and_then(|written| template_path(&render.chart, written))
+        else {
+            unplaced.push(finding);
+            continue;
+        };
+        if !templates.contains_key(&path) {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                unplaced.push(finding);
+                continue;
+            };
+            let report = FileReport {
+                source: SourceFile::new(display(&path), text),
+                findings: Vec::new(),
+            };
+            templates.insert(path.clone(), report);
+        }
+        let Some(report) = templates.get_mut(&path) else {
+            continue;
+        };
+        let start = sources.document_start(finding.span.start);
+        match locate(&source, start, finding.span, &report.source.text) {
+            Some(span) => {
+                if finding.rule.fixable {
+                    finding.help = Some(format!(
+                        "`helm template {}` renders this line as the image above: pin it in the values that feed it (`pinnace pin` pins values files), or write the digest here",
+                        render.release
+                    ));
+                }
+                finding.span = span;
+                finding.template = Some(report.source.name.clone());
+                report.findings.push(finding);
+            }
+            None => unplaced.push(finding),
+        }
+    }
+    let mut reports: Vec<FileReport> = templates
+        .into_values()
+        .filter(|report| !report.findings.is_empty())
+        .collect();
+    if !unplaced.is_empty() {
+        reports.push(FileReport {
+            source,
+            findings: unplaced,
+        });
+    }
+    reports
+}
+
+/// The file a `# Source:` path names: `web/templates/x.yaml` below the chart folder, a
+/// subchart's `web/charts/db/templates/x.yaml` below its folder in `charts/`.
+fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
+    let (_, inside) = written.split_once('/')?;
+    let path = chart.join(inside);
+    path.is_file().then_some(path)
+}
+
+/// Images the chart's values files set (its `values.yaml` and the `-f` files), by
+/// normalized name, tag and digest.
+fn values_set_images(render: &Render) -> HashSet<String> {
+    let files =
+        std::iter::once(render.chart.join("values.yaml")).chain(render.values.iter().cloned());
+    let mut keys = HashSet::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for document in load_stream(&text, Limits::default()).documents {
+            keys.extend(
+                values_images(&document, "")
+                    .iter()
+                    .filter_map(|image| image_key(&image.text)),
+            );
+        }
+    }
+    keys
+}
+
+fn is_set_by_values(finding: &Finding, keys: &HashSet<String>) -> bool {
+    finding
+        .subject
+        .as_ref()
+        .and_then(|subject| subject.image.as_deref())
+        .and_then(image_key)
+        .is_some_and(|key| keys.contains(&key))
+}
+
+fn image_key(text: &str) -> Option<String> {
+    let reference = ImageRef::parse(text).ok()?;
+    Some(format!(
+        "{}:{}@{}",
+        reference.name(),
+        reference.tag().unwrap_or(""),
+        reference
+            .digest()
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    ))
+}
+
+/// Adds a report to the results; two renders of one chart (two `helm.charts` entries) that
+/// find the same thing at the same place report it once.
+fn merge(reports: &mut BTreeMap<String, FileReport>, report: FileReport) {
+    let Some(existing) = reports.get_mut(&report.source.name) else {
+        reports.insert(report.source.name.clone(), report);
+        return;
+    };
+    for finding in report.findings {
+        let duplicate = existing.findings.iter().any(|f| {
+            f.rule.id == finding.rule.id && f.span == finding.span && f.message == finding.message
+        });
+        if !duplicate {
+            existing.findings.push(finding);
+        }
+    }
+    existing
+        .findings
+        .sort_by(|a, b| (a.span.start, a.rule.id).cmp(&(b.span.start, b.rule.id)));
+}

@@ -1,0 +1,21 @@
+//! Helm: rendered streams (what `helm template` prints), values files, and charts rendered by
+//! the `helm` program. Values images are found by [`crate::model::values_images`]; this
+//! module decides which files are values files.
+//!
+//! A rendered stream is checked like any manifest stream; [`Sources`] maps each of its
+//! documents back to the template that rendered it (the `# Source:` comment Helm writes), so a
+//! finding can name the chart file a person edits.
+
+mod charts;
+mod embedded;
+mod gitops;
+mod locate;
+mod render;
+mod stream;
+mod values;
+
+pub use charts::{ChartResults, check_charts};
+pub use gitops::gitops_images;
+pub use render::Render;
+pub use stream::{Sources, name_templates};
+pub use values::{explain_map_fixes, is_values_file, values_of};

