@@ -4,6 +4,7 @@
 //! spans, [`model`] extracts resources and images, [`rules`] check them, [`report`] prints the
 //! findings. [`commands`] composes these for each subcommand.
 
+pub mod baseline;
 pub mod builds;
 pub mod commands;
 pub mod config;

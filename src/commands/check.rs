@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::check_ci::BaselineRun;
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
-use super::{ConfigArgs, exit, settings};
+use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::finding::FileReport;
@@ -47,6 +48,8 @@ pub struct CheckArgs {
     stdin_filename: String,
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    ci: CiArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,6 +81,7 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
+    let mut baseline = BaselineRun::new(&args.ci)?;
     let facts = if args.online {
         let (facts, problems) = gather_facts(&args, &settings)?;
         online_problems = problems;
@@ -103,16 +107,25 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         .files
         .retain(|file| !builds.covered.contains(&file.absolute));
     summary.files_checked += builds.covered.len();
+    if let Some(baseline) = baseline.as_mut() {
+        builds
+            .covered
+            .iter()
+            .for_each(|path| baseline.saw(&names.get(path)));
+    }
     // Build reports, by output name, go out in order between the files checked on their own.
     let mut pending: BTreeMap<String, FileReport> = builds
         .reports
         .into_values()
         .map(|report| (report.source.name.clone(), report))
         .collect();
-    let mut emit = |report: &FileReport, summary: &mut Summary| {
-        summary.count_findings(report);
+    let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        if let Some(baseline) = baseline.as_mut() {
+            baseline.filter(&mut report);
+        }
+        summary.count_findings(&report);
         worst = worst.max(report.findings.iter().map(|f| f.severity).max());
-        if let Err(error) = reporter.file(report) {
+        if let Err(error) = reporter.file(&report) {
             write_error.get_or_insert(error);
         }
     };
@@ -125,22 +138,27 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
                 .first_entry()
                 .filter(|e| *e.key() < report.source.name)
             {
-                emit(&entry.remove(), &mut summary);
+                emit(entry.remove(), &mut summary);
             }
             summary.files_checked += 1;
-            emit(&report, &mut summary);
+            emit(report, &mut summary);
         },
     );
     for report in std::mem::take(&mut pending).into_values() {
-        emit(&report, &mut summary);
+        emit(report, &mut summary);
     }
     summary.problems.extend(builds.warnings);
     summary.problems.extend(online_problems);
+    summary.baselined = baseline.as_ref().map_or(0, BaselineRun::suppressed);
     reporter
         .finish(&summary)
         .map_err(|e| miette::miette!("cannot write output: {e}"))?;
     if let Some(error) = write_error {
         return Err(miette::miette!("cannot write output: {error}"));
+    }
+    drop(reporter);
+    if let Some(baseline) = baseline {
+        baseline.finish()?;
     }
     let failed = matches!((args.fail_on.threshold(), worst), (Some(threshold), Some(worst)) if worst >= threshold);
     Ok(if failed {

@@ -31,6 +31,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings left out because a baseline holds them.
+    pub baselined: usize,
     /// Inputs that were skipped or could not be read.
     pub problems: Vec<Warning>,
 }
