@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod builds;
+pub mod changed;
 pub mod commands;
 pub mod config;
 pub mod discover;
@@ -18,6 +19,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod scope;
 pub mod source;
 pub mod suppress;
 pub mod yaml;

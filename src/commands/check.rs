@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::check_ci::BaselineRun;
+use super::check_ci::{BaselineRun, narrow_paths};
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
@@ -72,7 +72,7 @@ impl FailOn {
     }
 }
 
-pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
+pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let selection = RuleSelection {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
@@ -82,6 +82,9 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     let mut baseline = BaselineRun::new(&args.ci)?;
+    if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
+        args.paths = paths;
+    }
     let facts = if args.online {
         let (facts, problems) = gather_facts(&args, &settings)?;
         online_problems = problems;
