@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::check_ci::{BaselineRun, narrow_paths};
+use super::check_ci::{BaselineRun, extra_reporters, narrow_paths};
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
@@ -16,7 +16,7 @@ use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;
 use crate::registry::{OnlineFacts, RegistryClient};
-use crate::report::{Format, Summary, reporter};
+use crate::report::{Format, Summary, Tee, reporter};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
@@ -92,12 +92,16 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     } else {
         None
     };
+    let extras = extra_reporters(&args.ci)?;
     let stdout = std::io::stdout().lock();
     let mut reporter = reporter(
         args.format,
         Box::new(std::io::BufWriter::new(stdout)),
         color,
     );
+    if !extras.is_empty() {
+        reporter = Box::new(Tee::new(std::iter::once(reporter).chain(extras).collect()));
+    }
     let mut summary = Summary::default();
     let mut worst: Option<Severity> = None;
     let mut write_error = None;

@@ -3,6 +3,7 @@
 //! Markdown job summary) next to the main format.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::CiArgs;
@@ -10,6 +11,7 @@ use crate::baseline::{Baseline, Matcher, PathKeys, Recorder, describe};
 use crate::changed::changed_since as changed_since_rev;
 use crate::config::Settings;
 use crate::finding::FileReport;
+use crate::report::{MarkdownSummary, Reporter, SarifReporter};
 use crate::scope::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
 enum Mode {
@@ -213,4 +215,26 @@ fn joined(mut paths: Vec<PathBuf>, narrowed: Narrowed) -> Vec<PathBuf> {
             .map(|p| relative_to_cwd(p)),
     );
     paths
+}
+
+/// The outputs next to the main format: `--sarif-file` (replaced) and `--summary`
+/// (appended). Files are opened before anything runs, so a bad path fails early.
+pub fn extra_reporters(args: &CiArgs) -> miette::Result<Vec<Box<dyn Reporter + 'static>>> {
+    let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+    if let Some(path) = &args.sarif_file {
+        let file = std::fs::File::create(path)
+            .map_err(|e| miette::miette!("cannot write the SARIF file {}: {e}", path.display()))?;
+        reporters.push(Box::new(SarifReporter::new(Box::new(BufWriter::new(file)))));
+    }
+    if let Some(path) = &args.summary {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| miette::miette!("cannot write the summary {}: {e}", path.display()))?;
+        reporters.push(Box::new(MarkdownSummary::new(Box::new(BufWriter::new(
+            file,
+        )))));
+    }
+    Ok(reporters)
 }
