@@ -15,6 +15,8 @@ pub struct Changes {
     pub base: String,
     /// Changed files that still exist (a rename counts as its new path), canonical, sorted.
     pub files: Vec<PathBuf>,
+    /// Files that are gone (deleted; not renamed), below `workdir`, sorted.
+    pub deleted: Vec<PathBuf>,
 }
 
 /// The files changed since the merge base of `rev` and HEAD, in the repository that holds
@@ -63,17 +65,24 @@ pub fn changed_since(start: &Path, rev: &str) -> Result<Changes, String> {
         DiffFindOptions::new().renames(true).for_untracked(true),
     ))
     .map_err(|e| format!("cannot find renames: {}", e.message()))?;
-    let mut files: Vec<PathBuf> = diff
-        .deltas()
-        .filter(|delta| delta.status() != Delta::Deleted)
-        .filter_map(|delta| delta.new_file().path().map(|path| workdir.join(path)))
-        .filter(|path| path.is_file())
-        .collect();
+    let mut files = Vec::new();
+    let mut deleted = Vec::new();
+    for delta in diff.deltas() {
+        if delta.status() == Delta::Deleted {
+            deleted.extend(delta.old_file().path().map(|path| workdir.join(path)));
+        } else if let Some(path) = delta.new_file().path().map(|path| workdir.join(path))
+            && path.is_file()
+        {
+            files.push(path);
+        }
+    }
     files.sort();
     files.dedup();
+    deleted.sort();
     Ok(Changes {
         workdir,
         base: base.to_string()[..10].to_string(),
         files,
+        deleted,
     })
 }

@@ -81,9 +81,14 @@ pub fn narrow(files: &[PathBuf], targets: &[PathBuf]) -> Narrowed {
                 covered.extend(read);
                 any
             }
-            // A root that does not build is still named, so its error is shown, when it
-            // holds a target.
-            None => targets.iter().any(|target| target.starts_with(&dir)),
+            // A root that does not build is still named, so its error is shown, when a
+            // target lies in a kustomization folder it includes.
+            None => {
+                let folders = folders_included(&dir);
+                targets
+                    .iter()
+                    .any(|target| folders.iter().any(|folder| target.starts_with(folder)))
+            }
         };
         if selected && let Some(file) = kustomize::find_kustomization(&dir) {
             roots.push(file);
@@ -96,6 +101,21 @@ pub fn narrow(files: &[PathBuf], targets: &[PathBuf]) -> Narrowed {
         .cloned()
         .collect();
     Narrowed { roots, uncovered }
+}
+
+/// `dir` and every kustomization folder it includes, however deep.
+fn folders_included(dir: &Path) -> Vec<PathBuf> {
+    let mut seen = vec![dir.to_path_buf()];
+    let mut next = 0;
+    while next < seen.len() {
+        for folder in kustomize::referenced_folders(&seen[next]) {
+            if !seen.contains(&folder) {
+                seen.push(folder);
+            }
+        }
+        next += 1;
+    }
+    seen
 }
 
 /// `path` as the user would write it from the current folder, when it is below it.

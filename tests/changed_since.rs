@@ -243,3 +243,15 @@ fn without_a_repository_roots_are_found_below_the_current_folder() {
         "nginx is pinned by the overlay: {err}"
     );
 }
+
+#[test]
+fn a_deleted_resource_shows_the_build_it_breaks() {
+    let dir = repository();
+    fs::remove_file(dir.path().join("app/base/deploy.yaml")).unwrap();
+    let output = run(dir.path(), &["check", "--changed-since", "main"]);
+    let err = stderr(&output);
+    assert!(
+        err.contains("app/overlays/prod: cannot build this kustomization"),
+        "the overlay that reads the deleted file is built, and its error shown: {err}"
+    );
+}

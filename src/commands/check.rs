@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::check_ci::{BaselineRun, extra_reporters, narrow_paths};
+use super::check_ci::{BaselineRun, extra_reporters};
+use super::check_scope::narrow_paths;
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};

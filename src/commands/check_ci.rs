@@ -1,18 +1,13 @@
-//! What `pinnace check` adds for CI and hooks: narrowing a run to changed or named files, a
-//! baseline to match findings against (or to write), and the extra outputs (SARIF file,
-//! Markdown job summary) next to the main format.
+//! What `pinnace check` adds for CI and hooks: a baseline to match findings against (or to
+//! write), and the extra outputs (SARIF file, Markdown job summary) next to the main format.
 
-use std::collections::{BTreeMap, HashSet};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::CiArgs;
 use crate::baseline::{Baseline, Matcher, PathKeys, Recorder, describe};
-use crate::changed::changed_since as changed_since_rev;
-use crate::config::Settings;
 use crate::finding::FileReport;
 use crate::report::{MarkdownSummary, Reporter, SarifReporter};
-use crate::scope::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
 enum Mode {
     Apply(Matcher),
@@ -125,96 +120,6 @@ fn write_atomically(path: &Path, text: &str) -> miette::Result<()> {
     std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| error(&e))?;
     file.persist(path).map_err(|e| error(&e))?;
     Ok(())
-}
-
-/// The paths a run checks instead of `paths`: with `--changed-since`, the changed manifests
-/// below them; otherwise each file named on its own (a pre-commit hook passes staged files)
-/// is replaced by the Kustomize roots that read it, when some do. `None`: check `paths`.
-pub fn narrow_paths(
-    paths: &[PathBuf],
-    changed_since: Option<&str>,
-    settings: &Settings,
-) -> miette::Result<Option<Vec<PathBuf>>> {
-    let stdin: Vec<PathBuf> = paths
-        .iter()
-        .filter(|p| p.as_os_str() == "-")
-        .cloned()
-        .collect();
-    let named: Vec<&PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").collect();
-    if let Some(rev) = changed_since {
-        let start = named.first().map_or(Path::new("."), |p| p.as_path());
-        let changes = changed_since_rev(start, rev).map_err(|e| miette::miette!("{e}"))?;
-        let all = manifest_files(&changes.workdir, settings);
-        let under: Vec<PathBuf> = named
-            .iter()
-            .filter_map(|p| std::fs::canonicalize(p).ok())
-            .collect();
-        let changed: HashSet<&PathBuf> = changes.files.iter().collect();
-        let targets: Vec<PathBuf> = all
-            .iter()
-            .filter(|file| changed.contains(file) && under.iter().any(|p| file.starts_with(p)))
-            .cloned()
-            .collect();
-        let narrowed = narrow(&all, &targets);
-        eprintln!(
-            "pinnace: {} manifest(s) changed since {rev} (merge base {}), {} through {} Kustomize root(s)",
-            targets.len(),
-            changes.base,
-            targets.len() - narrowed.uncovered.len(),
-            narrowed.roots.len()
-        );
-        return Ok(Some(joined(stdin, narrowed)));
-    }
-    let (files, others): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        named.into_iter().partition(|p| p.is_file());
-    if files.is_empty() {
-        return Ok(None);
-    }
-    let mut by_root: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    for file in files {
-        let Ok(target) = std::fs::canonicalize(file) else {
-            continue;
-        };
-        by_root
-            .entry(search_root(&target))
-            .or_default()
-            .push(target);
-    }
-    let mut out: Vec<PathBuf> = stdin
-        .into_iter()
-        .chain(others.into_iter().cloned())
-        .collect();
-    for (root, targets) in by_root {
-        let narrowed = narrow(&manifest_files(&root, settings), &targets);
-        out = joined(out, narrowed);
-    }
-    Ok(Some(out))
-}
-
-/// Where to look for the roots that may read `file`: its repository, else the current
-/// folder when the file is below it, else the file's own folder.
-fn search_root(file: &Path) -> PathBuf {
-    if let Some(root) = repository_root(file) {
-        return root;
-    }
-    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
-    match cwd {
-        Some(cwd) if file.starts_with(&cwd) => cwd,
-        _ => file
-            .parent()
-            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
-    }
-}
-
-fn joined(mut paths: Vec<PathBuf>, narrowed: Narrowed) -> Vec<PathBuf> {
-    paths.extend(
-        narrowed
-            .roots
-            .iter()
-            .chain(&narrowed.uncovered)
-            .map(|p| relative_to_cwd(p)),
-    );
-    paths
 }
 
 /// The outputs next to the main format: `--sarif-file` (replaced) and `--summary`

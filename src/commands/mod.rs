@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod check_ci;
+mod check_scope;
 mod images;
 mod inputs;
 mod pin;
