@@ -255,3 +255,22 @@ fn a_deleted_resource_shows_the_build_it_breaks() {
         "the overlay that reads the deleted file is built, and its error shown: {err}"
     );
 }
+
+#[test]
+fn a_changed_config_checks_everything() {
+    let dir = repository();
+    write(
+        dir.path(),
+        ".pinnace.yaml",
+        "registries:\n  trusted: [\"docker.io/**\"]\n",
+    );
+    let (found, err, _) = found(dir.path(), &["--changed-since", "main"]);
+    assert!(
+        err.contains(".pinnace.yaml changed since main: checking everything"),
+        "{err}"
+    );
+    assert!(
+        found.iter().any(|(path, _)| path == "raw/untouched.yaml"),
+        "{found:?}"
+    );
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::changed::{Changes, changed_since as changed_since_rev};
-use crate::config::Settings;
+use crate::config::{CONFIG_FILE_NAMES, Settings};
 use crate::kustomize::find_kustomization;
 use crate::scope::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
@@ -37,6 +37,20 @@ fn changed_paths(
 ) -> miette::Result<Vec<PathBuf>> {
     let start = named.first().map_or(Path::new("."), |p| p.as_path());
     let changes = changed_since_rev(start, rev).map_err(|e| miette::miette!("{e}"))?;
+    // New config (a registry no longer trusted, a rule turned on) can change any finding.
+    if let Some(config) = changes.files.iter().find(|file| {
+        file.file_name()
+            .is_some_and(|name| CONFIG_FILE_NAMES.iter().any(|c| name == *c))
+    }) {
+        eprintln!(
+            "pinnace: {} changed since {rev}: checking everything, not only the changed files",
+            relative_to_cwd(config).display()
+        );
+        return Ok(stdin
+            .into_iter()
+            .chain(named.iter().map(|p| (*p).clone()))
+            .collect());
+    }
     let all = manifest_files(&changes.workdir, settings);
     let under: Vec<PathBuf> = named
         .iter()
