@@ -38,10 +38,13 @@ fi
 
 if [ "${PINNACE_CHANGED_ONLY:-true}" = "true" ] && [ -n "${GITHUB_BASE_REF:-}" ]; then
     base="origin/$GITHUB_BASE_REF"
-    if ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
-        # actions/checkout fetches only the merge commit by default.
-        git fetch --quiet --no-tags origin \
-            "+refs/heads/$GITHUB_BASE_REF:refs/remotes/origin/$GITHUB_BASE_REF" || true
+    refspec="+refs/heads/$GITHUB_BASE_REF:refs/remotes/origin/$GITHUB_BASE_REF"
+    # actions/checkout fetches only the merge commit by default (fetch-depth 1): the merge
+    # base needs the history of both sides.
+    if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
+        git fetch --quiet --no-tags --unshallow origin "$refspec" || true
+    elif ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
+        git fetch --quiet --no-tags origin "$refspec" || true
     fi
     if git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
         args+=(--changed-since "$base")

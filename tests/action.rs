@@ -332,3 +332,26 @@ fn the_install_step_uses_pinnace_on_path_or_the_cache_or_builds_it() {
     let (found, _) = install(on_path.path(), &[("PINNACE_ROOT", root_text)]);
     assert_eq!(found, on_path.path().join("pinnace").to_str().unwrap());
 }
+
+#[test]
+fn a_shallow_checkout_is_deepened_to_find_the_merge_base() {
+    let upstream = pull_request();
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", upstream.path().display());
+    git(
+        clone.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, ".",
+        ],
+    );
+    let shallow = git(clone.path(), &["rev-parse", "--is-shallow-repository"]);
+    assert_eq!(String::from_utf8_lossy(&shallow.stdout).trim(), "true");
+    let run = run_action(clone.path(), &[], "main");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert_eq!(
+        annotated_files(&run.stdout),
+        ["app/base/deploy.yaml", "new.yaml"],
+        "{}",
+        run.stdout
+    );
+}
