@@ -77,3 +77,18 @@ fn the_check_hook_passes_a_clean_commit_and_fails_a_bad_one_through_its_overlay(
     assert!(output.contains("busybox:1.36"), "{output}");
     assert!(output.contains("Found 1 error"), "{output}");
 }
+
+#[test]
+fn the_hooks_manifest_is_valid_and_pin_is_manual() {
+    let manifest = Path::new(PROJECT).join(".pre-commit-hooks.yaml");
+    let output = Command::new(python_tool("pre-commit"))
+        .arg("validate-manifest")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let yml = std::fs::read_to_string(manifest).unwrap();
+    let pin = &yml[yml.find("- id: pinnace-pin").expect("a pin hook")..];
+    assert!(pin.contains("stages: [manual]"), "{pin}");
+    assert!(pin.contains("language: rust"), "{pin}");
+}
