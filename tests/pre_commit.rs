@@ -13,9 +13,13 @@ use std::process::{Command, Output};
 use ci_support::{PROJECT, git, kustomize_app, python_tool, text, write};
 
 fn try_repo(sample: &Path, home: &Path, extra: &[&str]) -> Output {
+    try_hook(sample, home, "pinnace-check", extra)
+}
+
+fn try_hook(sample: &Path, home: &Path, hook: &str, extra: &[&str]) -> Output {
     Command::new(python_tool("pre-commit"))
         .current_dir(sample)
-        .args(["try-repo", PROJECT, "pinnace-check", "--color", "never"])
+        .args(["try-repo", PROJECT, hook, "--color", "never"])
         .args(extra)
         .env("PRE_COMMIT_HOME", home)
         .env(
@@ -53,6 +57,26 @@ fn the_check_hook_passes_a_clean_commit_and_fails_a_bad_one_through_its_overlay(
     assert!(output.contains("pinnace check"), "{output}");
     assert!(output.contains("Passed"), "{output}");
     git(root, &["commit", "-q", "-m", "clean"]);
+
+    // The pin hook runs only when asked for; with every image pinned it asks no registry.
+    let commit_stage = try_hook(root, home.path(), "pinnace-pin", &["--all-files"]);
+    let output = text(&commit_stage);
+    assert!(
+        output.contains("No hook with id `pinnace-pin` in stage `pre-commit`"),
+        "{output}"
+    );
+    let pin = try_hook(
+        root,
+        home.path(),
+        "pinnace-pin",
+        &["--all-files", "--hook-stage", "manual", "--verbose"],
+    );
+    let output = text(&pin);
+    assert_eq!(pin.status.code(), Some(0), "{output}");
+    assert!(
+        output.contains("0 pinned, 0 updated, 2 unchanged"),
+        "{output}"
+    );
 
     // A staged base file with an unpinned image fails, with the finding in the output; the
     // base's nginx, which the overlay pins, is not reported: the root was built.
