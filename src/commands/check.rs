@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::check_ci::{BaselineRun, extra_reporters};
+use super::check_scope::narrow_paths;
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::scope::gather_scope;
-use super::{ConfigArgs, exit, settings};
+use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
 use crate::finding::FileReport;
@@ -16,7 +18,7 @@ use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;
 use crate::registry::{OnlineFacts, RegistryClient};
-use crate::report::{Format, Summary, reporter};
+use crate::report::{Format, Summary, Tee, reporter};
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Args)]
@@ -48,6 +50,8 @@ pub struct CheckArgs {
     stdin_filename: String,
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    ci: CiArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +74,7 @@ impl FailOn {
     }
 }
 
-pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
+pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let selection = RuleSelection {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
@@ -79,6 +83,10 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
+    let mut baseline = BaselineRun::new(&args.ci)?;
+    if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
+        args.paths = paths;
+    }
     let facts = if args.online {
         let (facts, problems) = gather_facts(&args, &settings)?;
         online_problems = problems;
@@ -86,12 +94,16 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     } else {
         None
     };
+    let extras = extra_reporters(&args.ci)?;
     let stdout = std::io::stdout().lock();
     let mut reporter = reporter(
         args.format,
         Box::new(std::io::BufWriter::new(stdout)),
         color,
     );
+    if !extras.is_empty() {
+        reporter = Box::new(Tee::new(std::iter::once(reporter).chain(extras).collect()));
+    }
     let mut summary = Summary::default();
     let mut worst: Option<Severity> = None;
     let mut write_error = None;
@@ -105,6 +117,12 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
         .files
         .retain(|file| !builds.covered.contains(&file.absolute));
     summary.files_checked += builds.covered.len();
+    if let Some(baseline) = baseline.as_mut() {
+        builds
+            .covered
+            .iter()
+            .for_each(|path| baseline.saw(&names.get(path)));
+    }
     // Build reports, by output name, go out in order between the files checked on their own.
     let mut pending: BTreeMap<String, FileReport> = builds
         .reports
@@ -128,6 +146,9 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
                 .as_ref()
                 .is_none_or(|key| reported_once.insert(key.clone()))
         });
+        if let Some(baseline) = baseline.as_mut() {
+            baseline.filter(&mut report);
+        }
         summary.count_findings(&report);
         worst = worst.max(report.findings.iter().map(|f| f.severity).max());
         if let Err(error) = reporter.file(&report) {
@@ -155,11 +176,16 @@ pub fn run(args: CheckArgs, color: bool) -> miette::Result<u8> {
     summary.problems.extend(builds.warnings);
     summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
+    summary.baselined = baseline.as_ref().map_or(0, BaselineRun::suppressed);
     reporter
         .finish(&summary)
         .map_err(|e| miette::miette!("cannot write output: {e}"))?;
     if let Some(error) = write_error {
         return Err(miette::miette!("cannot write output: {error}"));
+    }
+    drop(reporter);
+    if let Some(baseline) = baseline {
+        baseline.finish()?;
     }
     let failed = matches!((args.fail_on.threshold(), worst), (Some(threshold), Some(worst)) if worst >= threshold);
     Ok(if failed {

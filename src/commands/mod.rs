@@ -2,6 +2,8 @@
 
 mod build;
 mod check;
+mod check_ci;
+mod check_scope;
 mod images;
 mod inputs;
 mod pin;
@@ -58,6 +60,29 @@ pub struct ConfigArgs {
     /// Config file to use instead of the `.pinnace.yaml` found by walking up from the first path.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+/// `pinnace check` options for adopting it in CI and hooks: baselines, changed files only,
+/// and extra outputs next to the main format.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Report only findings that are not in this baseline file (see docs/baseline.md).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write every finding of this run to the `--baseline` file instead, and exit 0.
+    #[arg(long, requires = "baseline", conflicts_with = "changed_since")]
+    update_baseline: bool,
+    /// Check only files changed since the merge base of REV and HEAD (committed, staged,
+    /// unstaged and untracked), and the Kustomize roots that include them.
+    #[arg(long, value_name = "REV")]
+    changed_since: Option<String>,
+    /// Append a Markdown summary (a table of findings by rule and file) to FILE, for
+    /// `$GITHUB_STEP_SUMMARY`.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Also write SARIF to FILE, whatever `--format` prints.
+    #[arg(long, value_name = "FILE")]
+    sarif_file: Option<PathBuf>,
 }
 
 /// Exit codes, as documented in the README.

@@ -4,12 +4,17 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+mod summary;
+mod tee;
 
 use std::io::{self, Write};
 
 use crate::finding::{FileReport, Severity, Warning};
 
 pub use human::HumanReporter;
+pub use sarif::SarifReporter;
+pub use summary::MarkdownSummary;
+pub use tee::Tee;
 
 /// The output formats of `pinnace check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +36,8 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings left out because a baseline holds them.
+    pub baselined: usize,
     /// Inputs that were skipped or could not be read.
     pub problems: Vec<Warning>,
 }

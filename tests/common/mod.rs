@@ -16,6 +16,10 @@ pub const PROJECT: &str = env!("CARGO_MANIFEST_DIR");
 /// network rules would flag too (tests/rule_scope.rs and the rule pages cover those).
 pub const NO_NETWORK_RULES: &str = "--ignore=missing-network-policy,missing-default-deny";
 
+/// The same as a `.pinnace.yaml`, for tests that run pinnace through other tools.
+pub const NO_NETWORK_CONFIG: &str =
+    "rules: {missing-network-policy: off, missing-default-deny: off}\n";
+
 pub fn pod(image: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: app\n    image: {image}\n"

@@ -1,0 +1,153 @@
+//! Which paths `pinnace check` reads: with `--changed-since`, the manifests changed since a
+//! revision; with files named one by one (a pre-commit hook passes the staged files), those
+//! files. Either way through the Kustomize roots that read them, as a full run would check
+//! them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::changed::{Changes, changed_since as changed_since_rev};
+use crate::config::{CONFIG_FILE_NAMES, Settings};
+use crate::kustomize::find_kustomization;
+use crate::scope::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
+
+/// The paths a run checks instead of `paths`: with `--changed-since`, the changed manifests
+/// below them; otherwise each file named on its own (a pre-commit hook passes staged files)
+/// is replaced by the Kustomize roots that read it, when some do. `None`: check `paths`.
+pub fn narrow_paths(
+    paths: &[PathBuf],
+    changed_since: Option<&str>,
+    settings: &Settings,
+) -> miette::Result<Option<Vec<PathBuf>>> {
+    let (stdin, named): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.as_os_str() == "-");
+    let stdin: Vec<PathBuf> = stdin.into_iter().cloned().collect();
+    match changed_since {
+        Some(rev) => changed_paths(stdin, &named, rev, settings).map(Some),
+        None => Ok(named_files(stdin, named, settings)),
+    }
+}
+
+/// The manifests below `named` changed since `rev`, through their roots.
+fn changed_paths(
+    stdin: Vec<PathBuf>,
+    named: &[&PathBuf],
+    rev: &str,
+    settings: &Settings,
+) -> miette::Result<Vec<PathBuf>> {
+    let start = named.first().map_or(Path::new("."), |p| p.as_path());
+    let changes = changed_since_rev(start, rev).map_err(|e| miette::miette!("{e}"))?;
+    // New config (a registry no longer trusted, a rule turned on) can change any finding.
+    if let Some(config) = changes.files.iter().find(|file| {
+        file.file_name()
+            .is_some_and(|name| CONFIG_FILE_NAMES.iter().any(|c| name == *c))
+    }) {
+        eprintln!(
+            "pinnace: {} changed since {rev}: checking everything, not only the changed files",
+            relative_to_cwd(config).display()
+        );
+        return Ok(stdin
+            .into_iter()
+            .chain(named.iter().map(|p| (*p).clone()))
+            .collect());
+    }
+    let all = manifest_files(&changes.workdir, settings);
+    let under: Vec<PathBuf> = named
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let changed: HashSet<PathBuf> = changes
+        .files
+        .iter()
+        .cloned()
+        .chain(kustomizations_of_deleted(&changes))
+        .collect();
+    let targets: Vec<PathBuf> = all
+        .iter()
+        .filter(|file| changed.contains(*file) && under.iter().any(|p| file.starts_with(p)))
+        .cloned()
+        .collect();
+    let narrowed = narrow(&all, &targets);
+    eprintln!(
+        "pinnace: {} manifest(s) changed since {rev} (merge base {}), {} through {} Kustomize root(s)",
+        targets.len(),
+        changes.base,
+        targets.len() - narrowed.uncovered.len(),
+        narrowed.roots.len()
+    );
+    Ok(joined(stdin, narrowed))
+}
+
+/// A deleted file may break the kustomization that still lists it: the nearest
+/// kustomization above each deleted file counts as changed.
+fn kustomizations_of_deleted(changes: &Changes) -> Vec<PathBuf> {
+    changes
+        .deleted
+        .iter()
+        .filter_map(|file| {
+            file.ancestors()
+                .skip(1)
+                .take_while(|dir| dir.starts_with(&changes.workdir))
+                .find_map(find_kustomization)
+        })
+        .filter_map(|file| std::fs::canonicalize(file).ok())
+        .collect()
+}
+
+/// Named files replaced by the roots that read them; folders and `-` stay as they are.
+fn named_files(
+    stdin: Vec<PathBuf>,
+    named: Vec<&PathBuf>,
+    settings: &Settings,
+) -> Option<Vec<PathBuf>> {
+    let (files, others): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        named.into_iter().partition(|p| p.is_file());
+    if files.is_empty() {
+        return None;
+    }
+    let mut by_root: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for file in files {
+        let Ok(target) = std::fs::canonicalize(file) else {
+            continue;
+        };
+        by_root
+            .entry(search_root(&target))
+            .or_default()
+            .push(target);
+    }
+    let mut out: Vec<PathBuf> = stdin
+        .into_iter()
+        .chain(others.into_iter().cloned())
+        .collect();
+    for (root, targets) in by_root {
+        let narrowed = narrow(&manifest_files(&root, settings), &targets);
+        out = joined(out, narrowed);
+    }
+    Some(out)
+}
+
+/// Where to look for the roots that may read `file`: its repository, else the current
+/// folder when the file is below it, else the file's own folder.
+fn search_root(file: &Path) -> PathBuf {
+    if let Some(root) = repository_root(file) {
+        return root;
+    }
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    match cwd {
+        Some(cwd) if file.starts_with(&cwd) => cwd,
+        _ => file
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+    }
+}
+
+fn joined(mut paths: Vec<PathBuf>, narrowed: Narrowed) -> Vec<PathBuf> {
+    paths.extend(
+        narrowed
+            .roots
+            .iter()
+            .chain(&narrowed.uncovered)
+            .map(|p| relative_to_cwd(p)),
+    );
+    paths
+}
