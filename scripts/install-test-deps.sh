@@ -3,22 +3,30 @@
 #   docker-registry  CNCF distribution 2.8.x, run by the tests on 127.0.0.1 with their own configs
 #   skopeo           pushes the OCI layouts the tests build and inspects what the registry serves
 #   openssl          makes the self-signed certificate of the TLS registry instance
+# and the system libraries the build links (checked by pkg-config, not by a binary on PATH):
+#   libssl-dev       OpenSSL for git2's https transport (`pinnace migrate` clones and pushes)
+#   pkg-config       how openssl-sys finds it
 # Idempotent: a tool already on PATH is left alone, and `apt-get update` runs once, only when
 # something has to be installed. CI (.ci/run) calls it before `cargo test`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
-declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl)
+declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [pkg-config]=pkg-config)
 
 missing=()
-for tool in docker-registry skopeo openssl; do
+for tool in docker-registry skopeo openssl pkg-config; do
     if command -v "$tool" >/dev/null 2>&1; then
         echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
     else
         missing+=("${PACKAGE_OF[$tool]}")
     fi
 done
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; then
+    echo "install-test-deps: libssl-dev already installed (openssl $(pkg-config --modversion openssl))"
+else
+    missing+=(libssl-dev)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "install-test-deps: nothing to install"
@@ -47,7 +55,8 @@ if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
     fi
 fi
 
-for tool in docker-registry skopeo openssl; do
+for tool in docker-registry skopeo openssl pkg-config; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
+pkg-config --exists openssl || { echo "install-test-deps: libssl-dev still missing" >&2; exit 1; }
 echo "install-test-deps: done"

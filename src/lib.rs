@@ -12,6 +12,7 @@ pub mod finding;
 pub mod fix;
 pub mod image_ref;
 pub mod kustomize;
+pub mod migrate;
 pub mod model;
 pub mod pipeline;
 pub mod registry;
