@@ -316,6 +316,35 @@ fn push_puts_the_branch_on_the_bare_remote() {
     );
     let main = bare.find_branch("main", BranchType::Local).unwrap();
     assert_ne!(main.get().target(), pushed.get().target(), "main untouched");
+    let remote_tip = pushed.get().target();
+
+    // A fresh clone makes another commit; the remote refuses it (not a fast-forward), so the
+    // clone is put back on main without the branch.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let mut args = COMMON.to_vec();
+    args.extend(["--workdir", "again", "--report", "report", "--push"]);
+    let output = migrate(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json = report(dir.path());
+    let entry = repo_entry(&json, &url);
+    assert_eq!(entry["status"], "failed");
+    assert_eq!(entry["pushed"], false);
+    let reason = entry["failed"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("push") && reason.ends_with("rolled back"),
+        "{reason}"
+    );
+    let clone = Repository::open(dir.path().join("again/fleet")).unwrap();
+    assert_eq!(clone.head().unwrap().name(), Ok("refs/heads/main"));
+    assert!(clone.find_branch(BRANCH, BranchType::Local).is_err());
+    assert!(clone.statuses(None).unwrap().is_empty(), "work tree clean");
+    let bare = Repository::open_bare(bare_path(&url)).unwrap();
+    let tip = bare.find_branch(BRANCH, BranchType::Local).unwrap();
+    assert_eq!(
+        tip.get().target(),
+        remote_tip,
+        "the remote branch is untouched"
+    );
 }
 
 #[test]
@@ -414,14 +443,26 @@ fn a_failure_rolls_that_repository_back_and_the_others_go_on() {
     init_repo(&locked, &files);
     let healthy = root.path().join("healthy");
     init_repo(&healthy, &files);
+    for repo in [&locked, &healthy] {
+        let mut config = Repository::open(repo).unwrap().config().unwrap();
+        config.set_str("user.name", "Config Author").unwrap();
+        config.set_str("user.email", "config@example.com").unwrap();
+    }
     // Another git process holds the index: the files get written, the commit cannot be made.
     std::fs::write(locked.join(".git/index.lock"), "").unwrap();
     let dir = run_dir(
         &host,
         &[locked.to_str().unwrap(), healthy.to_str().unwrap()],
     );
-    let mut args = COMMON.to_vec();
-    args.extend(["--report", "report"]);
+    // No --author: each repository's git config names the author.
+    let args = [
+        "--repos",
+        "repos.txt",
+        "--config",
+        "run.yaml",
+        "--report",
+        "report",
+    ];
     let output = migrate(dir.path(), &args);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 
@@ -448,11 +489,11 @@ fn a_failure_rolls_that_repository_back_and_the_others_go_on() {
         "pinned"
     );
     let repo = Repository::open(&healthy).unwrap();
-    assert!(
-        repo.find_branch(BRANCH, BranchType::Local)
-            .unwrap()
-            .is_head()
-    );
+    let branch = repo.find_branch(BRANCH, BranchType::Local).unwrap();
+    assert!(branch.is_head());
+    let commit = repo.find_commit(branch.get().target().unwrap()).unwrap();
+    assert_eq!(commit.author().name(), Ok("Config Author"));
+    assert_eq!(commit.committer().email(), Ok("config@example.com"));
 }
 
 #[test]
