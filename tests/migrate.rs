@@ -284,6 +284,24 @@ fn clones_by_url_commits_the_pins_on_a_branch_and_reports_each_repository() {
         )),
         "{md}"
     );
+    // A second run reuses the clones and refuses the branch they already have.
+    let before = manifest_heads(&registry);
+    let output = migrate(dir.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json = report(dir.path());
+    let again = repo_entry(&json, &one);
+    assert_eq!(again["status"], "failed");
+    assert!(
+        again["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already exists"),
+        "{again}"
+    );
+    assert_eq!(repo_entry(&json, &three)["status"], "unchanged");
+    assert_eq!(manifest_heads(&registry), before, "nothing left to resolve");
+    let branch = clone.find_branch(BRANCH, BranchType::Local).unwrap();
+    assert_eq!(branch.get().target(), Some(commit.id()));
 }
 
 #[test]

@@ -118,7 +118,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
             .par_iter()
             .map(|repo| {
                 let dir = clone_dirs.get(&repo.line);
-                (repo, prepare(repo, dir, &fallback, options))
+                (repo, prepare(repo, dir, &args.branch, &fallback, options))
             })
             .collect()
     });
@@ -216,6 +216,7 @@ fn clone_dirs(repos: &[RepoLine], workdir: &Path) -> HashMap<usize, PathBuf> {
 fn prepare(
     line: &RepoLine,
     clone_dir: Option<&PathBuf>,
+    branch: &str,
     fallback: &Config,
     options: PinOptions,
 ) -> Result<Prepared, String> {
@@ -234,6 +235,7 @@ fn prepare(
         .ok_or("repository has no work tree")?;
     git::ensure_clean(&repo)?;
     let point = git::branch_point(&repo)?;
+    git::ensure_no_branch(&repo, branch)?;
     let settings = repo_settings(&root, fallback)?;
     let plan = plan_paths(std::slice::from_ref(&root), &settings, options);
     let mut report = RepoReport::new(&line.text);

@@ -122,17 +122,23 @@ pub fn signature(repo: &Repository, author: Option<&Author>) -> Result<Signature
     }
 }
 
+/// A branch of that name would be an earlier run's, or someone's work: never reused.
+pub fn ensure_no_branch(repo: &Repository, branch: &str) -> Result<(), String> {
+    match repo.find_branch(branch, BranchType::Local) {
+        Ok(_) => Err(format!(
+            "branch `{branch}` already exists; delete it or pass another --branch"
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Creates `branch` at the base and moves HEAD onto it; the work tree is untouched, since it
 /// already matches the base.
 pub fn start_branch(repo: &Repository, branch: &str, point: &BranchPoint) -> Result<(), String> {
     let base = repo
         .find_commit(point.base)
         .map_err(|e| error("cannot read HEAD", e))?;
-    if repo.find_branch(branch, BranchType::Local).is_ok() {
-        return Err(format!(
-            "branch `{branch}` already exists; delete it or pass another --branch"
-        ));
-    }
+    ensure_no_branch(repo, branch)?;
     let created = repo
         .branch(branch, &base, false)
         .map_err(|e| error("cannot create branch", e))?;
