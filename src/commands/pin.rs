@@ -1,6 +1,6 @@
 //! `pinnace pin`: rewrite tags to `tag@sha256:…` in place, resolving each distinct image once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -296,7 +296,8 @@ pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
             return result;
         }
     };
-    let mut failed_here = HashMap::new();
+    // One line per failed image, in file order (an image written twice fails once).
+    let mut failed_here: Vec<(String, String)> = Vec::new();
     for (target, outcome) in &rewrite.outcomes {
         let digest = || match resolutions.get(&target.lookup) {
             Some(Ok(manifest)) => manifest.digest.to_string(),
@@ -310,9 +311,9 @@ pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
             }),
             Outcome::Current => result.current += 1,
             Outcome::Failed(error) => {
-                failed_here
-                    .entry(target.text.clone())
-                    .or_insert_with(|| error.to_string());
+                if !failed_here.iter().any(|(image, _)| *image == target.text) {
+                    failed_here.push((target.text.clone(), error.to_string()));
+                }
             }
         }
     }
