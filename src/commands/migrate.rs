@@ -5,26 +5,22 @@
 //! resolved through one client and cache, then each repository is written, committed and
 //! pushed, or put back as it was.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use git2::Repository;
 use rayon::prelude::*;
 
-use super::pin::{
-    FailureKind, FileResult, PinPlan, apply_file, client_options, open_cache, plan_paths,
-};
+use super::pin::{client_options, open_cache};
 use super::{ConfigArgs, exit};
-use crate::config::{CONFIG_FILE_NAMES, Config, RuleSelection, Settings, load_config};
-use crate::fix::{PinOptions, SkipReason, write_atomically};
-use crate::migrate::git::{self, Author, BranchPoint};
-use crate::migrate::report::{
-    FileChange, Item, MigrationReport, PinnedItem, RepoReport, Status, commit_message,
-};
-use crate::migrate::repos::{RepoLine, RepoSource, Shard, clone_name, parse_repo_list};
-use crate::registry::{RegistryClient, Resolutions, Resolver};
+use crate::config::{Config, RuleSelection, Settings, load_config};
+use crate::fix::PinOptions;
+use crate::migrate::git::Author;
+use crate::migrate::report::{MigrationReport, RepoReport, Status};
+use crate::migrate::repos::{RepoLine, Shard, parse_repo_list};
+use crate::migrate::repository::{Job, Prepared, clone_dirs, finish, prepare};
+use crate::registry::{RegistryClient, Resolver};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -85,15 +81,6 @@ pub struct MigrateArgs {
     config: ConfigArgs,
 }
 
-/// A repository opened and planned, waiting for the digests.
-struct Prepared {
-    report: RepoReport,
-    repo: Repository,
-    root: PathBuf,
-    point: BranchPoint,
-    plan: PinPlan,
-}
-
 pub fn run(args: MigrateArgs) -> miette::Result<u8> {
     let list = std::fs::read_to_string(&args.repos)
         .map_err(|e| miette::miette!("cannot read {}: {e}", args.repos.display()))?;
@@ -102,10 +89,17 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .filter(|repo| args.shard.is_none_or(|shard| shard.takes(repo)))
         .collect();
     let (fallback, run_settings) = run_config(&args.config)?;
-    let options = PinOptions {
-        update: args.update,
-        allow_latest: args.allow_latest,
-        include_untrusted: args.include_untrusted,
+    let job = Job {
+        branch: args.branch.clone(),
+        author: args.author.clone(),
+        push: args.push,
+        dry_run: args.dry_run,
+        options: PinOptions {
+            update: args.update,
+            allow_latest: args.allow_latest,
+            include_untrusted: args.include_untrusted,
+        },
+        fallback,
     };
     let clone_dirs = clone_dirs(&repos, &args.workdir);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -118,7 +112,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
             .par_iter()
             .map(|repo| {
                 let dir = clone_dirs.get(&repo.line);
-                (repo, prepare(repo, dir, &args.branch, &fallback, options))
+                (repo, prepare(repo, dir, &job))
             })
             .collect()
     });
@@ -126,7 +120,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
     let lookups: BTreeMap<_, _> = prepared
         .iter()
         .filter_map(|(_, p)| p.as_ref().ok())
-        .flat_map(|p| p.plan.lookups())
+        .flat_map(Prepared::lookups)
         .collect();
     let client = RegistryClient::new(client_options(&run_settings, args.registry_jobs))
         .map_err(|e| miette::miette!("{e}"))?;
@@ -145,7 +139,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         prepared
             .into_par_iter()
             .map(|(line, p)| match p {
-                Ok(prepared) => finish(prepared, &resolutions, &args),
+                Ok(prepared) => finish(prepared, &resolutions, &job),
                 Err(reason) => RepoReport::failed(&line.text, reason),
             })
             .collect()
@@ -190,232 +184,6 @@ fn run_config(args: &ConfigArgs) -> miette::Result<(Config, Settings)> {
         config.clone(),
         Settings::new(config, root, RuleSelection::default()),
     ))
-}
-
-/// A folder under `workdir` for each URL, named after it; a name taken twice gets `-2`, `-3`.
-fn clone_dirs(repos: &[RepoLine], workdir: &Path) -> HashMap<usize, PathBuf> {
-    let mut taken: HashMap<String, usize> = HashMap::new();
-    let mut dirs = HashMap::new();
-    for repo in repos {
-        if let RepoSource::Url(url) = &repo.source {
-            let name = clone_name(url);
-            let count = taken.entry(name.clone()).or_default();
-            *count += 1;
-            let name = match *count {
-                1 => name,
-                n => format!("{name}-{n}"),
-            };
-            dirs.insert(repo.line, workdir.join(name));
-        }
-    }
-    dirs
-}
-
-/// Opens or clones a repository, checks it is clean, and plans its pins; why not, when it
-/// cannot be worked on (then it is left as it was).
-fn prepare(
-    line: &RepoLine,
-    clone_dir: Option<&PathBuf>,
-    branch: &str,
-    fallback: &Config,
-    options: PinOptions,
-) -> Result<Prepared, String> {
-    let repo = match (&line.source, clone_dir) {
-        (RepoSource::Url(url), Some(dir)) => {
-            std::fs::create_dir_all(dir.parent().unwrap_or(dir))
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            git::clone(url, dir)
-        }
-        (RepoSource::Path(path), _) => git::open(path),
-        (RepoSource::Url(_), None) => Err("no folder to clone into".to_string()),
-    }?;
-    let root = repo
-        .workdir()
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .ok_or("repository has no work tree")?;
-    git::ensure_clean(&repo)?;
-    let point = git::branch_point(&repo)?;
-    git::ensure_no_branch(&repo, branch)?;
-    let settings = repo_settings(&root, fallback)?;
-    let plan = plan_paths(std::slice::from_ref(&root), &settings, options);
-    let mut report = RepoReport::new(&line.text);
-    report.path = Some(root.display().to_string());
-    report.base = Some(point.base.to_string());
-    let prefix = format!("{}/", root.display());
-    for message in plan
-        .failures
-        .iter()
-        .chain(plan.warnings.iter().map(|w| &w.message))
-    {
-        report.failed.push(Item {
-            file: None,
-            image: None,
-            reason: message.replace(&prefix, ""),
-        });
-    }
-    Ok(Prepared {
-        report,
-        repo,
-        root,
-        point,
-        plan,
-    })
-}
-
-/// The repository's own `.pinnace.yaml` at its root, else the run's config; globs are
-/// relative to the repository's root either way.
-fn repo_settings(root: &Path, fallback: &Config) -> Result<Settings, String> {
-    let own = CONFIG_FILE_NAMES
-        .iter()
-        .map(|name| root.join(name))
-        .find(|path| path.is_file());
-    let config = match own {
-        Some(path) => load_config(&path).map_err(|e| format!("{}", miette::Report::new(*e)))?,
-        None => fallback.clone(),
-    };
-    Ok(Settings::new(
-        config,
-        root.to_path_buf(),
-        RuleSelection::default(),
-    ))
-}
-
-/// Writes, commits and pushes one repository's pins, or puts it back as it was.
-fn finish(prepared: Prepared, resolutions: &Resolutions, args: &MigrateArgs) -> RepoReport {
-    let Prepared {
-        mut report,
-        repo,
-        root,
-        point,
-        plan,
-    } = prepared;
-    let results: Vec<FileResult> = plan
-        .into_files()
-        .into_iter()
-        .map(|file| apply_file(file, resolutions))
-        .collect();
-    let edit_failed = collect(&mut report, &results, &root);
-    let changed: Vec<&FileResult> = results.iter().filter(|r| r.new_text.is_some()).collect();
-    if edit_failed {
-        report.status = Status::Failed;
-        report.files.clear();
-        return report;
-    }
-    if changed.is_empty() {
-        report.status = Status::Unchanged;
-        return report;
-    }
-    if args.dry_run {
-        report.status = Status::WouldPin;
-        return report;
-    }
-    match commit_pins(&repo, &root, &point, &changed, &report.files, args) {
-        Ok((commit, pushed)) => {
-            report.status = Status::Pinned;
-            report.branch = Some(args.branch.clone());
-            report.commit = Some(commit);
-            report.pushed = pushed;
-        }
-        Err(reason) => {
-            report.status = Status::Failed;
-            report.files.clear();
-            report.failed.push(Item {
-                file: None,
-                image: None,
-                reason,
-            });
-        }
-    }
-    report
-}
-
-/// Fills the report from the files' results; whether an edit failed (then nothing is written).
-fn collect(report: &mut RepoReport, results: &[FileResult], root: &Path) -> bool {
-    let mut edit_failed = false;
-    for result in results {
-        let file = relative(&result.path, root);
-        for (image, reason) in &result.skipped {
-            if *reason == SkipReason::AlreadyPinned {
-                report.already_pinned += 1;
-                continue;
-            }
-            report.skipped.push(Item {
-                file: Some(file.clone()),
-                image: Some(image.clone()),
-                reason: reason.describe().to_string(),
-            });
-        }
-        for failure in &result.failures {
-            edit_failed |= failure.kind == FailureKind::Edit;
-            report.failed.push(Item {
-                file: Some(file.clone()),
-                image: failure.image.clone(),
-                reason: failure.message.clone(),
-            });
-        }
-        if result.new_text.is_some() {
-            let mut pinned: Vec<PinnedItem> = Vec::new();
-            for pin in &result.pinned {
-                if !pinned
-                    .iter()
-                    .any(|p| p.image == pin.image && p.digest == pin.digest)
-                {
-                    pinned.push(PinnedItem {
-                        image: pin.image.clone(),
-                        digest: pin.digest.clone(),
-                        updated: pin.updated,
-                    });
-                }
-            }
-            report.files.push(FileChange { file, pinned });
-        }
-    }
-    edit_failed
-}
-
-fn relative(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-/// Branch, write, commit, push; on any failure the repository is rolled back to its branch
-/// point and the error returned with what the rollback could not undo.
-fn commit_pins(
-    repo: &Repository,
-    root: &Path,
-    point: &BranchPoint,
-    changed: &[&FileResult],
-    files: &[FileChange],
-    args: &MigrateArgs,
-) -> Result<(String, bool), String> {
-    let signature = git::signature(repo, args.author.as_ref())?;
-    git::start_branch(repo, &args.branch, point)?;
-    let mut written: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let outcome = (|| {
-        for result in changed {
-            let new_text = result.new_text.as_deref().unwrap_or_default();
-            write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
-                .map_err(|e| e.to_string().replace(&format!("{}/", root.display()), ""))?;
-            written.push((result.path.clone(), result.text.clone().into_bytes()));
-        }
-        let paths: Vec<PathBuf> = changed
-            .iter()
-            .map(|r| r.path.strip_prefix(root).unwrap_or(&r.path).to_path_buf())
-            .collect();
-        let commit = git::commit(repo, &paths, &commit_message(files), &signature, point)?;
-        if args.push {
-            git::push(repo, &args.branch)?;
-        }
-        Ok((commit.to_string(), args.push))
-    })();
-    outcome.map_err(
-        |error: String| match git::rollback(repo, point, &args.branch, &written) {
-            Ok(()) => format!("{error}; rolled back"),
-            Err(rollback) => format!("{error}; rollback incomplete: {rollback}"),
-        },
-    )
 }
 
 fn print_line(repo: &RepoReport) {

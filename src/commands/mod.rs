@@ -5,7 +5,7 @@ mod check;
 mod images;
 mod inputs;
 mod migrate;
-mod pin;
+pub(crate) mod pin;
 mod rules;
 
 use std::io::IsTerminal;

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use git2::{
-    BranchType, Cred, CredentialType, FetchOptions, IndexAddOption, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature, StatusOptions,
+    BranchType, Cred, CredentialType, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository,
+    Signature, StatusOptions,
 };
 
 /// Where a branch was started: what HEAD was and the commit it pointed at.
@@ -164,9 +164,11 @@ pub fn commit(
     point: &BranchPoint,
 ) -> Result<Oid, String> {
     let mut index = repo.index().map_err(|e| error("cannot read index", e))?;
-    index
-        .add_all(files, IndexAddOption::DEFAULT, None)
-        .map_err(|e| error("cannot stage", e))?;
+    for file in files {
+        index
+            .add_path(file)
+            .map_err(|e| error(&format!("cannot stage {}", file.display()), e))?;
+    }
     index.write().map_err(|e| error("cannot write index", e))?;
     let tree = index
         .write_tree()

@@ -3,9 +3,10 @@
 //! once across the whole fleet.
 //!
 //! The command (src/commands/migrate.rs) composes these parts: [`repos`] reads the list and
-//! splits it into shards, [`git`] opens, clones, branches, commits, rolls back and pushes, and
+//! splits it into shards, [`repository`] takes one repository through its steps, [`git`] opens, clones, branches, commits, rolls back and pushes, and
 //! [`report`] writes what happened as JSON and Markdown.
 
 pub mod git;
 pub mod report;
 pub mod repos;
+pub mod repository;
