@@ -1,6 +1,8 @@
 //! `pinnace migrate` over local bare repositories (as remotes, cloned by `file://` URL) against
 //! a real registry (Debian's docker-registry on 127.0.0.1, images pushed by skopeo).
 
+#[path = "migrate/git_http.rs"]
+mod git_http;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use assert_cmd::Command;
 use git2::{BranchType, IndexAddOption, Repository, Signature};
 use serde_json::Value;
 
+use git_http::{GitHttpServer, git_http_backend_missing};
 use support::{Registry, TestImage};
 
 const BRANCH: &str = "pinnace/pin-digests";
@@ -76,10 +79,15 @@ fn bare_path(url: &str) -> PathBuf {
 /// Runs `pinnace migrate` in `dir` with an empty home (no git config, no credentials).
 fn migrate(dir: &Path, args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
+    migrate_with_home(dir, home.path(), args)
+}
+
+/// Runs `pinnace migrate` in `dir` with `home` as HOME (its `.gitconfig` is git's config).
+fn migrate_with_home(dir: &Path, home: &Path, args: &[&str]) -> Output {
     Command::cargo_bin("pinnace")
         .unwrap()
         .current_dir(dir)
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env_remove("DOCKER_CONFIG")
         .env_remove("XDG_CONFIG_HOME")
@@ -547,4 +555,93 @@ fn a_repository_with_changes_of_its_own_is_left_alone() {
         text
     );
     assert_eq!(manifest_heads(&registry), 0, "nothing resolved");
+}
+
+/// A home whose git config names a credential helper that answers `user` and `password`.
+fn home_with_credential_helper(user: &str, password: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let helper = home.path().join("credential-helper.sh");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] && printf 'username=%s\\npassword=%s\\n' '{user}' '{password}'\nexit 0\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        format!("[credential]\n\thelper = {}\n", helper.display()),
+    )
+    .unwrap();
+    home
+}
+
+#[test]
+fn clone_and_push_over_http_with_the_credential_helper_git_would_use() {
+    if support::registry_tools_missing() || git_http_backend_missing() {
+        return;
+    }
+    const PASSWORD: &str = "git-Pa55word-never-printed";
+    let registry = Registry::start();
+    let host = registry.host();
+    registry.push("team/a", "1", TestImage::SinglePlatform, "a");
+    let remotes = tempfile::tempdir().unwrap();
+    let file_url = bare_remote(
+        remotes.path(),
+        "fleet",
+        &[("app.yaml", deployment(&[&format!("{host}/team/a:1")]))],
+    );
+    let server = GitHttpServer::start(remotes.path(), "bot", PASSWORD);
+    let url = server.url("fleet.git");
+    let dir = run_dir(&host, &[&url]);
+
+    let home = home_with_credential_helper("bot", PASSWORD);
+    let mut args = COMMON.to_vec();
+    args.extend(["--workdir", "work", "--report", "report", "--push"]);
+    let output = migrate_with_home(dir.path(), home.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = report(dir.path());
+    let entry = repo_entry(&json, &url);
+    assert_eq!(entry["status"], "pinned");
+    assert_eq!(entry["pushed"], true);
+    let bare = Repository::open_bare(bare_path(&file_url)).unwrap();
+    let pushed = bare.find_branch(BRANCH, BranchType::Local).unwrap();
+    assert_eq!(
+        pushed.get().target().unwrap().to_string(),
+        entry["commit"].as_str().unwrap()
+    );
+    let requests = server.requests();
+    assert!(
+        requests.iter().any(|(method, path, user)| method == "POST"
+            && path.ends_with("/git-receive-pack")
+            && user == "bot"),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|(_, _, user)| user.is_empty()),
+        "asked for credentials"
+    );
+    for text in [
+        stderr(&output),
+        std::fs::read_to_string(dir.path().join("report.json")).unwrap(),
+    ] {
+        assert!(!text.contains(PASSWORD));
+    }
+
+    // A helper with the wrong password: the clone fails after a few tries, nothing hangs.
+    let home = home_with_credential_helper("bot", "wrong");
+    let mut args = COMMON.to_vec();
+    args.extend(["--workdir", "other", "--report", "report", "--push"]);
+    let output = migrate_with_home(dir.path(), home.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json = report(dir.path());
+    let entry = repo_entry(&json, &url);
+    assert_eq!(entry["status"], "failed");
+    let reason = entry["failed"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("cannot clone") && reason.contains("authentication failed"),
+        "{reason}"
+    );
+    assert!(!stderr(&output).contains(PASSWORD));
 }

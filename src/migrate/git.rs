@@ -285,7 +285,7 @@ fn callbacks<'a>(config: git2::Config) -> RemoteCallbacks<'a> {
         tries += 1;
         if tries > 3 {
             return Err(git2::Error::from_str(
-                "authentication failed (tried the ssh agent, the credential helper and the default)",
+                "authentication failed: the remote refused the credentials git's helpers gave",
             ));
         }
         if allowed.contains(CredentialType::SSH_KEY) {
