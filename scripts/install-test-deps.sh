@@ -3,6 +3,7 @@
 #   docker-registry  CNCF distribution 2.8.x, run by the tests on 127.0.0.1 with their own configs
 #   skopeo           pushes the OCI layouts the tests build and inspects what the registry serves
 #   openssl          makes the self-signed certificate of the TLS registry instance
+#   git              `git http-backend` serves the repositories the migrate tests clone and push
 # and the system libraries the build links (checked by pkg-config, not by a binary on PATH):
 #   libssl-dev       OpenSSL for git2's https transport (`pinnace migrate` clones and pushes)
 #   pkg-config       how openssl-sys finds it
@@ -12,10 +13,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
-declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [pkg-config]=pkg-config)
+declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git [pkg-config]=pkg-config)
 
 missing=()
-for tool in docker-registry skopeo openssl pkg-config; do
+for tool in docker-registry skopeo openssl git pkg-config; do
     if command -v "$tool" >/dev/null 2>&1; then
         echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
     else
@@ -55,7 +56,7 @@ if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
     fi
 fi
 
-for tool in docker-registry skopeo openssl pkg-config; do
+for tool in docker-registry skopeo openssl git pkg-config; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
 pkg-config --exists openssl || { echo "install-test-deps: libssl-dev still missing" >&2; exit 1; }
