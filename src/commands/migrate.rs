@@ -17,7 +17,7 @@ use super::{ConfigArgs, exit};
 use crate::config::{Config, RuleSelection, Settings, load_config};
 use crate::fix::PinOptions;
 use crate::migrate::git::Author;
-use crate::migrate::report::{MigrationReport, RepoReport, Status};
+use crate::migrate::report::{MigrationReport, RepoReport, Status, plural};
 use crate::migrate::repos::{RepoLine, Shard, parse_repo_list};
 use crate::migrate::repository::{Job, Prepared, clone_dirs, finish, prepare};
 use crate::registry::{RegistryClient, Resolver};
@@ -189,13 +189,16 @@ fn run_config(args: &ConfigArgs) -> miette::Result<(Config, Settings)> {
 fn print_line(repo: &RepoReport) {
     let detail = match repo.status {
         Status::Pinned | Status::WouldPin => format!(
-            "{} images in {} files{}",
+            "{} image{} in {} file{}{}{}",
             repo.images_pinned(),
+            plural(repo.images_pinned()),
             repo.files.len(),
+            plural(repo.files.len()),
             repo.commit
                 .as_deref()
                 .map(|c| format!(" ({})", &c[..c.len().min(12)]))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if repo.pushed { ", pushed" } else { "" }
         ),
         Status::Unchanged => "nothing to pin".to_string(),
         Status::Failed => String::new(),

@@ -266,7 +266,7 @@ pub fn commit_message(files: &[FileChange]) -> String {
     message
 }
 
-fn plural(n: usize) -> &'static str {
+pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
