@@ -179,10 +179,14 @@ fn clones_by_url_commits_the_pins_on_a_branch_and_reports_each_repository() {
             ("README.md", "not yaml\n".into()),
         ],
     );
+    let remote_base = "resources:\n- https://github.com/acme/base//deploy?ref=v1\n";
     let two = bare_remote(
         remotes.path(),
         "two",
-        &[("app.yaml", deployment(&[&image_a]))],
+        &[
+            ("app.yaml", deployment(&[&image_a])),
+            ("remote/kustomization.yaml", remote_base.into()),
+        ],
     );
     let latest = format!("{host}/team/a:latest");
     let three = bare_remote(
@@ -260,7 +264,16 @@ fn clones_by_url_commits_the_pins_on_a_branch_and_reports_each_repository() {
     assert_eq!(first["files"][0]["file"], "deploy/app.yaml");
     assert_eq!(first["files"][0]["pinned"][1]["image"], image_b.as_str());
     assert_eq!(first["files"][0]["pinned"][1]["digest"], b.digest.as_str());
-    assert_eq!(repo_entry(&json, &two)["status"], "pinned");
+    // What pin does not build is skipped, not failed.
+    let second = repo_entry(&json, &two);
+    assert_eq!(second["status"], "pinned");
+    assert_eq!(second["failed"], Value::Array(vec![]));
+    assert_eq!(
+        second["skipped"][0]["file"],
+        "remote/kustomization.yaml:2:3"
+    );
+    let reason = second["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("never fetched"), "{reason}");
     let third = repo_entry(&json, &three);
     assert_eq!(third["status"], "unchanged");
     assert_eq!(third["commit"], Value::Null);
