@@ -79,14 +79,16 @@ fn bare_path(url: &str) -> PathBuf {
 /// Runs `pinnace migrate` in `dir` with an empty home (no git config, no credentials).
 fn migrate(dir: &Path, args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
-    migrate_with_home(dir, home.path(), args)
+    migrate_with_home(dir, home.path(), &[], args)
 }
 
-/// Runs `pinnace migrate` in `dir` with `home` as HOME (its `.gitconfig` is git's config).
-fn migrate_with_home(dir: &Path, home: &Path, args: &[&str]) -> Output {
+/// Runs `pinnace migrate` in `dir` with `home` as HOME (its `.gitconfig` is git's config),
+/// and `env` set.
+fn migrate_with_home(dir: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::cargo_bin("pinnace")
         .unwrap()
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env_remove("DOCKER_CONFIG")
@@ -595,6 +597,20 @@ fn clone_and_push_over_http_with_the_credential_helper_git_would_use() {
     if support::registry_tools_missing() || git_http_backend_missing() {
         return;
     }
+    clone_and_push_with_credentials(false);
+}
+
+#[test]
+fn clone_and_push_over_https_verify_the_server_certificate() {
+    if support::registry_tools_missing() || git_http_backend_missing() {
+        return;
+    }
+    clone_and_push_with_credentials(true);
+}
+
+/// Clones and pushes through the git HTTP server (TLS or not) with the credential helper of
+/// git config; then a helper with the wrong password, and (TLS) a CA that is not trusted.
+fn clone_and_push_with_credentials(tls: bool) {
     const PASSWORD: &str = "git-Pa55word-never-printed";
     let registry = Registry::start();
     let host = registry.host();
@@ -605,14 +621,29 @@ fn clone_and_push_over_http_with_the_credential_helper_git_would_use() {
         "fleet",
         &[("app.yaml", deployment(&[&format!("{host}/team/a:1")]))],
     );
-    let server = GitHttpServer::start(remotes.path(), "bot", PASSWORD);
+    let pki = tempfile::tempdir().unwrap();
+    let files = support::tls_auth::make_tls_files(pki.path());
+    let server = if tls {
+        GitHttpServer::start_tls(
+            remotes.path(),
+            "bot",
+            PASSWORD,
+            &files.server_cert,
+            &files.server_key,
+        )
+    } else {
+        GitHttpServer::start(remotes.path(), "bot", PASSWORD)
+    };
     let url = server.url("fleet.git");
+    assert!(url.starts_with(if tls { "https://" } else { "http://" }));
     let dir = run_dir(&host, &[&url]);
+    let trusted = files.ca_pem.to_str().unwrap();
+    let env = [("SSL_CERT_FILE", trusted)];
 
     let home = home_with_credential_helper("bot", PASSWORD);
     let mut args = COMMON.to_vec();
     args.extend(["--workdir", "work", "--report", "report", "--push"]);
-    let output = migrate_with_home(dir.path(), home.path(), &args);
+    let output = migrate_with_home(dir.path(), home.path(), &env, &args);
     assert!(output.status.success(), "{}", stderr(&output));
     let json = report(dir.path());
     let entry = repo_entry(&json, &url);
@@ -646,15 +677,47 @@ fn clone_and_push_over_http_with_the_credential_helper_git_would_use() {
     let home = home_with_credential_helper("bot", "wrong");
     let mut args = COMMON.to_vec();
     args.extend(["--workdir", "other", "--report", "report", "--push"]);
-    let output = migrate_with_home(dir.path(), home.path(), &args);
+    let output = migrate_with_home(dir.path(), home.path(), &env, &args);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let json = report(dir.path());
-    let entry = repo_entry(&json, &url);
-    assert_eq!(entry["status"], "failed");
-    let reason = entry["failed"][0]["reason"].as_str().unwrap();
+    let reason = repo_entry(&json, &url)["failed"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         reason.starts_with("cannot clone") && reason.contains("authentication failed"),
         "{reason}"
     );
     assert!(!stderr(&output).contains(PASSWORD));
+    if !tls {
+        return;
+    }
+
+    // A server whose certificate no trusted CA signed is refused before any credential is sent.
+    let authorized = || {
+        let requests = server.requests();
+        requests
+            .iter()
+            .filter(|(_, _, user)| !user.is_empty())
+            .count()
+    };
+    let before = authorized();
+    let other = tempfile::tempdir().unwrap();
+    let untrusted = support::tls_auth::make_tls_files(other.path());
+    let env = [("SSL_CERT_FILE", untrusted.ca_pem.to_str().unwrap())];
+    let home = home_with_credential_helper("bot", PASSWORD);
+    let mut args = COMMON.to_vec();
+    args.extend(["--workdir", "third", "--report", "report"]);
+    let output = migrate_with_home(dir.path(), home.path(), &env, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json = report(dir.path());
+    let reason = repo_entry(&json, &url)["failed"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with("cannot clone") && reason.contains("certificate"),
+        "{reason}"
+    );
+    assert_eq!(authorized(), before, "no credential reached the server");
 }

@@ -1,11 +1,12 @@
 //! A git smart-HTTP server on 127.0.0.1 for the push and clone tests: every request must carry
 //! Basic credentials; an accepted one is handed to the real `git http-backend` (CGI), which
-//! serves the bare repositories under a folder, fetch and push alike.
+//! serves the bare repositories under a folder, fetch and push alike. Plain HTTP, or HTTPS
+//! (rustls) with a certificate the harness makes (`support::tls_auth`).
 //!
 //! One thread per connection, one request per connection (`Connection: close`), bounded by
 //! time; it stops when dropped.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,9 +16,13 @@ use std::thread;
 use std::time::Duration;
 
 use base64::Engine;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 pub struct GitHttpServer {
     addr: String,
+    scheme: &'static str,
     stop: Arc<AtomicBool>,
     /// (method, path, user name or "" when refused) of each request.
     seen: Arc<Mutex<Vec<(String, String, String)>>>,
@@ -39,6 +44,38 @@ pub fn git_http_backend_missing() -> bool {
 
 impl GitHttpServer {
     pub fn start(root: &Path, user: &str, password: &str) -> GitHttpServer {
+        GitHttpServer::start_with(root, user, password, None)
+    }
+
+    /// The same over TLS, with this certificate chain and key (PEM).
+    pub fn start_tls(
+        root: &Path,
+        user: &str,
+        password: &str,
+        cert: &Path,
+        key: &Path,
+    ) -> GitHttpServer {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        GitHttpServer::start_with(root, user, password, Some(Arc::new(config)))
+    }
+
+    fn start_with(
+        root: &Path,
+        user: &str,
+        password: &str,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> GitHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -50,25 +87,33 @@ impl GitHttpServer {
         );
         let (root, user) = (root.to_path_buf(), user.to_string());
         let (stop_flag, log) = (stop.clone(), seen.clone());
+        let tls_on = tls.is_some();
         thread::spawn(move || {
             while !stop_flag.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (root, user, expected, log) =
                             (root.clone(), user.clone(), expected.clone(), log.clone());
+                        let tls = tls.clone();
                         thread::spawn(move || {
-                            let _ = serve(stream, &root, &user, &expected, &log);
+                            let _ = connection(stream, tls, &root, &user, &expected, &log);
                         });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        GitHttpServer { addr, stop, seen }
+        let scheme = if tls_on { "https" } else { "http" };
+        GitHttpServer {
+            addr,
+            scheme,
+            stop,
+            seen,
+        }
     }
 
     pub fn url(&self, repo: &str) -> String {
-        format!("http://{}/{repo}", self.addr)
+        format!("{}://{}/{repo}", self.scheme, self.addr)
     }
 
     pub fn requests(&self) -> Vec<(String, String, String)> {
@@ -101,17 +146,37 @@ impl Request {
     }
 }
 
-fn serve(
+/// One connection, in the clear or through TLS.
+fn connection(
     stream: TcpStream,
+    tls: Option<Arc<ServerConfig>>,
     root: &Path,
     user: &str,
     expected: &str,
     log: &Mutex<Vec<(String, String, String)>>,
 ) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let request = read_request(&mut reader)?;
+    let Some(config) = tls else {
+        return serve(stream, root, user, expected, log);
+    };
+    let session = ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut stream = StreamOwned::new(session, stream);
+    serve(&mut stream, root, user, expected, log)?;
+    stream.conn.send_close_notify();
+    stream.flush()
+}
+
+fn serve(
+    mut stream: impl Read + Write,
+    root: &Path,
+    user: &str,
+    expected: &str,
+    log: &Mutex<Vec<(String, String, String)>>,
+) -> std::io::Result<()> {
+    // One request per connection: nothing the reader buffers beyond it is lost.
+    let request = read_request(&mut BufReader::new(&mut stream))?;
     let authorized = request.header("Authorization") == Some(expected);
     log.lock().unwrap().push((
         request.method.clone(),
@@ -122,7 +187,6 @@ fn serve(
             String::new()
         },
     ));
-    let mut stream = stream;
     if !authorized {
         let body = b"credentials required\n";
         write!(
