@@ -689,6 +689,25 @@ fn clone_and_push_with_credentials(tls: bool) {
         "{reason}"
     );
     assert!(!stderr(&output).contains(PASSWORD));
+
+    // Credentials written into the URL work, and are masked wherever the URL is shown.
+    let with_password = url.replacen("://", &format!("://bot:{PASSWORD}@"), 1);
+    std::fs::write(dir.path().join("repos.txt"), format!("{with_password}\n")).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut args = COMMON.to_vec();
+    args.extend(["--workdir", "inline", "--report", "report"]);
+    let output = migrate_with_home(dir.path(), home.path(), &env, &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = url.replacen("://", "://bot:***@", 1);
+    assert_eq!(repo_entry(&report(dir.path()), &shown)["status"], "pinned");
+    for text in [
+        stderr(&output),
+        std::fs::read_to_string(dir.path().join("report.json")).unwrap(),
+        std::fs::read_to_string(dir.path().join("report.md")).unwrap(),
+    ] {
+        assert!(!text.contains(PASSWORD), "{text}");
+    }
+    std::fs::write(dir.path().join("repos.txt"), format!("{url}\n")).unwrap();
     if !tls {
         return;
     }

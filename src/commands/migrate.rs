@@ -138,9 +138,12 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
     let finished: Vec<RepoReport> = pool.install(|| {
         prepared
             .into_par_iter()
-            .map(|(line, p)| match p {
-                Ok(prepared) => finish(prepared, &resolutions, &job),
-                Err(reason) => RepoReport::failed(&line.text, reason),
+            .map(|(line, p)| {
+                let report = match p {
+                    Ok(prepared) => finish(prepared, &resolutions, &job),
+                    Err(reason) => RepoReport::failed(&line.text, reason),
+                };
+                masked(report, line)
             })
             .collect()
     });
@@ -162,6 +165,15 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .iter()
         .any(|r| r.status == Status::Failed || !r.failed.is_empty());
     Ok(if failed { exit::FINDINGS } else { exit::CLEAN })
+}
+
+/// The report with the URL's password or token (if any) masked wherever it appears.
+fn masked(mut report: RepoReport, line: &RepoLine) -> RepoReport {
+    report.repository = line.display.clone();
+    for item in report.failed.iter_mut().chain(report.skipped.iter_mut()) {
+        item.reason = line.redact(&item.reason);
+    }
+    report
 }
 
 /// The config of `--config` (or none): it sets registry access for the run, and is what a

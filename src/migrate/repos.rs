@@ -11,9 +11,35 @@ use sha2::{Digest, Sha256};
 pub struct RepoLine {
     /// Line number in the list, from 1.
     pub line: usize,
-    /// The line as written, trimmed: how reports name the repository.
+    /// The line as written, trimmed.
     pub text: String,
+    /// How output names the repository: `text` with a password or token in the URL masked.
+    pub display: String,
     pub source: RepoSource,
+}
+
+impl RepoLine {
+    /// `text` with the URL's secret (if any) masked, for messages that may quote the URL.
+    pub fn redact(&self, text: &str) -> String {
+        match secret_of(&self.text) {
+            Some(secret) => text.replace(secret, "***"),
+            None => text.to_string(),
+        }
+    }
+}
+
+/// The password of `scheme://user:password@host/…`, or the token of `http(s)://token@host/…`
+/// (an ssh user name such as `git@` is no secret).
+fn secret_of(text: &str) -> Option<&str> {
+    let (scheme, rest) = text.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    match userinfo.split_once(':') {
+        Some((_, password)) if !password.is_empty() => Some(password),
+        Some(_) => None,
+        None if scheme.starts_with("http") && !userinfo.is_empty() => Some(userinfo),
+        None => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +57,15 @@ pub fn parse_repo_list(text: &str) -> Vec<RepoLine> {
         .enumerate()
         .filter_map(|(index, raw)| {
             let text = strip_comment(raw).trim();
-            (!text.is_empty()).then(|| RepoLine {
-                line: index + 1,
-                text: text.to_string(),
-                source: source_of(text),
+            (!text.is_empty()).then(|| {
+                let mut repo = RepoLine {
+                    line: index + 1,
+                    text: text.to_string(),
+                    display: String::new(),
+                    source: source_of(text),
+                };
+                repo.display = repo.redact(text);
+                repo
             })
         })
         .collect()
@@ -141,6 +172,27 @@ mod tests {
         assert!(matches!(repos[1].source, RepoSource::Url(_)));
         assert!(matches!(repos[2].source, RepoSource::Url(_)));
         assert_eq!(repos[3].text, "file:///tmp/d#x");
+    }
+
+    #[test]
+    fn secrets_in_urls_are_masked() {
+        let repos = parse_repo_list(
+            "https://bot:s3cret@git.example/a.git\nhttps://ghp_tok@git.example/b\nssh://git@host/c\ngit@host:d.git\n",
+        );
+        let shown: Vec<&str> = repos.iter().map(|r| r.display.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                "https://bot:***@git.example/a.git",
+                "https://***@git.example/b",
+                "ssh://git@host/c",
+                "git@host:d.git"
+            ]
+        );
+        assert_eq!(
+            repos[0].redact("cannot clone https://bot:s3cret@git.example/a.git"),
+            "cannot clone https://bot:***@git.example/a.git"
+        );
     }
 
     #[test]
