@@ -18,7 +18,7 @@ use crate::config::{Config, RuleSelection, Settings, load_config};
 use crate::fix::PinOptions;
 use crate::migrate::git::Author;
 use crate::migrate::report::{MigrationReport, RepoReport, Status, plural};
-use crate::migrate::repos::{RepoLine, Shard, parse_repo_list};
+use crate::migrate::repos::{RepoLine, Shard, duplicates, parse_repo_list};
 use crate::migrate::repository::{Job, Prepared, clone_dirs, finish, prepare};
 use crate::registry::{RegistryClient, Resolver};
 
@@ -107,12 +107,13 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .build()
         .map_err(|e| miette::miette!("cannot start threads: {e}"))?;
 
+    let twice = duplicates(&repos);
     let prepared: Vec<(&RepoLine, Result<Prepared, String>)> = pool.install(|| {
         repos
             .par_iter()
-            .map(|repo| {
-                let dir = clone_dirs.get(&repo.line);
-                (repo, prepare(repo, dir, &job))
+            .map(|repo| match twice.get(&repo.line) {
+                Some(first) => (repo, Err(format!("listed already on line {first}"))),
+                None => (repo, prepare(repo, clone_dirs.get(&repo.line), &job)),
             })
             .collect()
     });

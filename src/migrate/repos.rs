@@ -1,6 +1,7 @@
 //! The repository list: one local path or git URL a line, `#` comments and blank lines
 //! allowed; and the shard of it one machine takes.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -91,6 +92,31 @@ fn source_of(text: &str) -> RepoSource {
     } else {
         RepoSource::Path(PathBuf::from(text))
     }
+}
+
+/// Repositories listed more than once (the same URL, or paths to the same folder): each later
+/// line with the line that listed it first. Two workers on one repository would collide.
+pub fn duplicates(repos: &[RepoLine]) -> HashMap<usize, usize> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut later = HashMap::new();
+    for repo in repos {
+        let key = match &repo.source {
+            RepoSource::Url(url) => url.trim_end_matches('/').to_string(),
+            RepoSource::Path(path) => std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+        };
+        match first.get(&key) {
+            Some(line) => {
+                later.insert(repo.line, *line);
+            }
+            None => {
+                first.insert(key, repo.line);
+            }
+        }
+    }
+    later
 }
 
 /// The folder name a URL is cloned into: its last path segment without `.git`.
@@ -193,6 +219,18 @@ mod tests {
             repos[0].redact("cannot clone https://bot:s3cret@git.example/a.git"),
             "cannot clone https://bot:***@git.example/a.git"
         );
+    }
+
+    #[test]
+    fn a_repository_listed_twice_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("x/y")).unwrap();
+        let root = dir.path().display();
+        let repos = parse_repo_list(&format!(
+            "https://h/a.git\n{root}/x/y\nhttps://h/a.git/\n{root}/x/../x/y\n{root}/x\n"
+        ));
+        let found = duplicates(&repos);
+        assert_eq!(found, HashMap::from([(3, 1), (4, 2)]));
     }
 
     #[test]
