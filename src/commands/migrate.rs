@@ -6,14 +6,14 @@
 //! pushed, or put back as it was.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 use rayon::prelude::*;
 
+use super::exit;
 use super::pin::{client_options, open_cache};
-use super::{ConfigArgs, exit};
 use crate::config::{Config, RuleSelection, Settings, load_config};
 use crate::fix::PinOptions;
 use crate::migrate::git::Author;
@@ -75,10 +75,10 @@ pub struct MigrateArgs {
     /// Also pin images from registries outside `registries.trusted`.
     #[arg(long)]
     include_untrusted: bool,
-    /// Registry access (insecure hosts, mirrors, CA files) for the whole run, and the config of
-    /// repositories that have no `.pinnace.yaml` of their own.
-    #[command(flatten)]
-    config: ConfigArgs,
+    /// Config for registry access (insecure hosts, mirrors, CA files) over the whole run, and
+    /// for repositories that have no `.pinnace.yaml` of their own.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: MigrateArgs) -> miette::Result<u8> {
@@ -88,7 +88,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .into_iter()
         .filter(|repo| args.shard.is_none_or(|shard| shard.takes(repo)))
         .collect();
-    let (fallback, run_settings) = run_config(&args.config)?;
+    let (fallback, run_settings) = run_config(args.config.as_deref())?;
     let job = Job {
         branch: args.branch.clone(),
         author: args.author.clone(),
@@ -179,10 +179,10 @@ fn masked(mut report: RepoReport, line: &RepoLine) -> RepoReport {
 
 /// The config of `--config` (or none): it sets registry access for the run, and is what a
 /// repository without a config of its own is planned with.
-fn run_config(args: &ConfigArgs) -> miette::Result<(Config, Settings)> {
+fn run_config(path: Option<&Path>) -> miette::Result<(Config, Settings)> {
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
-    let Some(path) = &args.config else {
+    let Some(path) = path else {
         return Ok((
             Config::default(),
             Settings::new(Config::default(), cwd, RuleSelection::default()),
