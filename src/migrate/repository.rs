@@ -26,10 +26,10 @@ pub struct Job {
     pub fallback: Config,
 }
 
-/// A repository opened and planned, waiting for the digests.
+/// A repository planned, waiting for the digests. It is opened again to be written, so that a
+/// fleet of thousands does not hold thousands of repositories open meanwhile.
 pub struct Prepared {
     report: RepoReport,
-    repo: Repository,
     root: PathBuf,
     point: BranchPoint,
     plan: PinPlan,
@@ -108,7 +108,6 @@ pub fn prepare(
     }
     Ok(Prepared {
         report,
-        repo,
         root,
         point,
         plan,
@@ -137,7 +136,6 @@ fn repo_settings(root: &Path, fallback: &Config) -> Result<Settings, String> {
 pub fn finish(prepared: Prepared, resolutions: &Resolutions, job: &Job) -> RepoReport {
     let Prepared {
         mut report,
-        repo,
         root,
         point,
         plan,
@@ -167,7 +165,9 @@ pub fn finish(prepared: Prepared, resolutions: &Resolutions, job: &Job) -> RepoR
         report.status = Status::WouldPin;
         return report;
     }
-    match commit_pins(&repo, &root, &point, &changed, &report.files, job) {
+    let outcome = git::open(&root)
+        .and_then(|repo| commit_pins(&repo, &root, &point, &changed, &report.files, job));
+    match outcome {
         Ok((commit, pushed)) => {
             report.status = Status::Pinned;
             report.branch = Some(job.branch.clone());
@@ -249,6 +249,9 @@ fn commit_pins(
     job: &Job,
 ) -> Result<(String, bool), String> {
     let signature = git::signature(repo, job.author.as_ref())?;
+    if git::branch_point(repo)?.base != point.base {
+        return Err("HEAD moved while the images were resolved; left alone (run again)".into());
+    }
     git::start_branch(repo, &job.branch, point)?;
     let mut written: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let outcome = (|| {
