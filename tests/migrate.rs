@@ -552,7 +552,7 @@ fn a_repository_with_changes_of_its_own_is_left_alone() {
     std::fs::write(path.join("notes.yaml"), "x: 1\n").unwrap();
     let dir = run_dir(&host, &[path.to_str().unwrap()]);
     let mut args = COMMON.to_vec();
-    args.extend(["--report", "report"]);
+    args.extend(["--report-json", "report.json", "--report-md", "summary.md"]);
     let output = migrate(dir.path(), &args);
     assert_eq!(output.status.code(), Some(1));
     let json = report(dir.path());
@@ -570,6 +570,12 @@ fn a_repository_with_changes_of_its_own_is_left_alone() {
         text
     );
     assert_eq!(manifest_heads(&registry), 0, "nothing resolved");
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        md.contains(&format!("| {} | failed |", path.display())),
+        "{md}"
+    );
+    assert!(!dir.path().join("report.md").exists());
 }
 
 /// A home whose git config names a credential helper that answers `user` and `password`.
