@@ -11,13 +11,18 @@
 #   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
 # The PyPI tools go into a virtualenv under target/test-tools (where the tests look, after
 # PATH), since Debian's Python refuses `pip install` outside one.
+#   git              also serves, through `git http-backend`, the repositories the migrate tests
+#                    clone and push
+# and the system libraries the build links (checked by pkg-config, not by a binary on PATH):
+#   libssl-dev       OpenSSL for git2's https transport (`pinnace migrate` clones and pushes)
+#   pkg-config       how openssl-sys finds it
 # Idempotent: a tool already on PATH is left alone, and `apt-get update` runs once, only when
 # something has to be installed. CI (.ci/run) calls it before `cargo test`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
-declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git)
+declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git [pkg-config]=pkg-config)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/target/test-tools/venv"
 PYTHON_TOOLS=(pre-commit check-jsonschema)
@@ -69,13 +74,18 @@ else
 fi
 
 missing=()
-for tool in docker-registry skopeo openssl git; do
+for tool in docker-registry skopeo openssl git pkg-config; do
     if command -v "$tool" >/dev/null 2>&1; then
         echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
     else
         missing+=("${PACKAGE_OF[$tool]}")
     fi
 done
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; then
+    echo "install-test-deps: libssl-dev already installed (openssl $(pkg-config --modversion openssl))"
+else
+    missing+=(libssl-dev)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
     install_python_tools
@@ -100,8 +110,9 @@ if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
     fi
 fi
 
-for tool in docker-registry skopeo openssl git; do
+for tool in docker-registry skopeo openssl git pkg-config; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
+pkg-config --exists openssl || { echo "install-test-deps: libssl-dev still missing" >&2; exit 1; }
 install_python_tools
 echo "install-test-deps: done"

@@ -15,6 +15,7 @@ pub mod fix;
 pub mod helm;
 pub mod image_ref;
 pub mod kustomize;
+pub mod migrate;
 pub mod model;
 pub mod pipeline;
 pub mod registry;

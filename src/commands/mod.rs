@@ -6,7 +6,8 @@ mod check_ci;
 mod check_scope;
 mod images;
 mod inputs;
-mod pin;
+mod migrate;
+pub(crate) mod pin;
 mod rules;
 mod scope;
 
@@ -42,6 +43,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Rewrite image tags to `tag@sha256:…` in place, resolving digests from registries.
     Pin(pin::PinArgs),
+    /// Pin many repositories: a branch and a commit each, one report, each image resolved once.
+    Migrate(migrate::MigrateArgs),
     /// List every image reference with its file, line, column, workload and container.
     Images(images::ImagesArgs),
     /// List the rules.
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, color),
         Command::Images(args) => images::run(args),
         Command::Pin(args) => pin::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Build(args) => build::run(args),
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),

@@ -1,6 +1,6 @@
 //! `pinnace pin`: rewrite tags to `tag@sha256:…` in place, resolving each distinct image once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
 use crate::builds::{BuiltImage, PinScope, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
+use crate::finding::Warning;
 use crate::fix::{
     self, Outcome, PinOptions, PinTarget, SkipReason, plan_overlay_entry, rewrite_file,
     write_atomically,
@@ -19,7 +20,9 @@ use crate::fix::{NewEntry, append_images_entries};
 use crate::image_ref::ImageRef;
 use crate::model::{ParsedImage, extract};
 use crate::pipeline::{self, Loaded};
-use crate::registry::{ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolver};
+use crate::registry::{
+    ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolutions, Resolver,
+};
 
 #[derive(Debug, Args)]
 pub struct PinArgs {
@@ -55,7 +58,7 @@ pub struct PinArgs {
 }
 
 /// A file read for pinning, with what was planned in it.
-struct PlannedFile {
+pub struct PlannedFile {
     name: String,
     path: PathBuf,
     /// The file as read (valid UTF-8: files that are not are never edited); empty when
@@ -86,6 +89,90 @@ struct Tally {
     failures: Vec<String>,
 }
 
+/// What pinning planned over a set of paths, before any registry is asked: kept whole so that
+/// `migrate` can plan many repositories, resolve their images together, then apply each.
+pub struct PinPlan {
+    files: Vec<PlannedFile>,
+    /// Files that cannot be pinned (unreadable, not parsing), one line each.
+    pub failures: Vec<String>,
+    /// Roots pinnace cannot build, and entries it does not build.
+    pub warnings: Vec<Warning>,
+}
+
+impl PinPlan {
+    /// Every `registry/repository:tag` the plan needs, each once.
+    pub fn lookups(&self) -> BTreeMap<String, ImageRef> {
+        let targets = self
+            .files
+            .iter()
+            .flat_map(|file| &file.targets)
+            .map(|target| (target.lookup.clone(), target.reference.clone()));
+        let additions = self
+            .files
+            .iter()
+            .flat_map(|file| &file.additions)
+            .map(|a| (a.lookup.clone(), a.reference.clone()));
+        targets.chain(additions).collect()
+    }
+
+    /// The planned files, to apply one by one.
+    pub fn into_files(self) -> Vec<PlannedFile> {
+        self.files
+    }
+}
+
+/// Why an image or a file was not pinned although it was meant to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The registry did not give a digest; the rest of the file is still edited.
+    Resolve,
+    /// The edit could not be made or did not verify; the file (or that part) is not edited.
+    Edit,
+}
+
+#[derive(Debug, Clone)]
+pub struct PinFailure {
+    pub kind: FailureKind,
+    /// The image, when the failure is about one.
+    pub image: Option<String>,
+    pub message: String,
+}
+
+/// One image written with its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedImage {
+    /// The image as written before.
+    pub image: String,
+    pub digest: String,
+    /// `--update` replaced an older digest.
+    pub updated: bool,
+}
+
+/// One file once the resolved digests are written into it (in memory: nothing is written).
+pub struct FileResult {
+    pub name: String,
+    pub path: PathBuf,
+    /// The text as read (empty when nothing in the file was to be pinned).
+    pub text: String,
+    /// The new text, `None` when nothing changes.
+    pub new_text: Option<String>,
+    pub pinned: Vec<PinnedImage>,
+    /// `--update` found the written digest current.
+    pub current: usize,
+    pub skipped: Vec<(String, SkipReason)>,
+    pub failures: Vec<PinFailure>,
+}
+
+impl PinFailure {
+    /// The line `pin` prints after `failed:`.
+    pub fn line(&self, file: &str) -> String {
+        match &self.image {
+            Some(image) => format!("{file}: {image}: {}", self.message),
+            None => format!("{file}: {}", self.message),
+        }
+    }
+}
+
 pub fn run(args: PinArgs) -> miette::Result<u8> {
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         return Err(miette::miette!(
@@ -100,46 +187,13 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         include_untrusted: args.include_untrusted,
     };
     let mut tally = Tally::default();
-    let mut files = Vec::new();
-    let inputs = gather_inputs(&args.paths, &settings);
-    let names = DisplayNames::new(&inputs.files);
-    let scope = scan_for_pin(&inputs.files, &settings, &|path| names.get(path));
-    report_scan_warnings(&scope);
-    let problems = for_each_input(
-        &inputs,
-        "-",
-        |input| Ok(plan_file(input, &settings, options, &scope)),
-        |planned| files.push(planned),
-    );
-    for problem in problems {
-        tally
-            .failures
-            .push(format!("{}: {}", problem.path, problem.message));
-    }
-    let files: Vec<PlannedFile> = files
-        .into_iter()
-        .filter_map(|planned| planned.map_err(|failure| tally.failures.push(failure)).ok())
-        .collect();
-
-    let lookups: BTreeMap<String, ImageRef> = files
-        .iter()
-        .flat_map(|file| &file.targets)
-        .map(|target| (target.lookup.clone(), target.reference.clone()))
-        .chain(
-            files
-                .iter()
-                .flat_map(|file| &file.additions)
-                .map(|a| (a.lookup.clone(), a.reference.clone())),
-        )
-        .collect();
+    let plan = plan_paths(&args.paths, &settings, options);
+    report_scan_warnings(&plan.warnings);
+    tally.failures.extend(plan.failures.iter().cloned());
+    let lookups = plan.lookups();
     let client = RegistryClient::new(client_options(&settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
-    let cache = match &args.cache {
-        Some(path) => Some(
-            ResolutionCache::open(path, args.cache_max_age).map_err(|e| miette::miette!("{e}"))?,
-        ),
-        None => None,
-    };
+    let cache = open_cache(args.cache.as_deref(), args.cache_max_age)?;
     let resolver = Resolver {
         client: &client,
         cache: cache.as_ref(),
@@ -153,73 +207,22 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     }
 
     let mut stdout = std::io::stdout().lock();
-    for file in files {
-        tally_skips(&mut tally, &file);
-        let rewrite = match rewrite_file(&file.text, file.targets, &resolutions) {
-            Ok(rewrite) => rewrite,
-            Err(error) => {
-                tally.failures.push(format!("{}: {error}", file.name));
-                continue;
-            }
-        };
-        let mut failed_here = HashMap::new();
-        for (target, outcome) in &rewrite.outcomes {
-            match outcome {
-                Outcome::Pinned => tally.pinned += 1,
-                Outcome::Updated => tally.updated += 1,
-                Outcome::Current => tally.unchanged += 1,
-                Outcome::Failed(error) => {
-                    failed_here
-                        .entry(target.text.clone())
-                        .or_insert_with(|| error.to_string());
-                }
-            }
-        }
-        for (image, error) in failed_here {
-            tally
-                .failures
-                .push(format!("{}: {image}: {error}", file.name));
-        }
-        let mut new_text = rewrite.new_text;
-        if !file.additions.is_empty() {
-            let mut entries = Vec::new();
-            for addition in &file.additions {
-                match resolutions.get(&addition.lookup) {
-                    Some(Ok(manifest)) => entries.push(NewEntry {
-                        name: addition.name.clone(),
-                        tag: addition.tag.clone(),
-                        digest: manifest.digest.to_string(),
-                    }),
-                    Some(Err(error)) => tally
-                        .failures
-                        .push(format!("{}: {}: {error}", file.name, addition.lookup)),
-                    None => {}
-                }
-            }
-            if !entries.is_empty() {
-                let base = new_text.as_deref().unwrap_or(&file.text);
-                match append_images_entries(base, &entries) {
-                    Ok(text) => {
-                        tally.pinned += entries.len();
-                        new_text = Some(text);
-                    }
-                    Err(error) => tally.failures.push(format!("{}: {error}", file.name)),
-                }
-            }
-        }
-        let Some(new_text) = new_text else {
+    for file in plan.into_files() {
+        let result = apply_file(file, &resolutions);
+        tally_result(&mut tally, &result);
+        let Some(new_text) = &result.new_text else {
             continue;
         };
         tally.files_changed += 1;
         if args.dry_run {
-            let diff = fix::unified_diff(&file.name, &file.text, &new_text);
+            let diff = fix::unified_diff(&result.name, &result.text, new_text);
             stdout
                 .write_all(diff.as_bytes())
                 .map_err(|e| miette::miette!("cannot write output: {e}"))?;
         } else if let Err(error) =
-            write_atomically(&file.path, file.text.as_bytes(), new_text.as_bytes())
+            write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
         {
-            tally.failures.push(format!("{}: {error}", file.name));
+            tally.failures.push(format!("{}: {error}", result.name));
         }
     }
     stdout
@@ -234,9 +237,161 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     })
 }
 
+/// The resolution cache `--cache` names, if any.
+pub fn open_cache(
+    path: Option<&std::path::Path>,
+    max_age: Duration,
+) -> miette::Result<Option<ResolutionCache>> {
+    path.map(|path| ResolutionCache::open(path, max_age).map_err(|e| miette::miette!("{e}")))
+        .transpose()
+}
+
+/// Walks `paths` and decides what to do with each image found, asking no registry.
+pub fn plan_paths(paths: &[PathBuf], settings: &Settings, options: PinOptions) -> PinPlan {
+    let inputs = gather_inputs(paths, settings);
+    let names = DisplayNames::new(&inputs.files);
+    let scope = scan_for_pin(&inputs.files, settings, &|path| names.get(path));
+    let mut failures = Vec::new();
+    let mut files = Vec::new();
+    let problems = for_each_input(
+        &inputs,
+        "-",
+        |input| Ok(plan_file(input, settings, options, &scope)),
+        |planned| files.push(planned),
+    );
+    for problem in problems {
+        failures.push(format!("{}: {}", problem.path, problem.message));
+    }
+    let files = files
+        .into_iter()
+        .filter_map(|planned| planned.map_err(|failure| failures.push(failure)).ok())
+        .collect();
+    PinPlan {
+        files,
+        failures,
+        warnings: scope.warnings,
+    }
+}
+
+/// Writes the resolved digests into one planned file, in memory.
+pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
+    let mut result = FileResult {
+        name: file.name,
+        path: file.path,
+        text: file.text,
+        new_text: None,
+        pinned: Vec::new(),
+        current: 0,
+        skipped: file.skipped,
+        failures: Vec::new(),
+    };
+    let rewrite = match rewrite_file(&result.text, file.targets, resolutions) {
+        Ok(rewrite) => rewrite,
+        Err(error) => {
+            result.failures.push(PinFailure {
+                kind: FailureKind::Edit,
+                image: None,
+                message: error.to_string(),
+            });
+            return result;
+        }
+    };
+    // One line per failed image, in file order (an image written twice fails once).
+    let mut failed_here: Vec<(String, String)> = Vec::new();
+    for (target, outcome) in &rewrite.outcomes {
+        let digest = || match resolutions.get(&target.lookup) {
+            Some(Ok(manifest)) => manifest.digest.to_string(),
+            _ => String::new(),
+        };
+        match outcome {
+            Outcome::Pinned | Outcome::Updated => result.pinned.push(PinnedImage {
+                image: target.text.clone(),
+                digest: digest(),
+                updated: *outcome == Outcome::Updated,
+            }),
+            Outcome::Current => result.current += 1,
+            Outcome::Failed(error) => {
+                if !failed_here.iter().any(|(image, _)| *image == target.text) {
+                    failed_here.push((target.text.clone(), error.to_string()));
+                }
+            }
+        }
+    }
+    for (image, message) in failed_here {
+        result.failures.push(PinFailure {
+            kind: FailureKind::Resolve,
+            image: Some(image),
+            message,
+        });
+    }
+    result.new_text = rewrite.new_text;
+    if !file.additions.is_empty() {
+        add_entries(&mut result, &file.additions, resolutions);
+    }
+    result
+}
+
+/// Adds `images:` entries for images a build takes from a base outside the paths.
+fn add_entries(result: &mut FileResult, additions: &[Addition], resolutions: &Resolutions) {
+    let mut entries = Vec::new();
+    for addition in additions {
+        match resolutions.get(&addition.lookup) {
+            Some(Ok(manifest)) => entries.push(NewEntry {
+                name: addition.name.clone(),
+                tag: addition.tag.clone(),
+                digest: manifest.digest.to_string(),
+            }),
+            Some(Err(error)) => result.failures.push(PinFailure {
+                kind: FailureKind::Resolve,
+                image: Some(addition.lookup.clone()),
+                message: error.to_string(),
+            }),
+            None => {}
+        }
+    }
+    if entries.is_empty() {
+        return;
+    }
+    let base = result.new_text.as_deref().unwrap_or(&result.text);
+    match append_images_entries(base, &entries) {
+        Ok(text) => {
+            result
+                .pinned
+                .extend(entries.into_iter().map(|entry| PinnedImage {
+                    image: format!("{}:{}", entry.name, entry.tag),
+                    digest: entry.digest,
+                    updated: false,
+                }));
+            result.new_text = Some(text);
+        }
+        Err(error) => result.failures.push(PinFailure {
+            kind: FailureKind::Edit,
+            image: None,
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// Counts one file's results the way `pin` summarises them.
+fn tally_result(tally: &mut Tally, result: &FileResult) {
+    for (_, reason) in &result.skipped {
+        if *reason == SkipReason::AlreadyPinned {
+            tally.unchanged += 1;
+        } else {
+            *tally.skipped.entry(*reason).or_default() += 1;
+        }
+    }
+    tally.pinned += result.pinned.iter().filter(|p| !p.updated).count();
+    tally.updated += result.pinned.iter().filter(|p| p.updated).count();
+    tally.unchanged += result.current;
+    for failure in &result.failures {
+        tally.failures.push(failure.line(&result.name));
+    }
+}
+
 /// Roots pinnace cannot build, and entries it does not build (remote bases, Helm charts).
-fn report_scan_warnings(scope: &PinScope) {
-    for warning in &scope.warnings {
+fn report_scan_warnings(warnings: &[Warning]) {
+    for warning in warnings {
         eprintln!("warning: {}: {}", warning.path, warning.message);
     }
 }
@@ -371,16 +526,6 @@ fn plan_addition(
     })
 }
 
-fn tally_skips(tally: &mut Tally, file: &PlannedFile) {
-    for (_, reason) in &file.skipped {
-        if *reason == SkipReason::AlreadyPinned {
-            tally.unchanged += 1;
-        } else {
-            *tally.skipped.entry(*reason).or_default() += 1;
-        }
-    }
-}
-
 pub fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
     let registries = &settings.config.registries;
     ClientOptions {
@@ -439,7 +584,7 @@ fn print_summary(tally: &Tally, args: &PinArgs, distinct: usize, requests: usize
 }
 
 /// `90s`, `30m`, `24h`, `7d`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
