@@ -223,15 +223,24 @@ fn checking_a_few_files_still_sees_the_repositorys_policies() {
         "apps/web.yaml",
     ];
     assert_eq!(found(repo.path(), &args), Vec::<String>::new());
-    // Without a config file there is no repository to look at: the file is its own scope.
+    // Without a config file and outside a git repository, the file is its own scope.
     std::fs::remove_file(repo.path().join(".pinnace.yaml")).unwrap();
+    let alone = [
+        "missing-default-deny apps/web.yaml:5",
+        "missing-network-policy apps/web.yaml:9",
+    ];
     assert_eq!(
         found(repo.path(), &[SELECT_NETWORK, "apps/web.yaml"]),
-        [
-            "missing-default-deny apps/web.yaml:5",
-            "missing-network-policy apps/web.yaml:9",
-        ]
+        alone
     );
+    // In a git repository, a file named on its own sees the whole repository.
+    git2::Repository::init(repo.path()).unwrap();
+    assert_eq!(
+        found(repo.path(), &[SELECT_NETWORK, "apps/web.yaml"]),
+        Vec::<String>::new()
+    );
+    // A folder named on its own is its own scope.
+    assert_eq!(found(repo.path(), &[SELECT_NETWORK, "apps"]).len(), 2);
 }
 
 #[test]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::check_ci::{BaselineRun, extra_reporters};
-use super::check_scope::narrow_paths;
 use super::inputs::{DisplayNames, for_each_input, gather_inputs};
-use super::scope::gather_scope;
+use super::narrow::narrow_paths;
+use super::scope::{gather_scope, scope_roots};
 use super::{CiArgs, ConfigArgs, exit, settings};
 use crate::builds::{check_builds, scan_for_pin};
 use crate::config::{RuleSelection, Settings};
@@ -84,6 +84,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     let mut baseline = BaselineRun::new(&args.ci)?;
+    let repository = scope_roots(&args.paths, &settings);
     if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
         args.paths = paths;
     }
@@ -109,7 +110,8 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut write_error = None;
     let mut inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
-    let scope = gather_scope(&inputs, &args.stdin_filename, &settings).unwrap_or_default();
+    let scope =
+        gather_scope(&inputs, &repository, &args.stdin_filename, &settings).unwrap_or_default();
     let builds = check_builds(&inputs.files, &settings, facts.as_ref(), &scope, &|path| {
         names.get(path)
     });

@@ -3,10 +3,10 @@
 mod build;
 mod check;
 mod check_ci;
-mod check_scope;
 mod images;
 mod inputs;
 mod migrate;
+mod narrow;
 pub(crate) mod pin;
 mod rules;
 mod scope;

@@ -1,6 +1,8 @@
 //! The first pass of `check`: the NetworkPolicies, ServiceAccounts and Secrets of the whole
 //! run, which the rules that reason across resources read while each file is checked.
 
+use std::path::PathBuf;
+
 use rayon::prelude::*;
 
 use super::inputs::{Inputs, for_each_input, gather_inputs};
@@ -8,6 +10,7 @@ use crate::builds::scope_of_builds;
 use crate::config::Settings;
 use crate::finding::Warning;
 use crate::model::{ScopeIndex, extract};
+use crate::narrow::repository_root;
 use crate::pipeline::{self, Loaded};
 use crate::rules::SCOPE_RULES;
 
@@ -15,17 +18,39 @@ use crate::rules::SCOPE_RULES;
 /// not, so files without them are never parsed in this pass.
 const KINDS: [&[u8]; 3] = [b"NetworkPolicy", b"ServiceAccount", b"Secret"];
 
-/// The index of everything the inputs define, or `None` when no rule would read it. With a
-/// config file, its whole folder is indexed too: a check of a few files (a pre-commit hook,
-/// `--changed-since`) still sees the policies and Secrets the rest of the repository holds.
-pub fn gather_scope(inputs: &Inputs, stdin_name: &str, settings: &Settings) -> Option<ScopeIndex> {
+/// The folders whose resources a run indexes beyond the paths it checks, so that a check of a
+/// few files (a pre-commit hook, `--changed-since`) still sees the policies and Secrets the
+/// rest of the repository holds: the config file's folder, and, for files named on their own,
+/// the repository (the folder holding `.git`) they are in. A folder named on its own is its
+/// own scope: `pinnace check apps/` without a config reads nothing outside `apps/`.
+pub fn scope_roots(paths: &[PathBuf], settings: &Settings) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|path| path.is_file())
+        .filter_map(|file| repository_root(file))
+        .collect();
+    if settings.from_file {
+        roots.push(settings.root.clone());
+    }
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// The index of everything the inputs and the `repository` folders define, or `None` when
+/// no rule would read it.
+pub fn gather_scope(
+    inputs: &Inputs,
+    repository: &[PathBuf],
+    stdin_name: &str,
+    settings: &Settings,
+) -> Option<ScopeIndex> {
     if !SCOPE_RULES.iter().any(|rule| settings.may_run(rule.meta())) {
         return None;
     }
     let mut files = inputs.files.clone();
-    if settings.from_file {
-        let repository = gather_inputs(std::slice::from_ref(&settings.root), settings);
-        files.extend(repository.files);
+    if !repository.is_empty() {
+        files.extend(gather_inputs(repository, settings).files);
         files.sort_by(|a, b| a.absolute.cmp(&b.absolute));
         files.dedup_by(|a, b| a.absolute == b.absolute);
     }

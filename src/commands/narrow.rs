@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::changed::{Changes, changed_since as changed_since_rev};
 use crate::config::{CONFIG_FILE_NAMES, Settings};
 use crate::kustomize::find_kustomization;
-use crate::scope::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
+use crate::narrow::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
 /// The paths a run checks instead of `paths`: with `--changed-since`, the changed manifests
 /// below them; otherwise each file named on its own (a pre-commit hook passes staged files)
