@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::check_ci::{BaselineRun, extra_reporters};
-use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::narrow::narrow_paths;
 use super::scope::{gather_scope, scope_roots};
 use super::{CiArgs, ConfigArgs, exit, settings};
@@ -14,6 +13,7 @@ use crate::config::{RuleSelection, Settings};
 use crate::finding::FileReport;
 use crate::finding::Severity;
 use crate::finding::Warning;
+use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::inputs::{DisplayNames, for_each_input, gather_inputs};
 use super::{ConfigArgs, exit, settings};
 use crate::builds::{PinScope, scan_for_pin};
 use crate::config::RuleSelection;
+use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::{ParsedImage, extract};
 use crate::pipeline::{self, Loaded};
 

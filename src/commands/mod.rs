@@ -4,7 +4,6 @@ mod build;
 mod check;
 mod check_ci;
 mod images;
-mod inputs;
 mod migrate;
 mod narrow;
 pub(crate) mod pin;

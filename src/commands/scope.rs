@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::inputs::{Inputs, for_each_input, gather_inputs};
 use crate::builds::scope_of_builds;
 use crate::config::Settings;
 use crate::finding::Warning;
+use crate::inputs::{Inputs, for_each_input, gather_inputs};
 use crate::model::{ScopeIndex, extract};
 use crate::narrow::repository_root;
 use crate::pipeline::{self, Loaded};

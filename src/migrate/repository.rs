@@ -9,10 +9,10 @@ use git2::Repository;
 use super::git::{self, Author, BranchPoint};
 use super::report::{FileChange, Item, PinnedItem, RepoReport, Status, commit_message};
 use super::repos::{RepoLine, RepoSource, clone_name};
-use crate::commands::pin::{FailureKind, FileResult, PinPlan, apply_file, plan_paths};
 use crate::config::{CONFIG_FILE_NAMES, Config, RuleSelection, Settings, load_config};
 use crate::fix::{PinOptions, SkipReason, write_atomically};
 use crate::image_ref::ImageRef;
+use crate::pin_plan::{FailureKind, FileResult, PinPlan, apply_file, plan_paths};
 use crate::registry::Resolutions;
 
 /// What the run asks of every repository.
