@@ -18,7 +18,7 @@ use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
 use crate::model::{ParsedImage, Scope, ScopeIndex, extract_build};
 use crate::pipeline::settle;
 use crate::registry::OnlineFacts;
-use crate::rules::{Context, RULES};
+use crate::rules::{Context, RULES, still_stands};
 use crate::source::{SourceFile, Span};
 
 #[derive(Debug, Default)]
@@ -31,6 +31,22 @@ pub struct BuildResults {
     /// entries that are not built (remote bases, Helm charts).
     pub warnings: Vec<Warning>,
     pub roots: usize,
+    /// The roots built (or tried).
+    pub built: HashSet<PathBuf>,
+    /// The NetworkPolicies, ServiceAccounts and Secrets the builds make.
+    pub index: ScopeIndex,
+}
+
+impl BuildResults {
+    /// Judges again, against the whole run's index, the findings the builds made before it
+    /// was complete; drops those the rest of the run covers.
+    pub fn recheck(&mut self, run: &ScopeIndex, settings: &Settings) {
+        for report in self.reports.values_mut() {
+            report
+                .findings
+                .retain_mut(|finding| still_stands(finding, run, settings));
+        }
+    }
 }
 
 /// Builds and checks every Kustomize root among `files`. `display` turns an absolute path
@@ -39,23 +55,27 @@ pub fn check_builds(
     files: &[FoundFile],
     settings: &Settings,
     online: Option<&OnlineFacts>,
-    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> BuildResults {
     let roots = kustomize_roots(files);
     let mut results = BuildResults {
         roots: roots.len(),
+        built: roots.iter().cloned().collect(),
         ..Default::default()
     };
     // Each root is built, checked and dropped in one go, so memory holds one build per core.
     let outcomes: Vec<RootOutcome> = roots
         .par_iter()
         .map(|dir| match kustomize::build(dir) {
-            Ok(build) => RootOutcome::Built {
-                files: build.files().map(PathBuf::from).collect(),
-                not_built: not_built_warnings(&build, display),
-                reports: check_build(dir, &build, settings, online, scope, display),
-            },
+            Ok(build) => {
+                let (reports, index) = check_build(dir, &build, settings, online, display);
+                RootOutcome::Built {
+                    files: build.files().map(PathBuf::from).collect(),
+                    not_built: not_built_warnings(&build, display),
+                    reports,
+                    index,
+                }
+            }
             Err(error) => RootOutcome::Failed(Warning {
                 path: display(dir),
                 message: format!(
@@ -72,7 +92,9 @@ pub fn check_builds(
                 files,
                 not_built,
                 reports,
+                index,
             } => {
+                results.index.extend(index);
                 results.covered.extend(files);
                 results.warnings.extend(not_built);
                 per_build.push(reports);
@@ -116,13 +138,19 @@ fn kustomize_roots(files: &[FoundFile]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The NetworkPolicies, ServiceAccounts and Secrets every Kustomize root among `files` builds,
+/// The NetworkPolicies, ServiceAccounts and Secrets every Kustomize root among `files` that is
+/// not `built` already builds,
 /// and the files those builds read (their resources are indexed through the builds, with the
 /// namespace and names the builds give them). A root that does not build adds nothing: its
 /// files are read on their own.
-pub fn scope_of_builds(files: &[FoundFile], settings: &Settings) -> (ScopeIndex, HashSet<PathBuf>) {
+pub fn scope_of_builds(
+    files: &[FoundFile],
+    settings: &Settings,
+    built: &HashSet<PathBuf>,
+) -> (ScopeIndex, HashSet<PathBuf>) {
     let parts: Vec<(ScopeIndex, Vec<PathBuf>)> = kustomize_roots(files)
         .par_iter()
+        .filter(|dir| !built.contains(*dir))
         .filter_map(|dir| {
             let build = kustomize::build(dir).ok()?;
             let model = extract_build(&build, &settings.catalog);
@@ -158,6 +186,7 @@ enum RootOutcome {
         files: Vec<PathBuf>,
         not_built: Vec<Warning>,
         reports: Vec<(PathBuf, SourceFile, Vec<Finding>)>,
+        index: ScopeIndex,
     },
     Failed(Warning),
 }
@@ -192,15 +221,16 @@ fn included_kustomizations(dirs: &[PathBuf]) -> HashSet<PathBuf> {
         .collect()
 }
 
-/// Runs the rules on one build and sorts the findings into the files they point at.
+/// Runs the rules on one build and sorts the findings into the files they point at; also
+/// returns what the build adds to the run's index. The rules see the build alone as the run:
+/// their findings are judged again once the whole run is indexed ([`BuildResults::recheck`]).
 fn check_build(
     root: &Path,
     build: &Build,
     settings: &Settings,
     online: Option<&OnlineFacts>,
-    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
-) -> Vec<(PathBuf, SourceFile, Vec<Finding>)> {
+) -> (Vec<(PathBuf, SourceFile, Vec<Finding>)>, ScopeIndex) {
     let values = build_values(build);
     let mut model = extract_build(build, &settings.catalog);
     crate::model::add_values(&mut model, &values);
@@ -211,7 +241,7 @@ fn check_build(
         settings,
         online,
         scope: Scope {
-            run: scope,
+            run: &ScopeIndex::default(),
             own: &own,
             build: true,
             // A build is what one apply puts in the cluster, unless config says otherwise.
@@ -249,7 +279,7 @@ fn check_build(
             .1
             .push(finding);
     }
-    by_file
+    let reports = by_file
         .into_iter()
         .map(|(name, (mut source, findings))| {
             let path = PathBuf::from(&name);
@@ -257,7 +287,8 @@ fn check_build(
             source.name = display(&path);
             (path, source, findings)
         })
-        .collect()
+        .collect();
+    (reports, own)
 }
 
 /// An image as a build wrote it, with the workload and container it is for.

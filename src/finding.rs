@@ -78,6 +78,9 @@ pub struct Finding {
     /// A finding about something larger than one file (a namespace) carries a key, and a run
     /// reports only the first finding of each key, in output order.
     pub once_per_run: Option<String>,
+    /// For a finding judged before the whole run was indexed (in a Kustomize build): what the
+    /// verdict depended on, to judge it again once everything is ([`crate::rules::still_stands`]).
+    pub recheck: Option<Box<crate::rules::Recheck>>,
     /// In Helm output: the template that rendered the finding's document, as its `# Source:`
     /// comment names it (`chart/templates/deployment.yaml`).
     pub template: Option<String>,
@@ -106,6 +109,7 @@ impl Finding {
             related: Vec::new(),
             notes: Vec::new(),
             once_per_run: None,
+            recheck: None,
             template: None,
         }
     }

@@ -360,3 +360,50 @@ fn raw_files_are_complete_only_where_config_says_so() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_build_sees_the_policies_and_accounts_of_other_builds() {
+    let pod = "      serviceAccountName: web\n";
+    let repo = tree(&[
+        (
+            ".pinnace.yaml",
+            "registries: {private: [registry.example.com]}\n",
+        ),
+        (
+            "apps/web/kustomization.yaml",
+            "namespace: shop\nresources: [web.yaml]\n",
+        ),
+        (
+            "apps/web/web.yaml",
+            &deployment("web", None, "{app: web}", pod),
+        ),
+        // Another root, applied on its own, gives `shop` its default deny and the account.
+        (
+            "platform/shop/kustomization.yaml",
+            "namespace: shop\nresources: [policy.yaml, account.yaml]\n",
+        ),
+        (
+            "platform/shop/policy.yaml",
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n",
+        ),
+        (
+            "platform/shop/account.yaml",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\nimagePullSecrets: [{name: pull}]\n",
+        ),
+    ]);
+    let args = [
+        "--select=missing-network-policy,missing-default-deny,missing-pull-secret",
+        ".",
+    ];
+    assert_eq!(found(repo.path(), &args), Vec::<String>::new());
+    // Without the other root the same build is reported, each finding where its edit belongs.
+    std::fs::remove_dir_all(repo.path().join("platform")).unwrap();
+    assert_eq!(
+        found(repo.path(), &args),
+        [
+            "missing-default-deny apps/web/kustomization.yaml:1",
+            "missing-network-policy apps/web/web.yaml:8",
+            "missing-pull-secret apps/web/web.yaml:12",
+        ]
+    );
+}

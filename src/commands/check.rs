@@ -110,11 +110,18 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut write_error = None;
     let mut inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
-    let scope =
-        gather_scope(&inputs, &repository, &args.stdin_filename, &settings).unwrap_or_default();
-    let builds = check_builds(&inputs.files, &settings, facts.as_ref(), &scope, &|path| {
+    let mut builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
+    // The builds' findings that read the run's index are judged again once it is complete.
+    let scope = gather_scope(
+        &inputs,
+        &repository,
+        &args.stdin_filename,
+        &settings,
+        &mut builds,
+    );
+    builds.recheck(&scope, &settings);
     inputs
         .files
         .retain(|file| !builds.covered.contains(&file.absolute));

@@ -1,6 +1,7 @@
+use super::recheck::Recheck;
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::Workload;
+use crate::model::{Labels, PolicyFacts, Workload};
 use crate::source::Span;
 
 /// `missing-network-policy`: a workload whose pods no NetworkPolicy in their namespace
@@ -16,6 +17,14 @@ static META: RuleMeta = RuleMeta {
     sensitive: false,
 };
 
+/// What pods are left open to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Open {
+    traffic: &'static str,
+    /// Some policy selects the pods, only not for that traffic.
+    selected: bool,
+}
+
 impl Rule for MissingNetworkPolicy {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -27,44 +36,63 @@ impl Rule for MissingNetworkPolicy {
         for workload in &model.workloads {
             let resource = &model.resources[workload.resource];
             let namespace = context.scope.namespace_of(resource);
-            let selecting: Vec<_> = context
-                .scope
-                .policies(namespace)
-                .filter(|p| p.selector.matches(&workload.labels))
-                .collect();
-            let ingress = selecting.iter().any(|p| p.ingress);
-            let egress = selecting.iter().any(|p| p.egress);
-            let open = match (ingress, egress || !want_egress) {
-                (true, true) => continue,
-                (false, true) => "ingress",
-                (true, false) => "egress",
-                (false, false) if want_egress => "ingress and egress",
-                (false, false) => "ingress",
+            let policies = context.scope.policies(namespace);
+            let Some(open) = judge(policies, &workload.labels, want_egress) else {
+                continue;
             };
-            let message = if selecting.is_empty() {
-                format!("no NetworkPolicy in namespace `{namespace}` selects these pods")
-            } else {
-                format!("no NetworkPolicy in namespace `{namespace}` selects these pods for {open}")
-            };
-            let label = if workload.labels.is_empty() {
-                format!(
-                    "these pods have no labels: only an empty `podSelector` can cover their {open}"
-                )
-            } else {
-                format!("pods with these labels are open to all {open}")
-            };
-            findings.push(
-                Finding::new(&META, labels_span(workload), message)
-                    .label(label)
-                    .help(format!(
-                        "add a NetworkPolicy in namespace `{namespace}` whose `podSelector` \
-                         matches these labels and allows only the traffic the pods need \
-                         (a default deny with an empty `podSelector` also covers them)"
-                    ))
-                    .subject(resource.subject(), workload.resource),
-            );
+            let mut finding = Finding::new(&META, labels_span(workload), String::new())
+                .subject(resource.subject(), workload.resource);
+            restate(&mut finding, namespace, &workload.labels, open);
+            finding.recheck = Some(Box::new(Recheck::NetworkPolicy {
+                namespace: namespace.to_string(),
+                labels: workload.labels.clone(),
+            }));
+            findings.push(finding);
         }
     }
+}
+
+/// What pods with these labels are open to, given a namespace's policies; `None` when the
+/// policies cover them (for ingress, and for egress when config asks for it).
+pub(super) fn judge<'p>(
+    policies: impl Iterator<Item = &'p PolicyFacts>,
+    labels: &Labels,
+    want_egress: bool,
+) -> Option<Open> {
+    let (mut selected, mut ingress, mut egress) = (false, false, false);
+    for policy in policies.filter(|p| p.selector.matches(labels)) {
+        selected = true;
+        ingress |= policy.ingress;
+        egress |= policy.egress;
+    }
+    let traffic = match (ingress, egress || !want_egress) {
+        (true, true) => return None,
+        (false, true) => "ingress",
+        (true, false) => "egress",
+        (false, false) if want_egress => "ingress and egress",
+        (false, false) => "ingress",
+    };
+    Some(Open { traffic, selected })
+}
+
+/// The message, label and help of a finding about pods left open.
+pub(super) fn restate(finding: &mut Finding, namespace: &str, labels: &Labels, open: Open) {
+    let traffic = open.traffic;
+    finding.message = if open.selected {
+        format!("no NetworkPolicy in namespace `{namespace}` selects these pods for {traffic}")
+    } else {
+        format!("no NetworkPolicy in namespace `{namespace}` selects these pods")
+    };
+    finding.label = if labels.is_empty() {
+        format!("these pods have no labels: only an empty `podSelector` can cover their {traffic}")
+    } else {
+        format!("pods with these labels are open to all {traffic}")
+    };
+    finding.help = Some(format!(
+        "add a NetworkPolicy in namespace `{namespace}` whose `podSelector` matches these \
+         labels and allows only the traffic the pods need (a default deny with an empty \
+         `podSelector` also covers them)"
+    ));
 }
 
 /// The pod template's `labels:` key, where a person sees what policies must select; without

@@ -1,3 +1,4 @@
+use super::recheck::Recheck;
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
 use crate::model::ParsedImage;
@@ -38,34 +39,59 @@ impl Rule for MissingPullSecret {
             let resource = &model.resources[workload.resource];
             let namespace = context.scope.namespace_of(resource);
             let account = workload.service_account();
-            let why = match context
+            let own = context
                 .scope
-                .service_account_lists_secrets(namespace, account)
-            {
-                Some(true) => continue,
-                Some(false) => format!("its ServiceAccount `{account}` lists none either"),
-                None => format!("its ServiceAccount `{account}` is not defined here"),
+                .own
+                .service_account_lists_secrets(namespace, account);
+            let lists = own.or_else(|| {
+                context
+                    .scope
+                    .run
+                    .service_account_lists_secrets(namespace, account)
+            });
+            let Some(why) = why(account, lists) else {
+                continue;
             };
-            findings.push(
-                model.about(
-                    image,
-                    Finding::new(
-                        &META,
-                        image.value_span(0..reference.name_end()),
-                        format!(
-                            "image `{}` comes from private registry `{}`, but the pod has no \
-                         `imagePullSecrets` and {why}",
-                            image.text,
-                            reference.registry()
-                        ),
-                    )
-                    .label("the kubelet will pull this image without credentials")
-                    .help(format!(
-                        "add `imagePullSecrets: [{{name: <secret>}}]` to the pod spec, or to \
-                     ServiceAccount `{account}` in namespace `{namespace}`"
-                    )),
-                ),
-            );
+            let registry = reference.registry();
+            let mut finding = Finding::new(
+                &META,
+                image.value_span(0..reference.name_end()),
+                message(image.text, registry, &why),
+            )
+            .label("the kubelet will pull this image without credentials")
+            .help(format!(
+                "add `imagePullSecrets: [{{name: <secret>}}]` to the pod spec, or to \
+                 ServiceAccount `{account}` in namespace `{namespace}`"
+            ));
+            // A ServiceAccount the build does not define may come from elsewhere in the run.
+            if own.is_none() {
+                finding.recheck = Some(Box::new(Recheck::PullSecret {
+                    namespace: namespace.to_string(),
+                    account: account.to_string(),
+                    image: image.text.to_string(),
+                    registry: registry.to_string(),
+                }));
+            }
+            findings.push(model.about(image, finding));
         }
     }
+}
+
+/// Why the pods get no credentials from their ServiceAccount, given whether it lists pull
+/// secrets (`None`: not defined in scope); `None` when it does list some.
+pub(super) fn why(account: &str, lists_secrets: Option<bool>) -> Option<String> {
+    match lists_secrets {
+        Some(true) => None,
+        Some(false) => Some(format!("its ServiceAccount `{account}` lists none either")),
+        None => Some(format!(
+            "its ServiceAccount `{account}` is not defined here"
+        )),
+    }
+}
+
+pub(super) fn message(image: &str, registry: &str, why: &str) -> String {
+    format!(
+        "image `{image}` comes from private registry `{registry}`, but the pod has no \
+         `imagePullSecrets` and {why}"
+    )
 }
