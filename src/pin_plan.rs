@@ -15,7 +15,7 @@ use crate::fix::{
 };
 use crate::image_ref::ImageRef;
 use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
-use crate::model::{ParsedImage, extract};
+use crate::model::extract;
 use crate::pipeline::{self, Loaded};
 use crate::registry::Resolutions;
 
@@ -355,23 +355,12 @@ fn plan_addition(
     settings: &Settings,
     options: PinOptions,
 ) -> Result<Addition, SkipReason> {
-    let reference = match &built.parsed {
-        ParsedImage::Ref(reference) => reference,
-        ParsedImage::Templated => return Err(SkipReason::Templated),
-        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
+    // An image the base pins already needs no entry, `--update` or not.
+    let options = PinOptions {
+        update: false,
+        ..options
     };
-    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
-        return Err(SkipReason::Untrusted);
-    }
-    if reference.digest().is_some() {
-        return Err(SkipReason::AlreadyPinned);
-    }
-    let tag = match reference.tag() {
-        Some("latest") if !options.allow_latest => return Err(SkipReason::Latest),
-        None if !options.allow_latest => return Err(SkipReason::Untagged),
-        None => "latest",
-        Some(tag) => tag,
-    };
+    let (reference, tag) = fix::eligible(&built.parsed, settings, options)?;
     Ok(Addition {
         name: built.text[..reference.name_end()].to_string(),
         tag: tag.to_string(),

@@ -13,7 +13,8 @@ mod write;
 pub use append::{NewEntry, append_images_entries};
 pub use diff::unified_diff;
 pub use plan::{
-    EditKind, PinOptions, PinTarget, SkipReason, TargetAction, plan_overlay_entry, plan_pins,
+    EditKind, PinOptions, PinTarget, SkipReason, TargetAction, eligible, plan_overlay_entry,
+    plan_pins,
 };
 pub use rewrite::{FileRewrite, Outcome, rewrite_file};
 pub use values::plan_values_pins;

@@ -125,23 +125,13 @@ fn plan_one(
     settings: &Settings,
     options: PinOptions,
 ) -> Result<PinTarget, SkipReason> {
-    let reference = match &image.parsed {
-        ParsedImage::Ref(reference) => reference,
-        ParsedImage::Templated => return Err(SkipReason::Templated),
-        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
-    };
-    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
-        return Err(SkipReason::Untrusted);
-    }
+    let (reference, tag) = eligible(&image.parsed, settings, options)?;
     let text = image.text;
-    if reference.digest().is_some() && (!options.update || reference.tag().is_none()) {
-        return Err(SkipReason::AlreadyPinned);
-    }
-    let (tag, prefix) = match reference.tag() {
-        Some("latest") if !options.allow_latest => return Err(SkipReason::Latest),
-        None if !options.allow_latest => return Err(SkipReason::Untagged),
-        None => ("latest", ":latest@"),
-        Some(tag) => (tag, "@"),
+    // An untagged image pinned with `--allow-latest` says what the digest was resolved from.
+    let prefix = if reference.tag().is_none() {
+        ":latest@"
+    } else {
+        "@"
     };
     let (range, prefix, action) = match reference.digest() {
         Some(current) => {
@@ -185,23 +175,7 @@ pub fn plan_overlay_entry(
     settings: &Settings,
     options: PinOptions,
 ) -> Result<PinTarget, SkipReason> {
-    let reference = match built {
-        ParsedImage::Ref(reference) => reference,
-        ParsedImage::Templated => return Err(SkipReason::Templated),
-        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
-    };
-    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
-        return Err(SkipReason::Untrusted);
-    }
-    if reference.digest().is_some() && (!options.update || reference.tag().is_none()) {
-        return Err(SkipReason::AlreadyPinned);
-    }
-    let tag = match reference.tag() {
-        Some("latest") if !options.allow_latest => return Err(SkipReason::Latest),
-        None if !options.allow_latest => return Err(SkipReason::Untagged),
-        None => "latest",
-        Some(tag) => tag,
-    };
+    let (reference, tag) = eligible(built, settings, options)?;
     let base = PinTarget {
         node_span: entry.span,
         edit_span: entry.span,
@@ -257,4 +231,30 @@ pub fn plan_overlay_entry(
         kind: EditKind::InsertKey { key: "digest" },
         ..base
     })
+}
+
+/// The checks every pin makes: a valid, trusted reference, not pinned already (unless
+/// `--update`), with a version tag (unless `--allow-latest`). Returns the tag to resolve.
+pub fn eligible<'r>(
+    parsed: &'r ParsedImage,
+    settings: &Settings,
+    options: PinOptions,
+) -> Result<(&'r ImageRef, &'r str), SkipReason> {
+    let reference = match parsed {
+        ParsedImage::Ref(reference) => reference,
+        ParsedImage::Templated => return Err(SkipReason::Templated),
+        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
+    };
+    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
+        return Err(SkipReason::Untrusted);
+    }
+    if reference.digest().is_some() && (!options.update || reference.tag().is_none()) {
+        return Err(SkipReason::AlreadyPinned);
+    }
+    match reference.tag() {
+        Some("latest") if !options.allow_latest => Err(SkipReason::Latest),
+        None if !options.allow_latest => Err(SkipReason::Untagged),
+        None => Ok((reference, "latest")),
+        Some(tag) => Ok((reference, tag)),
+    }
 }

@@ -6,11 +6,12 @@
 //! `digest:` as an overlay's entry does. Values inside a YAML string are never edited.
 
 use super::plan::{
-    EditKind, PinOptions, PinTarget, SkipReason, TargetAction, plan_overlay_entry, plan_pins,
+    EditKind, PinOptions, PinTarget, SkipReason, TargetAction, eligible, plan_overlay_entry,
+    plan_pins,
 };
 use crate::config::Settings;
 use crate::image_ref::ImageRef;
-use crate::model::{ImageUse, Model, ParsedImage, ValuesImage, ValuesShape};
+use crate::model::{ImageUse, Model, ValuesImage, ValuesShape};
 use crate::source::Span;
 use crate::yaml::{Node, ScalarStyle};
 
@@ -138,31 +139,5 @@ fn digest_slot(node: &Node) -> Option<std::ops::Range<usize>> {
         ScalarStyle::Literal | ScalarStyle::Folded => None,
         ScalarStyle::Plain if node.span.is_empty() => None,
         _ => Some(0..scalar.text.len()),
-    }
-}
-
-/// The checks every pin makes: a valid, trusted reference, not pinned already (unless
-/// `--update`), with a version tag (unless `--allow-latest`). Returns the tag to resolve.
-fn eligible<'r>(
-    parsed: &'r ParsedImage,
-    settings: &Settings,
-    options: PinOptions,
-) -> Result<(&'r ImageRef, &'r str), SkipReason> {
-    let reference = match parsed {
-        ParsedImage::Ref(reference) => reference,
-        ParsedImage::Templated => return Err(SkipReason::Templated),
-        ParsedImage::Invalid(_) => return Err(SkipReason::Invalid),
-    };
-    if !options.include_untrusted && !settings.is_trusted(&reference.name()) {
-        return Err(SkipReason::Untrusted);
-    }
-    if reference.digest().is_some() && (!options.update || reference.tag().is_none()) {
-        return Err(SkipReason::AlreadyPinned);
-    }
-    match reference.tag() {
-        Some("latest") if !options.allow_latest => Err(SkipReason::Latest),
-        None if !options.allow_latest => Err(SkipReason::Untagged),
-        None => Ok((reference, "latest")),
-        Some(tag) => Ok((reference, tag)),
     }
 }
