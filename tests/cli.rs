@@ -376,3 +376,25 @@ items:
         ]
     );
 }
+
+// --- output ------------------------------------------------------------------------------
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    // Far more output than a pipe holds, so pinnace is still writing when the reader leaves.
+    let pods: String = (0..3000)
+        .map(|n| pod(&format!("nginx:1.{n}")) + "---\n")
+        .collect();
+    let dir = tree(&[("pods.yaml", &pods)]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinnace"))
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+}

@@ -27,7 +27,7 @@ pub fn run(args: BuildArgs) -> miette::Result<u8> {
             .unwrap_or_default();
         eprintln!("warning: {place}: {} (not built)", not_built.reason);
     }
-    print!("{}", kustomize::emit_yaml(&build.resources));
+    super::print_out(&kustomize::emit_yaml(&build.resources))?;
     Ok(exit::CLEAN)
 }
 

@@ -186,11 +186,9 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
     summary.baselined = baseline.as_ref().map_or(0, BaselineRun::suppressed);
-    reporter
-        .finish(&summary)
-        .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+    super::output(reporter.finish(&summary))?;
     if let Some(error) = write_error {
-        return Err(miette::miette!("cannot write output: {error}"));
+        super::output(Err(error))?;
     }
     drop(reporter);
     if let Some(baseline) = baseline {

@@ -139,9 +139,7 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
             )
         }),
     };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+    super::output(written.and_then(|()| out.flush()))?;
     for problem in &problems {
         eprintln!("warning: {}: {}", problem.path, problem.message);
     }

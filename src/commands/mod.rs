@@ -117,10 +117,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),
-        Command::ConfigSchema => {
-            print!("{}", crate::config::json_schema());
-            Ok(exit::CLEAN)
-        }
+        Command::ConfigSchema => print_out(&crate::config::json_schema()).map(|()| exit::CLEAN),
     };
     match result {
         Ok(code) => exit::code(code),
@@ -170,6 +167,28 @@ fn settings(
     let mut settings = Settings::new(config, root, selection);
     settings.from_file = true;
     Ok(settings)
+}
+
+/// The outcome of writing output: a reader that stops early (`pinnace rules | head`) ends the
+/// output quietly, as Unix tools do; any other failure is an error.
+pub(crate) fn output(result: std::io::Result<()>) -> miette::Result<()> {
+    match result {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write output: {error}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes text to standard output (see [`output`]).
+pub(crate) fn print_out(text: &str) -> miette::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    output(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
 }
 
 /// A usage error for a path that does not exist (`-` is standard input).

@@ -101,18 +101,14 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         tally.files_changed += 1;
         if args.dry_run {
             let diff = fix::unified_diff(&result.name, &result.text, new_text);
-            stdout
-                .write_all(diff.as_bytes())
-                .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+            super::output(stdout.write_all(diff.as_bytes()))?;
         } else if let Err(error) =
             write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
         {
             tally.failures.push(format!("{}: {error}", result.name));
         }
     }
-    stdout
-        .flush()
-        .map_err(|e| miette::miette!("cannot write output: {e}"))?;
+    super::output(stdout.flush())?;
     print_summary(&tally, &args, lookups.len(), client.requests_sent());
     let changed = tally.pinned + tally.updated > 0;
     Ok(if !tally.failures.is_empty() || (args.dry_run && changed) {

@@ -23,13 +23,18 @@ pub fn list(args: RulesArgs) -> miette::Result<u8> {
     match args.format {
         ListFormat::Plain => {
             let width = catalog().map(|rule| rule.id.len()).max().unwrap_or(0);
+            let mut text = String::new();
             for rule in catalog() {
                 let fix = if rule.fixable { "fix: pin" } else { "" };
-                println!(
-                    "{:<width$} {:<8} {:<9} {}",
-                    rule.id, rule.default_severity, fix, rule.summary
-                );
+                text.push_str(&format!(
+                    "{:<width$} {:<8} {:<9} {}\n",
+                    rule.id,
+                    rule.default_severity.as_str(),
+                    fix,
+                    rule.summary
+                ));
             }
+            super::print_out(&text)?;
         }
         ListFormat::Json => {
             let rules: Vec<_> = catalog()
@@ -42,10 +47,7 @@ pub fn list(args: RulesArgs) -> miette::Result<u8> {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&rules).unwrap_or_default()
-            );
+            super::print_out(&(serde_json::to_string_pretty(&rules).unwrap_or_default() + "\n"))?;
         }
     }
     Ok(exit::CLEAN)
@@ -54,7 +56,7 @@ pub fn list(args: RulesArgs) -> miette::Result<u8> {
 pub fn explain(args: ExplainArgs) -> miette::Result<u8> {
     validate_ids([&args.rule])?;
     if let Some(rule) = find(&args.rule) {
-        print!("{}", rule.page);
+        super::print_out(rule.page)?;
     }
     Ok(exit::CLEAN)
 }
