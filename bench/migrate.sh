@@ -26,24 +26,9 @@ done
 cargo build --release --locked --quiet
 bin=target/release/pinnace
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pinnace-bench-migrate.XXXXXX")
-registry_pid=
-helper_pid=
-cleanup() {
-  if [ -n "$helper_pid" ]; then
-    kill "$helper_pid" 2>/dev/null || true
-    wait "$helper_pid" 2>/dev/null || true
-  fi
-  if [ -n "$registry_pid" ]; then
-    kill "$registry_pid" 2>/dev/null || true
-    wait "$registry_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 source bench/registry.sh
+bench_workdir migrate
 registry_up || exit 2
 
 echo "== pinnace migrate, $repos repositories of $apps apps, registry 127.0.0.1:$port, $runs runs, $(nproc) cores"

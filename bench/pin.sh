@@ -29,25 +29,10 @@ if [ ! -d "$corpus" ]; then
   mv "$corpus.partial" "$corpus"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pinnace-bench-pin.XXXXXX")
-registry_pid=
-helper_pid=
-cleanup() {
-  if [ -n "$helper_pid" ]; then
-    kill "$helper_pid" 2>/dev/null || true
-    wait "$helper_pid" 2>/dev/null || true
-  fi
-  if [ -n "$registry_pid" ]; then
-    kill "$registry_pid" 2>/dev/null || true
-    wait "$registry_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # docker-registry on a free port (bench/registry.sh).
 source bench/registry.sh
+bench_workdir pin
 registry_up || exit 2
 
 files=$(find "$corpus" -type f | wc -l)

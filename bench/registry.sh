@@ -1,6 +1,26 @@
-# Sourced by bench/pin.sh and bench/migrate.sh: `docker-registry` on 127.0.0.1 with its own
-# config, storage and access log under "$work/registry" (the caller makes $work, and stops
-# $registry_pid on exit).
+# Sourced by bench/pin.sh and bench/migrate.sh: a work folder removed on exit, and
+# `docker-registry` on 127.0.0.1 with its own config, storage and access log under
+# "$work/registry", stopped on exit (with the caller's $helper_pid, when it sets one).
+
+# Makes $work (named after $1) and arranges for it, the registry and the helper to go on exit.
+bench_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/pinnace-bench-$1.XXXXXX")
+  registry_pid=
+  helper_pid=
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "$helper_pid" "$registry_pid"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$work"
+}
 
 # One try on `port`. REGISTRY_* variables would override its config file: drop them.
 start_registry() {
