@@ -18,7 +18,7 @@ use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
 use crate::model::{ParsedImage, Scope, ScopeIndex, extract_build};
 use crate::pipeline::settle;
 use crate::registry::OnlineFacts;
-use crate::rules::{Context, RULES, still_stands};
+use crate::rules::{Context, RULES, recheck_reports};
 use crate::source::{SourceFile, Span};
 
 #[derive(Debug, Default)]
@@ -41,11 +41,7 @@ impl BuildResults {
     /// Judges again, against the whole run's index, the findings the builds made before it
     /// was complete; drops those the rest of the run covers.
     pub fn recheck(&mut self, run: &ScopeIndex, settings: &Settings) {
-        for report in self.reports.values_mut() {
-            report
-                .findings
-                .retain_mut(|finding| still_stands(finding, run, settings));
-        }
+        recheck_reports(self.reports.values_mut(), run, settings);
     }
 }
 

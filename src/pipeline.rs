@@ -113,6 +113,17 @@ pub fn check(
     online: Option<&OnlineFacts>,
     scope: Option<&ScopeIndex>,
 ) -> Result<FileReport, Warning> {
+    check_with_index(input, settings, online, scope).map(|(report, _)| report)
+}
+
+/// [`check`], also returning what the input adds to the run's index (for a rendered Helm
+/// chart, which the index pass does not see).
+pub fn check_with_index(
+    input: Input<'_>,
+    settings: &Settings,
+    online: Option<&OnlineFacts>,
+    scope: Option<&ScopeIndex>,
+) -> Result<(FileReport, ScopeIndex), Warning> {
     let path = input.path.to_path_buf();
     let (source, documents, syntax_error) = match load(input) {
         Loaded::Documents {
@@ -147,7 +158,7 @@ pub fn check(
     let mut findings = settle(findings, &source, &model, settings, &path);
     crate::helm::name_templates(&source, &mut findings);
     crate::helm::explain_map_fixes(&mut findings, &values);
-    Ok(FileReport { source, findings })
+    Ok((FileReport { source, findings }, own))
 }
 
 /// Applies severities and suppressions, and puts findings in source order.

@@ -288,3 +288,55 @@ fn without_helm_it_says_so_once_and_still_checks_values() {
         ]
     );
 }
+
+/// A chart that renders the namespace's policies covers the workloads of other files and
+/// charts, and a raw policy covers a chart's workload: rendered charts are part of the run.
+#[test]
+fn policies_a_chart_renders_cover_the_rest_of_the_run() {
+    if helm_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "policies/Chart.yaml",
+        "apiVersion: v2\nname: policies\nversion: 1.0.0\n",
+    );
+    write(
+        root,
+        "policies/templates/deny.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: {{ .Values.namespace }}\nspec:\n  podSelector: {}\n",
+    );
+    write(root, "policies/values.yaml", "namespace: shop\n");
+    write(
+        root,
+        "apps/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - {name: web, image: nginx:1.27}\n",
+    );
+    let run = || {
+        Command::cargo_bin("pinnace")
+            .unwrap()
+            .current_dir(root)
+            .args([
+                "check",
+                "--format",
+                "json",
+                "--select=missing-network-policy,missing-default-deny",
+                ".",
+            ])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    };
+    assert_eq!(findings(&run()), Vec::<String>::new());
+    // Rendered into `default` instead, the policy covers nothing of `shop`.
+    write(root, "policies/values.yaml", "namespace: default\n");
+    assert_eq!(
+        findings(&run()),
+        [
+            "missing-default-deny apps/web.yaml:3:34 -",
+            "missing-network-policy apps/web.yaml:7:7 -"
+        ]
+    );
+}

@@ -113,15 +113,22 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
-    // The builds' findings that read the run's index are judged again once it is complete.
-    let scope = gather_scope(
+    // Charts rendered by helm: findings in their templates (or rendered streams).
+    let mut charts = crate::helm::check_charts(&inputs.files, &settings, facts.as_ref(), &|path| {
+        names.get(path)
+    });
+    // The findings of builds and charts that read the run's index are judged again once it
+    // is complete.
+    let mut scope = gather_scope(
         &inputs,
         &repository,
         &args.stdin_filename,
         &settings,
         &mut builds,
     );
+    scope.extend(std::mem::take(&mut charts.index));
     builds.recheck(&scope, &settings);
+    charts.recheck(&scope, &settings);
     inputs
         .files
         .retain(|file| !builds.covered.contains(&file.absolute));
@@ -138,11 +145,6 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         .into_values()
         .map(|report| (report.source.name.clone(), report))
         .collect();
-    // Charts rendered by helm: findings in their templates (or rendered streams).
-    let charts =
-        crate::helm::check_charts(&inputs.files, &settings, facts.as_ref(), &scope, &|path| {
-            names.get(path)
-        });
     summary.files_checked += charts.rendered;
     for (name, report) in charts.reports {
         pending.entry(name).or_insert(report);

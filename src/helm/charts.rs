@@ -19,6 +19,7 @@ use crate::model::ScopeIndex;
 use crate::model::values_images;
 use crate::pipeline::{self, Input};
 use crate::registry::OnlineFacts;
+use crate::rules::recheck_reports;
 use crate::source::SourceFile;
 use crate::yaml::{Limits, load_stream};
 
@@ -34,6 +35,16 @@ pub struct ChartResults {
     pub warnings: Vec<Warning>,
     /// Charts rendered.
     pub rendered: usize,
+    /// The NetworkPolicies, ServiceAccounts and Secrets the rendered charts make.
+    pub index: ScopeIndex,
+}
+
+impl ChartResults {
+    /// Judges again, against the whole run's index, the findings made before it was complete
+    /// (a chart is checked with its own resources alone).
+    pub fn recheck(&mut self, run: &ScopeIndex, settings: &Settings) {
+        recheck_reports(self.reports.values_mut(), run, settings);
+    }
 }
 
 /// Renders and checks every application chart among `files` (library charts render nothing;
@@ -43,7 +54,6 @@ pub fn check_charts(
     files: &[FoundFile],
     settings: &Settings,
     online: Option<&OnlineFacts>,
-    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> ChartResults {
     let helm = &settings.config.helm;
@@ -71,23 +81,22 @@ pub fn check_charts(
         .iter()
         .flat_map(|chart| renders_for(chart, &binary, timeout, settings))
         .collect();
-    let outcomes: Vec<Result<Vec<FileReport>, Warning>> = renders
+    let outcomes: Vec<Result<(Vec<FileReport>, ScopeIndex), Warning>> = renders
         .par_iter()
         .map(|render| {
             let text = render.run().map_err(|message| Warning {
                 path: display(&render.chart),
                 message,
             })?;
-            Ok(check_rendered(
-                render, text, settings, online, scope, display,
-            ))
+            Ok(check_rendered(render, text, settings, online, display))
         })
         .collect();
     let mut results = ChartResults::default();
     for outcome in outcomes {
         match outcome {
-            Ok(reports) => {
+            Ok((reports, index)) => {
                 results.rendered += 1;
+                results.index.extend(index);
                 for report in reports {
                     merge(&mut results.reports, report);
                 }
@@ -155,9 +164,8 @@ fn check_rendered(
     text: String,
     settings: &Settings,
     online: Option<&OnlineFacts>,
-    scope: &ScopeIndex,
     display: &(dyn Fn(&Path) -> String + Sync),
-) -> Vec<FileReport> {
+) -> (Vec<FileReport>, ScopeIndex) {
     let input = Input {
         name: format!(
             "{} (helm template {})",
@@ -167,9 +175,12 @@ fn check_rendered(
         path: &render.chart.join("templates"),
         bytes: text.into_bytes(),
     };
-    let Ok(FileReport { source, findings }) = pipeline::check(input, settings, online, Some(scope))
+    // The chart's own resources are its scope for now; its findings are judged again once
+    // the whole run is indexed.
+    let Ok((FileReport { source, findings }, index)) =
+        pipeline::check_with_index(input, settings, online, None)
     else {
-        return Vec::new();
+        return (Vec::new(), ScopeIndex::default());
     };
     let set_by_values = values_set_images(render);
     let sources = Sources::scan(&source.text).unwrap_or_default();
@@ -227,7 +238,7 @@ fn check_rendered(
             findings: unplaced,
         });
     }
-    reports
+    (reports, index)
 }
 
 /// The file a `# Source:` path names: `web/templates/x.yaml` below the chart folder, a

@@ -24,7 +24,7 @@ pub use missing_default_deny::MissingDefaultDeny;
 pub use missing_network_policy::MissingNetworkPolicy;
 pub use missing_pull_secret::MissingPullSecret;
 pub use plaintext_registry_credentials::PlaintextRegistryCredentials;
-pub use recheck::{Recheck, still_stands};
+pub use recheck::{Recheck, recheck_reports, still_stands};
 pub use single_arch_pin::SingleArchPin;
 pub use stale_digest::StaleDigest;
 pub use unknown_digest::UnknownDigest;

@@ -7,7 +7,7 @@
 
 use super::{missing_default_deny, missing_network_policy, missing_pull_secret};
 use crate::config::Settings;
-use crate::finding::Finding;
+use crate::finding::{FileReport, Finding};
 use crate::model::{Labels, ScopeIndex};
 
 /// What a finding's verdict depended on beyond the build that made it.
@@ -56,5 +56,19 @@ pub fn still_stands(finding: &mut Finding, run: &ScopeIndex, settings: &Settings
                 .map(|why| finding.message = missing_pull_secret::message(image, registry, &why))
                 .is_some()
         }
+    }
+}
+
+/// Judges again every finding of these reports that was judged before the whole run was
+/// indexed; drops those the rest of the run covers.
+pub fn recheck_reports<'r>(
+    reports: impl IntoIterator<Item = &'r mut FileReport>,
+    run: &ScopeIndex,
+    settings: &Settings,
+) {
+    for report in reports {
+        report
+            .findings
+            .retain_mut(|finding| still_stands(finding, run, settings));
     }
 }
