@@ -433,33 +433,18 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
     model
         .images
         .iter()
-        .filter_map(|image| match image.set_by {
-            Some(entry) => {
-                let (file, span) = build.locate(entry)?;
-                let built = BuiltImage {
-                    text: image.text.to_string(),
-                    parsed: image.parsed.clone(),
-                    subject: model.subject(image),
-                };
-                Some(ImageSite::SetBy(
-                    PathBuf::from(&file.name),
-                    span,
-                    Box::new(built),
-                ))
-            }
-            None => {
-                let (file, span) = build.locate(image.node.span)?;
-                let built = BuiltImage {
-                    text: image.text.to_string(),
-                    parsed: image.parsed.clone(),
-                    subject: model.subject(image),
-                };
-                Some(ImageSite::Written(
-                    PathBuf::from(&file.name),
-                    span,
-                    Box::new(built),
-                ))
-            }
+        .filter_map(|image| {
+            let built = Box::new(BuiltImage {
+                text: image.text.to_string(),
+                parsed: image.parsed.clone(),
+                subject: model.subject(image),
+            });
+            let (file, span) = build.locate(image.set_by.unwrap_or(image.node.span))?;
+            let file = PathBuf::from(&file.name);
+            Some(match image.set_by {
+                Some(_) => ImageSite::SetBy(file, span, built),
+                None => ImageSite::Written(file, span, built),
+            })
         })
         .collect()
 }

@@ -7,15 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use rayon::prelude::*;
 
 use super::exit;
-use super::pin::{client_options, open_cache};
+use super::pin::{CacheArgs, PinChoices, client_options};
 use crate::config::{Config, RuleSelection, Settings, load_config};
-use crate::fix::PinOptions;
 use crate::migrate::git::Author;
 use crate::migrate::report::{MigrationReport, RepoReport, Status, plural};
 use crate::migrate::repos::{RepoLine, Shard, duplicates, parse_repo_list};
@@ -60,21 +58,10 @@ pub struct MigrateArgs {
     /// Requests in flight at once per registry.
     #[arg(long, default_value_t = 8, value_name = "N")]
     registry_jobs: usize,
-    /// Keep resolutions in this file between runs (and between the machines of a CI matrix).
-    #[arg(long, value_name = "FILE")]
-    cache: Option<PathBuf>,
-    /// How long a cached resolution stays good: `30m`, `24h`, `7d`.
-    #[arg(long, default_value = "24h", value_parser = super::pin::parse_duration, value_name = "AGE")]
-    cache_max_age: Duration,
-    /// Re-resolve `tag@digest` references and replace digests whose tag has moved.
-    #[arg(long)]
-    update: bool,
-    /// Also pin `latest` and untagged references, as `name:latest@sha256:…`.
-    #[arg(long)]
-    allow_latest: bool,
-    /// Also pin images from registries outside `registries.trusted`.
-    #[arg(long)]
-    include_untrusted: bool,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    choices: PinChoices,
     /// Config for registry access (insecure hosts, mirrors, CA files) over the whole run, and
     /// for repositories that have no `.pinnace.yaml` of their own.
     #[arg(long, value_name = "FILE")]
@@ -94,11 +81,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         author: args.author.clone(),
         push: args.push,
         dry_run: args.dry_run,
-        options: PinOptions {
-            update: args.update,
-            allow_latest: args.allow_latest,
-            include_untrusted: args.include_untrusted,
-        },
+        options: args.choices.options(),
         fallback,
     };
     let clone_dirs = clone_dirs(&repos, &args.workdir);
@@ -125,7 +108,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .collect();
     let client = RegistryClient::new(client_options(&run_settings, args.registry_jobs))
         .map_err(|e| miette::miette!("{e}"))?;
-    let cache = open_cache(args.cache.as_deref(), args.cache_max_age)?;
+    let cache = args.cache.open()?;
     let resolver = Resolver {
         client: &client,
         cache: cache.as_ref(),

@@ -22,6 +22,23 @@ pub struct PinArgs {
     /// Print a unified diff and write nothing; exit 1 when something would change.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    choices: PinChoices,
+    /// Requests in flight at once per registry.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    jobs: usize,
+    #[command(flatten)]
+    cache: CacheArgs,
+    /// No progress bar, no summary unless something failed.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// What pinning may touch: shared by `pin` and `migrate`.
+#[derive(Debug, Args)]
+pub struct PinChoices {
     /// Re-resolve `tag@digest` references and replace digests whose tag has moved.
     #[arg(long)]
     update: bool,
@@ -31,20 +48,39 @@ pub struct PinArgs {
     /// Also pin images from registries outside `registries.trusted`.
     #[arg(long)]
     include_untrusted: bool,
-    /// Requests in flight at once per registry.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    jobs: usize,
-    /// Keep resolutions in this file between runs.
+}
+
+impl PinChoices {
+    pub fn options(&self) -> PinOptions {
+        PinOptions {
+            update: self.update,
+            allow_latest: self.allow_latest,
+            include_untrusted: self.include_untrusted,
+        }
+    }
+}
+
+/// The resolution cache: shared by `pin` and `migrate`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Keep resolutions in this file between runs (and between the machines of a CI matrix).
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
     /// How long a cached resolution stays good: `30m`, `24h`, `7d`.
     #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "AGE")]
     cache_max_age: Duration,
-    /// No progress bar, no summary unless something failed.
-    #[arg(long, short)]
-    quiet: bool,
-    #[command(flatten)]
-    config: ConfigArgs,
+}
+
+impl CacheArgs {
+    /// The cache `--cache` names, if any.
+    pub fn open(&self) -> miette::Result<Option<ResolutionCache>> {
+        self.cache
+            .as_deref()
+            .map(|path| {
+                ResolutionCache::open(path, self.cache_max_age).map_err(|e| miette::miette!("{e}"))
+            })
+            .transpose()
+    }
 }
 
 #[derive(Default)]
@@ -66,11 +102,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     }
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
-    let options = PinOptions {
-        update: args.update,
-        allow_latest: args.allow_latest,
-        include_untrusted: args.include_untrusted,
-    };
+    let options = args.choices.options();
     let mut tally = Tally::default();
     let plan = plan_paths(&args.paths, &settings, options);
     report_scan_warnings(&plan.warnings);
@@ -78,7 +110,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     let lookups = plan.lookups();
     let client = RegistryClient::new(client_options(&settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
-    let cache = open_cache(args.cache.as_deref(), args.cache_max_age)?;
+    let cache = args.cache.open()?;
     let resolver = Resolver {
         client: &client,
         cache: cache.as_ref(),
@@ -116,15 +148,6 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     } else {
         exit::CLEAN
     })
-}
-
-/// The resolution cache `--cache` names, if any.
-pub fn open_cache(
-    path: Option<&std::path::Path>,
-    max_age: Duration,
-) -> miette::Result<Option<ResolutionCache>> {
-    path.map(|path| ResolutionCache::open(path, max_age).map_err(|e| miette::miette!("{e}")))
-        .transpose()
 }
 
 /// Counts one file's results the way `pin` summarises them.

@@ -150,7 +150,16 @@ pub struct Model<'a> {
     pub workloads: Vec<Workload<'a>>,
 }
 
-impl Model<'_> {
+impl<'a> Model<'a> {
+    /// The images that parse as references, each with its reference: what most image rules
+    /// judge (a templated or invalid value is another rule's business).
+    pub fn references(&self) -> impl Iterator<Item = (&ImageUse<'a>, &ImageRef)> {
+        self.images.iter().filter_map(|image| match &image.parsed {
+            ParsedImage::Ref(reference) => Some((image, reference)),
+            _ => None,
+        })
+    }
+
     /// A finding about an image: its subject, its resource, and, for an image an overlay
     /// set, where the base wrote it.
     pub fn about(&self, image: &ImageUse<'_>, finding: Finding) -> Finding {

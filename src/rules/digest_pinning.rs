@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 
 /// `digest-pinning`: an image without an `@sha256:` digest. See `rules/digest-pinning.md`.
 pub struct DigestPinning;
@@ -21,10 +20,7 @@ impl Rule for DigestPinning {
 
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             if reference.digest().is_some() {
                 continue;
             }

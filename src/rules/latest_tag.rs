@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 
 /// `latest-tag`: an image tagged `latest`, or untagged, without a digest. See
 /// `rules/latest-tag.md`.
@@ -22,10 +21,7 @@ impl Rule for LatestTag {
 
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             if reference.digest().is_some() {
                 continue;
             }

@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 
 /// `single-arch-pin` (online): the pinned digest is one platform's manifest inside the
 /// multi-platform index its tag names. See `rules/single-arch-pin.md`.
@@ -23,10 +22,7 @@ impl Rule for SingleArchPin {
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let Some(facts) = context.online else { return };
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             let Some((index, pinned)) = facts.tag_now(reference) else {
                 continue;
             };

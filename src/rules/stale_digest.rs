@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 
 /// `stale-digest` (online): `tag@digest` where the tag now names other content. See
 /// `rules/stale-digest.md`.
@@ -23,10 +22,7 @@ impl Rule for StaleDigest {
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let Some(facts) = context.online else { return };
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             let Some((now, pinned)) = facts.tag_now(reference) else {
                 continue;
             };

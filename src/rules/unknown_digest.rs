@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 use crate::registry::{RegistryError, fact_keys};
 
 /// `unknown-digest` (online): the pinned digest does not exist in the registry. See
@@ -24,10 +23,7 @@ impl Rule for UnknownDigest {
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let Some(facts) = context.online else { return };
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             let Some(key) = fact_keys(reference).1 else {
                 continue;
             };

@@ -1,6 +1,5 @@
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::ParsedImage;
 
 /// `untrusted-registry`: an image whose normalized name matches no `registries.trusted`
 /// pattern. See `rules/untrusted-registry.md`.
@@ -22,10 +21,7 @@ impl Rule for UntrustedRegistry {
 
     fn check(&self, context: &Context<'_>, findings: &mut Vec<Finding>) {
         let model = context.model;
-        for image in &model.images {
-            let ParsedImage::Ref(reference) = &image.parsed else {
-                continue;
-            };
+        for (image, reference) in model.references() {
             let name = reference.name();
             if context.settings.is_trusted(&name) {
                 continue;
