@@ -459,6 +459,14 @@ fn shards_split_the_fleet_and_share_one_cache_file() {
     assert!(clone.statuses(None).unwrap().is_empty());
 }
 
+/// The reason of a repository's first failure in a report.
+fn first_failure(report: &Value, url: &str) -> String {
+    repo_entry(report, url)["failed"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn repositories(report: &Value) -> Vec<String> {
     report["repositories"]
         .as_array()
@@ -688,10 +696,7 @@ fn clone_and_push_with_credentials(tls: bool) {
     let output = migrate_with_home(dir.path(), home.path(), &env, &args);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let json = report(dir.path());
-    let reason = repo_entry(&json, &url)["failed"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = first_failure(&json, &url);
     assert!(
         reason.starts_with("cannot clone") && reason.contains("authentication failed"),
         "{reason}"
@@ -738,10 +743,7 @@ fn clone_and_push_with_credentials(tls: bool) {
     let output = migrate_with_home(dir.path(), home.path(), &env, &args);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let json = report(dir.path());
-    let reason = repo_entry(&json, &url)["failed"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let reason = first_failure(&json, &url);
     assert!(
         reason.starts_with("cannot clone") && reason.contains("certificate"),
         "{reason}"

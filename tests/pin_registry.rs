@@ -187,19 +187,7 @@ fn credentials_from_config_json_and_from_a_helper_over_verified_tls() {
     let repo = Repo::new(&config);
     let file = repo.manifest("a.yaml", &[&image]);
     let (docker, helper_dir) = support::docker_config_with_helper(&host, "pinnace", PASSWORD);
-    let path = format!(
-        "{}:{}",
-        helper_dir.path().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let output = pinnace(
-        &repo,
-        &["pin", "."],
-        &[
-            ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
-            ("PATH", &path),
-        ],
-    );
+    let output = pin_with_helper(&repo, docker.path(), helper_dir.path());
     assert!(output.status.success(), "{}", text(&output).1);
     assert!(
         std::fs::read_to_string(&file)
@@ -456,19 +444,7 @@ fn credentials_from_registry_auth_file_and_from_a_creds_store() {
         support::docker_config::HELPER_NAME
     );
     std::fs::write(docker.path().join("config.json"), store).unwrap();
-    let path = format!(
-        "{}:{}",
-        helper_dir.path().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let output = pinnace(
-        &repo,
-        &["pin", "."],
-        &[
-            ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
-            ("PATH", &path),
-        ],
-    );
+    let output = pin_with_helper(&repo, docker.path(), helper_dir.path());
     assert!(output.status.success(), "{}", text(&output).1);
     assert!(
         std::fs::read_to_string(&file)
@@ -665,4 +641,18 @@ fn a_base_outside_the_paths_gets_an_images_entry_in_the_overlay() {
         "a second run changes nothing: {}",
         text(&again).0
     );
+}
+
+/// `pinnace pin .` with a docker config folder and a credential helper's folder first on PATH.
+fn pin_with_helper(repo: &Repo, docker: &std::path::Path, helper_dir: &std::path::Path) -> Output {
+    let path = format!(
+        "{}:{}",
+        helper_dir.display(),
+        std::env::var("PATH").unwrap()
+    );
+    pinnace(
+        repo,
+        &["pin", "."],
+        &[("DOCKER_CONFIG", docker.to_str().unwrap()), ("PATH", &path)],
+    )
 }
