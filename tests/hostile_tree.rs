@@ -249,3 +249,36 @@ fn a_finding_past_column_65535_is_reported_without_a_snippet() {
         &error[..error.len().min(2000)]
     );
 }
+
+#[test]
+fn jobs_and_durations_out_of_range_are_usage_errors() {
+    let dir = tree(&[("app.yaml", &pod("nginx:1.25"))]);
+    for args in [
+        &["check", "--online", "--jobs", "1000000", "."][..],
+        &["pin", "--dry-run", "--jobs", "0", "."],
+        &["migrate", "--repos", "x", "--jobs", "1000000"],
+        &["migrate", "--repos", "x", "--registry-jobs", "1000000"],
+        &[
+            "pin",
+            "--dry-run",
+            "--cache-max-age",
+            "213503982334602d",
+            ".",
+        ],
+        &[
+            "pin",
+            "--dry-run",
+            "--cache-max-age",
+            "18446744073709551615s",
+            ".",
+        ],
+    ] {
+        let output = run(dir.path(), args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}

@@ -254,6 +254,18 @@ pub(crate) fn print_out(text: &str) -> miette::Result<()> {
     )
 }
 
+/// Most threads or requests a `--jobs` option may ask for: a million would build a pool of a
+/// million threads.
+const MAX_JOBS: usize = 256;
+
+/// `--jobs N`: 1 to [`MAX_JOBS`].
+pub(crate) fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs @ 1..=MAX_JOBS) => Ok(jobs),
+        _ => Err(format!("`{text}` is not a number from 1 to {MAX_JOBS}")),
+    }
+}
+
 /// A usage error for a path that does not exist (`-` is standard input).
 fn require_paths(paths: &[PathBuf]) -> miette::Result<()> {
     for path in paths {
