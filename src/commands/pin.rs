@@ -77,7 +77,12 @@ impl CacheArgs {
         self.cache
             .as_deref()
             .map(|path| {
-                ResolutionCache::open(path, self.cache_max_age).map_err(|e| miette::miette!("{e}"))
+                let (cache, warning) = ResolutionCache::open(path, self.cache_max_age)
+                    .map_err(|e| miette::miette!("{e}"))?;
+                if let Some(warning) = warning {
+                    eprintln!("warning: {warning}");
+                }
+                Ok(cache)
             })
             .transpose()
     }
@@ -101,6 +106,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         ));
     }
     super::require_paths(&args.paths)?;
+    fix::clean_up_on_signal();
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
     let options = args.choices.options();
     let mut tally = Tally::default();
@@ -125,20 +131,22 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
 
     let mut stdout = std::io::stdout().lock();
     for file in plan.into_files() {
-        let result = apply_file(file, &resolutions);
-        tally_result(&mut tally, &result);
-        let Some(new_text) = &result.new_text else {
-            continue;
-        };
-        tally.files_changed += 1;
-        if args.dry_run {
-            let diff = fix::unified_diff(&result.name, &result.text, new_text);
-            super::output(stdout.write_all(diff.as_bytes()))?;
-        } else if let Err(error) =
-            write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
-        {
-            tally.failures.push(format!("{}: {error}", result.name));
+        let mut result = apply_file(file, &resolutions);
+        if let Some(new_text) = &result.new_text {
+            if args.dry_run {
+                let diff = fix::unified_diff(&result.name, &result.text, new_text);
+                super::output(stdout.write_all(diff.as_bytes()))?;
+            } else if let Err(error) =
+                write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
+            {
+                // Left alone: its images are not pinned, and the file is not changed.
+                tally.failures.push(format!("{}: {error}", result.name));
+                result.pinned.clear();
+                result.new_text = None;
+            }
         }
+        tally.files_changed += usize::from(result.new_text.is_some());
+        tally_result(&mut tally, &result);
     }
     super::output(stdout.flush())?;
     print_summary(&tally, &args, lookups.len(), client.requests_sent());
