@@ -162,3 +162,26 @@ fn sigint_and_sigterm_leave_no_temporary_file() {
         assert!(left.is_empty(), "trial {trial} ({signal}): {left:?}");
     }
 }
+
+#[test]
+fn a_device_as_a_ca_file_is_left_out_with_a_warning() {
+    let dir = tree(&[
+        ("repo/app.yaml", &pod(IMAGE)),
+        ("run.yaml", "registries: {ca_files: [/dev/zero]}\n"),
+    ]);
+    write_cache(dir.path());
+    let output = common::run(
+        dir.path(),
+        &[
+            "pin",
+            "--config",
+            "run.yaml",
+            "--cache",
+            "cache.json",
+            "repo",
+        ],
+    );
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("/dev/zero: not a regular file"), "{stderr}");
+}

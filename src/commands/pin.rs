@@ -191,10 +191,33 @@ pub fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
             .ca_files
             .iter()
             .map(|f| settings.root.join(f))
+            .filter(|file| usable_ca_file(file))
             .collect(),
         per_registry: jobs.max(1),
         credentials: CredentialStore::from_environment(),
         ..ClientOptions::default()
+    }
+}
+
+/// Most bytes a CA file may have: a bundle of every public CA is about 200 KiB.
+const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Whether a `registries.ca_files` entry is a regular file within the bound (`/dev/zero`
+/// would be read until memory runs out, a FIFO forever); otherwise it is left out, with a
+/// warning.
+fn usable_ca_file(file: &std::path::Path) -> bool {
+    match std::fs::metadata(file) {
+        Ok(metadata) if metadata.is_file() && metadata.len() <= MAX_CA_FILE_BYTES => true,
+        Ok(_) => {
+            eprintln!(
+                "warning: {}: not a regular file of at most {} MiB; not used as a CA file",
+                file.display(),
+                MAX_CA_FILE_BYTES >> 20
+            );
+            false
+        }
+        // Reading it reports the error as before.
+        Err(_) => true,
     }
 }
 
