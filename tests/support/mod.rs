@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod docker_config;
+pub mod hostile_server;
 pub mod http;
 pub mod oci_layout;
 pub mod proxy;
@@ -21,6 +22,7 @@ pub mod token_server;
 pub mod tools;
 
 pub use docker_config::{docker_config_with_auth, docker_config_with_helper};
+pub use hostile_server::{HostileServer, Reply, Seen};
 pub use http::{HttpResponse, http_get, http_request};
 pub use oci_layout::TestImage;
 pub use proxy::{DigestStrippingProxy, RateLimitProxy};
