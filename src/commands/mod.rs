@@ -9,6 +9,7 @@ mod narrow;
 pub(crate) mod pin;
 mod rules;
 mod scope;
+mod shell_docs;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use crate::config::{RuleSelection, Settings, find_config_file, load_config};
 
 /// Keep the container images of a GitOps repository trustworthy.
 #[derive(Debug, Parser)]
-#[command(name = "pinnace", version, about, max_term_width = 100)]
+#[command(name = "pinnace", version, max_term_width = 100)]
 pub struct Cli {
     /// When to colour output: `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
@@ -54,6 +55,10 @@ enum Command {
     Build(build::BuildArgs),
     /// Print the JSON Schema of `.pinnace.yaml`.
     ConfigSchema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell_docs::CompletionsArgs),
+    /// Print the man page, or write one per command with `--out-dir`.
+    Man(shell_docs::ManArgs),
 }
 
 /// Options shared by every command that reads a repository.
@@ -118,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),
         Command::ConfigSchema => print_out(&crate::config::json_schema()).map(|()| exit::CLEAN),
+        Command::Completions(args) => shell_docs::completions(args),
+        Command::Man(args) => shell_docs::man(args),
     };
     match result {
         Ok(code) => exit::code(code),
