@@ -436,3 +436,40 @@ fn a_port_that_hangs_up_on_tls_is_a_network_failure_not_tls() {
     let (_, stderr) = text(&output);
     assert!(!stderr.contains("TLS failure"), "{stderr}");
 }
+
+#[test]
+fn asked_for_a_digest_a_registry_must_answer_with_that_manifest() {
+    // Whatever is asked, the server answers with one well-formed manifest and its own digest.
+    let body = manifest_body("some-other-manifest");
+    let digest = sha256(&body);
+    let server = serving(Reply::new(
+        200,
+        &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", &digest)],
+        body,
+    ));
+    let host = server.host();
+    let asked = format!("sha256:{}", "ab".repeat(32));
+    let repo = Repo::new("{}\n");
+    repo.manifest("app.yaml", &[&format!("{host}/app:1@{asked}")]);
+    let config = invoker_config(&insecure(&[&host]));
+    let config_path = config.path.to_str().unwrap().to_string();
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--config",
+            &config_path,
+            "--format",
+            "json",
+            "--ignore=missing-network-policy,missing-default-deny",
+            ".",
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(
+        stdout.contains("a manifest other than the digest asked for"),
+        "{stdout}\n{stderr}"
+    );
+}

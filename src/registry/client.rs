@@ -102,22 +102,32 @@ impl RegistryClient {
         reference: &str,
     ) -> Result<Manifest, RegistryError> {
         self.via_endpoints(registry, |host| {
-            let response = self.request(Method::HEAD, host, repository, reference)?;
-            let media_type = content_type(&response);
-            // A HEAD answer is believed only when it names a manifest and a digest pinnace
-            // can pin; anything else is fetched, and the GET checks say what is wrong.
-            let digest = content_digest(&response)
-                .and_then(|d| Digest::parse(d).ok())
-                .filter(|d| d.algorithm() == "sha256");
-            match digest {
-                Some(digest) if verify::is_manifest_media_type(&media_type) => Ok(Manifest {
-                    digest,
-                    media_type,
-                    body: None,
-                }),
-                _ => self.fetch_from(host, repository, reference),
-            }
+            self.resolve_from(host, repository, reference)
+                .and_then(|manifest| is_what_was_asked(host, reference, manifest))
         })
+    }
+
+    fn resolve_from(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let response = self.request(Method::HEAD, host, repository, reference)?;
+        let media_type = content_type(&response);
+        // A HEAD answer is believed only when it names a manifest and a digest pinnace
+        // can pin; anything else is fetched, and the GET checks say what is wrong.
+        let digest = content_digest(&response)
+            .and_then(|d| Digest::parse(d).ok())
+            .filter(|d| d.algorithm() == "sha256");
+        match digest {
+            Some(digest) if verify::is_manifest_media_type(&media_type) => Ok(Manifest {
+                digest,
+                media_type,
+                body: None,
+            }),
+            _ => self.fetch_from(host, repository, reference),
+        }
     }
 
     /// The manifest `reference` names, with its body.
@@ -129,6 +139,7 @@ impl RegistryClient {
     ) -> Result<Manifest, RegistryError> {
         self.via_endpoints(registry, |host| {
             self.fetch_from(host, repository, reference)
+                .and_then(|manifest| is_what_was_asked(host, reference, manifest))
         })
     }
 
@@ -409,6 +420,18 @@ impl RegistryClient {
             .map(str::to_string)
             .ok_or_else(|| protocol(host, "a token response without a token"))
     }
+}
+
+/// Asked by sha256 digest, a registry must answer with that manifest and no other.
+fn is_what_was_asked(
+    host: &str,
+    reference: &str,
+    manifest: Manifest,
+) -> Result<Manifest, RegistryError> {
+    if reference.starts_with("sha256:") && manifest.digest.to_string() != reference {
+        return Err(protocol(host, "a manifest other than the digest asked for"));
+    }
+    Ok(manifest)
 }
 
 /// Redirects followed per request, as Go's client (and so docker) bounds them.
