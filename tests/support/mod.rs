@@ -2,7 +2,8 @@
 //!
 //! Include it from a test file with `mod support;` and use the re-exports:
 //! `Registry`, `TestImage`, `Pushed`, `RateLimitProxy`, `DigestStrippingProxy`, `TokenServer`,
-//! `TokenRequest`, `docker_config_with_auth`,
+//! `TokenRequest`, `HostileServer` (a misbehaving registry, for what no real one can be made
+//! to do), `docker_config_with_auth`,
 //! `docker_config_with_helper`, `registry_tools_missing`. Every test that starts a registry
 //! begins with `if support::registry_tools_missing() { return; }`.
 //!
