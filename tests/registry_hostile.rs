@@ -444,7 +444,10 @@ fn asked_for_a_digest_a_registry_must_answer_with_that_manifest() {
     let digest = sha256(&body);
     let server = serving(Reply::new(
         200,
-        &[("Content-Type", OCI_MANIFEST), ("Docker-Content-Digest", &digest)],
+        &[
+            ("Content-Type", OCI_MANIFEST),
+            ("Docker-Content-Digest", &digest),
+        ],
         body,
     ));
     let host = server.host();
