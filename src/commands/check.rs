@@ -43,8 +43,8 @@ pub struct CheckArgs {
     /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
     #[arg(long)]
     online: bool,
-    /// With `--online`: requests in flight at once per registry.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// With `--online`: requests in flight at once per registry (1 to 256).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
     /// The name standard input is reported under (it also selects config overrides).
     #[arg(long, default_value = "<stdin>", value_name = "NAME")]
