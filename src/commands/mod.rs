@@ -62,6 +62,10 @@ pub struct ConfigArgs {
     /// Config file to use instead of the `.pinnace.yaml` found by walking up from the first path.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Skip files and folders that match GLOB, as config `exclude` does (relative to the
+    /// current folder; a glob without `/` matches a name at any depth). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
 }
 
 /// `pinnace check` options for adopting it in CI and hooks: baselines, changed files only,
@@ -137,12 +141,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The settings for a run over `paths`: the config given or found, compiled.
+/// The settings for a run over `paths`: the config given or found, compiled, with the
+/// command line's `--exclude` globs added to its `exclude`.
 fn settings(
     config: &ConfigArgs,
     paths: &[PathBuf],
     selection: RuleSelection,
 ) -> miette::Result<Settings> {
+    let config_arg_absent = config.config.is_none();
     let found = match &config.config {
         Some(path) => Some(path.clone()),
         None => {
@@ -156,17 +162,53 @@ fn settings(
     };
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
-    let Some(path) = found else {
-        return Ok(Settings::new(Default::default(), cwd, selection));
+    let (mut loaded, root) = match &found {
+        None => (Default::default(), cwd.clone()),
+        Some(path) => {
+            let loaded = load_config(path).map_err(|error| miette::Report::new(*error))?;
+            let root = std::fs::canonicalize(path)
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+                .unwrap_or_else(|| cwd.clone());
+            (loaded, root)
+        }
     };
-    let config = load_config(&path).map_err(|error| miette::Report::new(*error))?;
-    let root = std::fs::canonicalize(&path)
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or(cwd);
-    let mut settings = Settings::new(config, root, selection);
-    settings.from_file = true;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    for glob in &config.exclude {
+        globset::Glob::new(glob)
+            .map_err(|e| miette::miette!("--exclude `{glob}` is not a valid glob: {e}"))?;
+        loaded.exclude.extend(exclude_globs(
+            glob,
+            &cwd,
+            &std::fs::canonicalize(&root).unwrap_or(root.clone()),
+        ));
+    }
+    let mut settings = Settings::new(loaded, root, selection);
+    // A config found in the tree marks the repository the rules that reason across resources
+    // see; one named with `--config` (it may sit in a temp folder) never widens what is read.
+    settings.from_file = found.is_some() && config_arg_absent;
     Ok(settings)
+}
+
+/// A `--exclude` glob, written relative to the current folder, as config `exclude` globs
+/// (relative to `root`, the config's folder; absolute outside it). A glob without `/`
+/// matches a file or folder name at any depth, as in `.gitignore`; a glob that matches a
+/// folder excludes what is below it.
+fn exclude_globs(glob: &str, cwd: &std::path::Path, root: &std::path::Path) -> Vec<String> {
+    let glob = glob
+        .strip_prefix("./")
+        .unwrap_or(glob)
+        .trim_end_matches('/');
+    let anchored = if !glob.contains('/') {
+        format!("**/{glob}")
+    } else {
+        match cwd.strip_prefix(root) {
+            Ok(below) if below.as_os_str().is_empty() => glob.to_string(),
+            Ok(below) => format!("{}/{glob}", globset::escape(&below.to_string_lossy())),
+            Err(_) => format!("{}/{glob}", globset::escape(&cwd.to_string_lossy())),
+        }
+    };
+    vec![format!("{anchored}/**"), anchored]
 }
 
 /// The outcome of writing output: a reader that stops early (`pinnace rules | head`) ends the
