@@ -235,3 +235,41 @@ fn concise_and_statistics() {
     let output = run(dir.path(), &["check", "--statistics", "--format", "json"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn a_file_named_alone_reports_its_own_findings_and_those_about_it() {
+    let dir = tree(&[
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        ("base/kustomization.yaml", "resources: [deploy.yaml, worker.yaml]\n"),
+        (
+            "base/deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: ghcr.io/acme/web}\n",
+        ),
+        (
+            "base/worker.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: worker, image: ghcr.io/acme/worker:1.0}\n",
+        ),
+        (
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nimages:\n- name: ghcr.io/acme/web\n  newTag: \"2.0\"\n",
+        ),
+        ("other/pod.yaml", &common::pod("nginx:1.25")),
+    ]);
+    // The staged base file: the overlay entry that sets its image, not the worker's or the
+    // other file's findings.
+    let found = check(dir.path(), &[common::NO_NETWORK_RULES, "base/deploy.yaml"]);
+    assert_eq!(
+        found,
+        [(
+            "digest-pinning".to_string(),
+            "overlay/kustomization.yaml".to_string(),
+            3,
+            3
+        )]
+    );
+    let found = check(dir.path(), &[common::NO_NETWORK_RULES, "base/worker.yaml"]);
+    assert_eq!(
+        found,
+        [("digest-pinning".to_string(), "base/worker.yaml".to_string(), 8, 31)]
+    );
+}
