@@ -19,7 +19,7 @@ use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;
 use crate::registry::{OnlineFacts, RegistryClient, fact_keys};
-use crate::report::{Format, Summary, Tee, reporter};
+use crate::report::{Format, StatisticsReporter, Summary, Tee, reporter};
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Args)]
@@ -30,6 +30,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Print how many findings each rule made (most first) instead of the findings
+    /// (with the `human` and `concise` formats).
+    #[arg(long)]
+    statistics: bool,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
@@ -81,13 +85,21 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         ignore: args.ignore.clone(),
     };
     super::rules::validate_ids(selection.select.iter().flatten().chain(&selection.ignore))?;
+    if args.statistics && !matches!(args.format, Format::Human | Format::Concise) {
+        return Err(miette::miette!(
+            "--statistics prints a table: use it with --format human or concise"
+        ));
+    }
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
-    if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
-        args.paths = paths;
+    let mut only = None;
+    if let Some(narrowing) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)?
+    {
+        args.paths = narrowing.paths;
+        only = narrowing.only;
     }
     let facts = if args.online {
         let (facts, problems) = gather_facts(&args, &settings)?;
@@ -98,11 +110,12 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     };
     let extras = extra_reporters(&args.ci)?;
     let stdout = std::io::stdout().lock();
-    let mut reporter = reporter(
-        args.format,
-        Box::new(std::io::BufWriter::new(stdout)),
-        color,
-    );
+    let out = Box::new(std::io::BufWriter::new(stdout));
+    let mut reporter: Box<dyn crate::report::Reporter> = if args.statistics {
+        Box::new(StatisticsReporter::new(out))
+    } else {
+        reporter(args.format, out, color)
+    };
     if !extras.is_empty() {
         reporter = Box::new(Tee::new(std::iter::once(reporter).chain(extras).collect()));
     }
@@ -111,6 +124,9 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut write_error = None;
     let mut inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
+    // Files named alone: their findings, and those about them in other files, only.
+    let only: Option<HashSet<String>> =
+        only.map(|files| files.iter().map(|file| names.get(file)).collect());
     let mut builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
@@ -152,6 +168,13 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     }
     let mut reported_once = HashSet::new();
     let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        if let Some(only) = &only
+            && !only.contains(&report.source.name)
+        {
+            report
+                .findings
+                .retain(|finding| finding.notes.iter().any(|note| only.contains(&note.path)));
+        }
         report.findings.retain(|finding| {
             finding
                 .once_per_run
