@@ -149,6 +149,7 @@ pub fn check_with_index(
             build: false,
             complete: settings.scope_kind(&path) == Some(ScopeKind::Complete),
             default_namespace: settings.default_namespace(),
+            run_complete: scope.is_some(),
         },
     };
     for rule in RULES {

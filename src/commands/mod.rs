@@ -9,6 +9,7 @@ mod narrow;
 pub(crate) mod pin;
 mod rules;
 mod scope;
+mod shell_docs;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use crate::config::{
 
 /// Keep the container images of a GitOps repository trustworthy.
 #[derive(Debug, Parser)]
-#[command(name = "pinnace", version, about, max_term_width = 100)]
+#[command(name = "pinnace", version, max_term_width = 100)]
 pub struct Cli {
     /// When to colour output: `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
@@ -57,6 +58,10 @@ enum Command {
     Build(build::BuildArgs),
     /// Print the JSON Schema of `.pinnace.yaml`.
     ConfigSchema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell_docs::CompletionsArgs),
+    /// Print the man page, or write one per command with `--out-dir`.
+    Man(shell_docs::ManArgs),
 }
 
 /// Options shared by every command that reads a repository.
@@ -68,6 +73,10 @@ pub struct ConfigArgs {
     /// are taken only from this config or ~/.config/pinnace/config.yaml, never from a found one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Skip files and folders that match GLOB, as config `exclude` does (relative to the
+    /// current folder; a glob without `/` matches a name at any depth). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
 }
 
 /// `pinnace check` options for adopting it in CI and hooks: baselines, changed files only,
@@ -124,6 +133,8 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::list(args),
         Command::Explain(args) => rules::explain(args),
         Command::ConfigSchema => print_out(&crate::config::json_schema()).map(|()| exit::CLEAN),
+        Command::Completions(args) => shell_docs::completions(args),
+        Command::Man(args) => shell_docs::man(args),
     };
     match result {
         Ok(code) => exit::code(code),
@@ -165,10 +176,8 @@ fn too_wide(report: &dyn miette::Diagnostic) -> bool {
     })
 }
 
-/// The settings for a run over `paths`. The config is the invoker's when they name one
-/// (`--config`, `PINNACE_CONFIG`); else the `.pinnace.yaml` found walking up from the first
-/// path, holding only what a tree may set, plus the invoker-only settings of the user's own
-/// config; else the user's own config; else the defaults.
+/// The settings for a run over `paths`: the config (see [`run_config`]), with the command
+/// line's `--exclude` globs added to its `exclude`.
 fn settings(
     config: &ConfigArgs,
     paths: &[PathBuf],
@@ -176,16 +185,41 @@ fn settings(
 ) -> miette::Result<Settings> {
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
+    let (mut loaded, root, found_in_tree) = run_config(config, paths, &cwd)?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let canonical_root = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    for glob in &config.exclude {
+        globset::Glob::new(glob)
+            .map_err(|e| miette::miette!("--exclude `{glob}` is not a valid glob: {e}"))?;
+        loaded
+            .exclude
+            .extend(exclude_globs(glob, &cwd, &canonical_root));
+    }
+    let mut settings = Settings::new(loaded, root, selection);
+    // A config found in the tree marks the repository the rules that reason across resources
+    // see; one named with `--config` (it may sit in a temp folder) never widens what is read.
+    settings.from_file = found_in_tree;
+    Ok(settings)
+}
+
+/// The config of a run, the folder its relative paths start from, and whether it was found in
+/// the tree. The config is the invoker's when they name one (`--config`, `PINNACE_CONFIG`);
+/// else the `.pinnace.yaml` found walking up from the first path, holding only what a tree
+/// may set, plus the invoker-only settings of the user's own config; else the user's own
+/// config; else the defaults.
+fn run_config(
+    config: &ConfigArgs,
+    paths: &[PathBuf],
+    cwd: &std::path::Path,
+) -> miette::Result<(Config, PathBuf, bool)> {
     let named = config.config.clone().or_else(|| {
         std::env::var_os(CONFIG_ENV)
             .filter(|value| !value.is_empty())
             .map(PathBuf::from)
     });
     if let Some(path) = named {
-        let (config, root) = read_config(&path, &cwd)?;
-        let mut settings = Settings::new(config, root, selection);
-        settings.from_file = true;
-        return Ok(settings);
+        let (config, root) = read_config(&path, cwd)?;
+        return Ok((config, root, false));
     }
     let start = paths
         .iter()
@@ -193,19 +227,19 @@ fn settings(
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
     let user = user_config_file()
-        .map(|path| read_config(&path, &cwd))
+        .map(|path| read_config(&path, cwd))
         .transpose()?;
     let Some(path) = find_config_file(&start) else {
         let Some((mut config, root)) = user else {
-            return Ok(Settings::new(Default::default(), cwd, selection));
+            return Ok((Config::default(), cwd.to_path_buf(), false));
         };
         // The user's config applies wherever they run; its own paths are its folder's.
         let invoker = config.clone();
         config.registries.ca_files.clear();
         add_invoker_settings(&mut config, &invoker, &root);
-        return Ok(Settings::new(config, cwd, selection));
+        return Ok((config, cwd.to_path_buf(), false));
     };
-    let (mut config, root) = read_config(&path, &cwd)?;
+    let (mut config, root) = read_config(&path, cwd)?;
     let removed = restrict_to_tree(&mut config, &root);
     if !removed.is_empty() {
         eprintln!(
@@ -217,9 +251,28 @@ fn settings(
     if let Some((invoker, invoker_root)) = &user {
         add_invoker_settings(&mut config, invoker, invoker_root);
     }
-    let mut settings = Settings::new(config, root, selection);
-    settings.from_file = true;
-    Ok(settings)
+    Ok((config, root, true))
+}
+
+/// A `--exclude` glob, written relative to the current folder, as config `exclude` globs
+/// (relative to `root`, the config's folder; absolute outside it). A glob without `/`
+/// matches a file or folder name at any depth, as in `.gitignore`; a glob that matches a
+/// folder excludes what is below it.
+fn exclude_globs(glob: &str, cwd: &std::path::Path, root: &std::path::Path) -> Vec<String> {
+    let glob = glob
+        .strip_prefix("./")
+        .unwrap_or(glob)
+        .trim_end_matches('/');
+    let anchored = if !glob.contains('/') {
+        format!("**/{glob}")
+    } else {
+        match cwd.strip_prefix(root) {
+            Ok(below) if below.as_os_str().is_empty() => glob.to_string(),
+            Ok(below) => format!("{}/{glob}", globset::escape(&below.to_string_lossy())),
+            Err(_) => format!("{}/{glob}", globset::escape(&cwd.to_string_lossy())),
+        }
+    };
+    vec![format!("{anchored}/**"), anchored]
 }
 
 /// A config file and the folder its relative paths start from.

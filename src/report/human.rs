@@ -64,6 +64,10 @@ impl Reporter for HumanReporter<'_> {
             self.handler
                 .render_report(&mut rendered, &diagnostic)
                 .map_err(io::Error::other)?;
+            // Notes on lines of their own, after the help, not read as part of it.
+            for note in notes(finding) {
+                rendered.push_str(&format!("  note: {note}\n"));
+            }
             rendered.push('\n');
         }
         self.out.write_all(rendered.as_bytes())
@@ -93,6 +97,21 @@ impl Reporter for HumanReporter<'_> {
         }
         self.out.flush()
     }
+}
+
+/// Where a finding's value came from: the Helm template, the places its notes name.
+fn notes(finding: &Finding) -> impl Iterator<Item = String> + '_ {
+    let template = finding
+        .template
+        .iter()
+        .map(|template| format!("rendered from the Helm template {template}"));
+    let notes = finding.notes.iter().map(|note| {
+        format!(
+            "{}: {}:{}:{}",
+            note.message, note.path, note.line, note.column
+        )
+    });
+    template.chain(notes)
 }
 
 fn plural(count: usize, noun: &str) -> String {
@@ -150,26 +169,8 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let notes = self.finding.notes.iter().map(|note| {
-            format!(
-                "\nnote: {}: {}:{}:{}",
-                note.message, note.path, note.line, note.column
-            )
-        });
-        let template = self
-            .finding
-            .template
-            .iter()
-            .map(|template| format!("\nnote: rendered from the Helm template {template}"));
-        let text: String = self
-            .finding
-            .help
-            .iter()
-            .cloned()
-            .chain(template)
-            .chain(notes)
-            .collect();
-        (!text.is_empty()).then(|| Box::new(text.trim_start().to_string()) as Box<dyn fmt::Display>)
+        let help = self.finding.help.as_deref()?;
+        Some(Box::new(help))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
