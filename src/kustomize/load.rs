@@ -131,6 +131,7 @@ impl Builder {
             .next()
             .unwrap_or_else(|| Node::scalar("", file_span));
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
+        let node = last_key_wins(node);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
             ("helmChartInflationGenerator", "Helm charts"),
@@ -188,9 +189,7 @@ impl Builder {
                     span,
                 ));
             }
-            for document in self.load_file(&canonical)? {
-                add_document(document, resources)?;
-            }
+            add_documents(self.load_file(&canonical)?, resources)?;
         }
         Ok(())
     }
@@ -324,15 +323,62 @@ pub fn resolve_with_metadata(path: &Path) -> std::io::Result<(PathBuf, std::fs::
     Ok((normal, metadata))
 }
 
-/// A document is a resource, or a `kind: List` of them.
-fn add_document(document: Node, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
-    if document.get("kind").and_then(Node::as_str) == Some("List") {
-        for item in document.list("items") {
-            append(Resource::read(item.clone()), resources)?;
+/// A document is a resource, or a list of them: any kind named `…List` with `items` (a
+/// `PodList` as well as a `List`). As kustomize does, a list's items go after the file's
+/// other documents.
+fn add_documents(
+    documents: Vec<Node>,
+    resources: &mut Vec<Resource>,
+) -> Result<(), KustomizeError> {
+    let mut queue: std::collections::VecDeque<Node> = documents.into();
+    while let Some(document) = queue.pop_front() {
+        let is_list = document
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match document.get("items") {
+            Some(items) if is_list => match &items.value {
+                crate::yaml::Value::Sequence(items) => queue.extend(items.iter().cloned()),
+                _ if items.is_null() => {}
+                _ => {
+                    return Err(KustomizeError::at(
+                        "the `items` of a list must be a list of resources",
+                        items.span,
+                    ));
+                }
+            },
+            _ => append(Resource::read(document), resources)?,
         }
-        return Ok(());
     }
-    append(Resource::read(document), resources)
+    Ok(())
+}
+
+/// A mapping that repeats a key keeps its last value, as kustomize reads a kustomization
+/// (through JSON).
+fn last_key_wins(mut node: Node) -> Node {
+    match &mut node.value {
+        crate::yaml::Value::Mapping(entries) => {
+            let taken = std::mem::take(entries);
+            let mut kept: Vec<(Node, Node)> = Vec::with_capacity(taken.len());
+            for (key, value) in taken {
+                let value = last_key_wins(value);
+                match kept
+                    .iter_mut()
+                    .find(|(k, _)| k.as_str().is_some() && k.as_str() == key.as_str())
+                {
+                    Some(slot) => slot.1 = value,
+                    None => kept.push((key, value)),
+                }
+            }
+            *entries = kept;
+        }
+        crate::yaml::Value::Sequence(items) => {
+            let taken = std::mem::take(items);
+            *items = taken.into_iter().map(last_key_wins).collect();
+        }
+        crate::yaml::Value::Scalar(_) => {}
+    }
+    node
 }
 
 /// Git and HTTP resources, in the forms kustomize accepts.
