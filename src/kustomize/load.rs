@@ -347,7 +347,7 @@ fn add_documents(
                     ));
                 }
             },
-            _ => append(Resource::read(document), resources)?,
+            _ => append(Resource::new(document), resources)?,
         }
     }
     Ok(())

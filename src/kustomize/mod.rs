@@ -140,6 +140,7 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         return Err(error);
     }
     order::sort(&mut resources, builder.sort_options.as_ref());
+    resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
         resources,
         sources: builder.sources,

@@ -109,10 +109,10 @@ impl Resource {
         }
     }
 
-    /// A resource as read from a file: kustomize reads annotation values as strings, so
-    /// `happy: true` comes out as the string `"true"` (label values it leaves as written).
-    pub fn read(mut node: Node) -> Resource {
-        if let Some(map) = node.at_mut(&["metadata", "annotations"])
+    /// kustomize writes every annotation value out as a string at the end of a build (label
+    /// values it leaves as they are), so `happy: true` comes out as `"true"`.
+    pub fn finish_annotations(&mut self) {
+        if let Some(map) = self.node.at_mut(&["metadata", "annotations"])
             && let crate::yaml::Value::Mapping(entries) = &mut map.value
         {
             for (_, value) in entries.iter_mut() {
@@ -125,7 +125,6 @@ impl Resource {
                 }
             }
         }
-        Resource::new(node)
     }
 
     pub fn kind(&self) -> &str {
