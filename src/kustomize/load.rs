@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::resource::Resource;
+use super::validate::Role;
 use super::{KustomizeError, NotBuilt, transform};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::yaml::{Limits, Node, load_stream};
@@ -49,6 +50,8 @@ pub struct Builder {
     pub inline_patches: Vec<(u32, u32, Span)>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The root kustomization's `sortOptions`.
+    pub sort_options: Option<Node>,
 }
 
 impl Builder {
@@ -86,10 +89,18 @@ impl Builder {
     }
 
     fn build_in(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
-        let kustomization = self.load_kustomization(dir)?;
+        let is_root = self.stack.len() == 1;
+        let role = if is_root {
+            Role::Root
+        } else {
+            Role::Kustomization
+        };
+        let kustomization = self.load_kustomization(dir, role)?;
+        if is_root {
+            self.sort_options = kustomization.node.get("sortOptions").cloned();
+        }
         let mut resources = Vec::new();
         self.add_resources(&kustomization, &mut resources)?;
-        refuse_duplicates(&resources, dir)?;
         super::generate::run(&kustomization, &mut resources, self)?;
         for (path, span) in kustomization.strings("components") {
             self.apply_component(dir, &path, span, &mut resources)?;
@@ -124,26 +135,35 @@ impl Builder {
         canonical: &Path,
         resources: &mut Vec<Resource>,
     ) -> Result<(), KustomizeError> {
-        let component = self.load_kustomization(canonical)?;
+        let component = self.load_kustomization(canonical, Role::Component)?;
         self.add_resources(&component, resources)?;
+        super::generate::run(&component, resources, self)?;
         for (path, span) in component.strings("components") {
             self.apply_component(canonical, &path, span, resources)?;
         }
         transform::apply(&component, resources, self)
     }
 
-    fn load_kustomization(&mut self, dir: &Path) -> Result<Kustomization, KustomizeError> {
+    fn load_kustomization(
+        &mut self,
+        dir: &Path,
+        role: Role,
+    ) -> Result<Kustomization, KustomizeError> {
         let file = find_kustomization(dir).ok_or_else(|| {
             KustomizeError::new(format!(
                 "{} has no kustomization.yaml, kustomization.yml or Kustomization",
                 dir.display()
             ))
         })?;
+        let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
+        let file_span = Span::new(start as usize, start as usize);
         let node = documents
             .drain(..)
             .next()
-            .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
+            .unwrap_or_else(|| Node::scalar("", file_span));
+        super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
+        let node = last_key_wins(node);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
             ("helmChartInflationGenerator", "Helm charts"),
@@ -182,10 +202,13 @@ impl Builder {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
             if metadata.is_dir() {
-                resources.extend(self.build_target(&canonical).map_err(|mut error| {
+                let built = self.build_target(&canonical).map_err(|mut error| {
                     error.span = error.span.or(Some(span));
                     error
-                })?);
+                })?;
+                for resource in built {
+                    append(resource, resources)?;
+                }
                 continue;
             }
             if !canonical.starts_with(&kustomization.dir) {
@@ -197,9 +220,7 @@ impl Builder {
                     span,
                 ));
             }
-            for document in self.load_file(&canonical)? {
-                add_document(document, resources);
-            }
+            add_documents(self.load_file(&canonical)?, resources)?;
         }
         Ok(())
     }
@@ -274,29 +295,22 @@ impl Builder {
     }
 }
 
-/// Kustomize refuses two resources with the same group, kind, namespace and name (a base
-/// reached twice through a diamond of overlays, say).
-fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), KustomizeError> {
-    let mut seen = std::collections::HashSet::new();
-    for resource in resources {
-        let id = (
-            resource.group(),
-            resource.kind(),
-            resource.namespace(),
-            resource.name(),
-        );
-        if !seen.insert(id) {
-            return Err(KustomizeError::at(
-                format!(
-                    "{} `{}` is added twice while building {} (kustomize: already registered id)",
-                    resource.kind(),
-                    resource.name(),
-                    dir.display()
-                ),
-                resource.node.span,
-            ));
-        }
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there: a base reached twice through a diamond of overlays, say.
+pub fn append(resource: Resource, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
+    let id = resource.current_id();
+    if resources.iter().any(|r| r.current_id().equals(&id)) {
+        return Err(KustomizeError::at(
+            format!(
+                "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
+                id.kind,
+                id.name,
+                id.describe()
+            ),
+            resource.node.span,
+        ));
     }
+    resources.push(resource);
     Ok(())
 }
 
@@ -370,15 +384,62 @@ fn lexical(path: &Path) -> PathBuf {
     normal
 }
 
-/// A document is a resource, or a `kind: List` of them.
-fn add_document(document: Node, resources: &mut Vec<Resource>) {
-    if document.get("kind").and_then(Node::as_str) == Some("List") {
-        if let Some(items) = document.get("items").and_then(Node::as_sequence) {
-            resources.extend(items.iter().cloned().map(Resource::new));
+/// A document is a resource, or a list of them: any kind named `…List` with `items` (a
+/// `PodList` as well as a `List`). As kustomize does, a list's items go after the file's
+/// other documents.
+fn add_documents(
+    documents: Vec<Node>,
+    resources: &mut Vec<Resource>,
+) -> Result<(), KustomizeError> {
+    let mut queue: std::collections::VecDeque<Node> = documents.into();
+    while let Some(document) = queue.pop_front() {
+        let is_list = document
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match document.get("items") {
+            Some(items) if is_list => match &items.value {
+                crate::yaml::Value::Sequence(items) => queue.extend(items.iter().cloned()),
+                _ if items.is_null() => {}
+                _ => {
+                    return Err(KustomizeError::at(
+                        "the `items` of a list must be a list of resources",
+                        items.span,
+                    ));
+                }
+            },
+            _ => append(Resource::new(document), resources)?,
         }
-        return;
     }
-    resources.push(Resource::new(document));
+    Ok(())
+}
+
+/// A mapping that repeats a key keeps its last value, as kustomize reads a kustomization
+/// (through JSON).
+fn last_key_wins(mut node: Node) -> Node {
+    match &mut node.value {
+        crate::yaml::Value::Mapping(entries) => {
+            let taken = std::mem::take(entries);
+            let mut kept: Vec<(Node, Node)> = Vec::with_capacity(taken.len());
+            for (key, value) in taken {
+                let value = last_key_wins(value);
+                match kept
+                    .iter_mut()
+                    .find(|(k, _)| k.as_str().is_some() && k.as_str() == key.as_str())
+                {
+                    Some(slot) => slot.1 = value,
+                    None => kept.push((key, value)),
+                }
+            }
+            *entries = kept;
+        }
+        crate::yaml::Value::Sequence(items) => {
+            let taken = std::mem::take(items);
+            *items = taken.into_iter().map(last_key_wins).collect();
+        }
+        crate::yaml::Value::Scalar(_) => {}
+    }
+    node
 }
 
 /// Git and HTTP resources, in the forms kustomize accepts.

@@ -12,8 +12,10 @@ mod emit;
 mod fieldspec;
 mod generate;
 mod load;
+mod order;
 mod resource;
 mod transform;
+mod validate;
 
 pub use emit::emit_yaml;
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
@@ -135,7 +137,12 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         }
     };
     generate::add_hash_suffixes(&mut resources);
-    transform::fix_name_references(&mut resources);
+    if let Err(mut error) = transform::fix_name_references(&mut resources) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    order::sort(&mut resources, builder.sort_options.as_ref());
+    resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
         resources,
         sources: builder.sources,
