@@ -32,7 +32,7 @@ pub fn run(
             generate(k, entry, kind, options, resources, builder)?;
         }
     }
-    Ok(())
+    super::plugins::run_generators(k, resources, builder)
 }
 
 fn generate(

@@ -44,6 +44,11 @@ pub struct Builder {
     pub inline_patches: Vec<(u32, u32, Span)>,
     /// Canonical folders of the kustomizations being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The `configurations` of the kustomization being built, with its bases' (see
+    /// `configurations`).
+    pub config: super::configurations::TransformerConfig,
+    /// Every var declared so far (see `vars`).
+    pub vars: Vec<super::vars::Var>,
 }
 
 impl Builder {
@@ -60,7 +65,11 @@ impl Builder {
             )));
         }
         self.stack.push(canonical.clone());
+        // A base starts from no configuration; what it collects joins its parent's.
+        let parent_config = std::mem::take(&mut self.config);
         let result = self.build_in(&canonical);
+        let own_config = std::mem::replace(&mut self.config, parent_config);
+        self.config.merge(own_config);
         self.stack.pop();
         result
     }

@@ -8,12 +8,16 @@
 //! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
+mod configurations;
 mod emit;
 mod fieldspec;
 mod generate;
 mod load;
+mod local_config;
+mod plugins;
 mod resource;
 mod transform;
+mod vars;
 
 pub use emit::emit_yaml;
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
@@ -134,6 +138,12 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
     };
     generate::add_hash_suffixes(&mut resources);
     transform::fix_name_references(&mut resources);
+    configurations::fix_name_references(&mut resources, &builder.config);
+    if let Err(mut error) = vars::resolve(&builder.vars, &mut resources, &builder.config) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    local_config::drop_local(&mut resources);
     Ok(Build {
         resources,
         sources: builder.sources,

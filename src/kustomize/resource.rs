@@ -13,6 +13,8 @@ pub struct Resource {
     pub image_overrides: Vec<ImageOverride>,
     /// Made by a generator that wants a content-hash suffix at the end of the build.
     pub needs_hash: bool,
+    /// The `vars` whose `objref` names this resource (see `vars`).
+    pub ref_vars: Vec<String>,
 }
 
 /// An image value set by a kustomization's `images:` entry.
@@ -31,6 +33,7 @@ impl Resource {
             previous: Vec::new(),
             image_overrides: Vec::new(),
             needs_hash: false,
+            ref_vars: Vec::new(),
         }
     }
 
