@@ -223,8 +223,14 @@ fn read(document: &Node) -> Result<TransformerConfig, KustomizeError> {
                     })
                     .collect();
             }
-            // Kustomize's reader ignores what it does not know (`templateLabels` among them).
-            _ => {}
+            // Read by kustomize, but they only restate built-in places.
+            "labels" | "templateLabels" | "volumeClaimTemplateLabels" => {}
+            other => {
+                return Err(KustomizeError::at(
+                    format!("`{other}` is not a section of a kustomize configuration file"),
+                    key.span,
+                ));
+            }
         }
     }
     Ok(config)
@@ -238,8 +244,8 @@ fn text(node: &Node, key: &str) -> String {
 }
 
 /// Runs a kustomization's own fields over the places its configuration adds (the built-in
-/// places are the transformers' own business): labels, annotations, namespace, name prefix
-/// and suffix, replica counts.
+/// places are the transformers' own business): labels, annotations, namespace, replica
+/// counts.
 pub fn apply_extra(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) {
     let labels = string_pairs(k.get("commonLabels"));
     let annotations = string_pairs(k.get("commonAnnotations"));
@@ -258,26 +264,6 @@ pub fn apply_extra(k: &Node, config: &TransformerConfig, resources: &mut [Resour
         if let Some(namespace) = k.get("namespace").filter(|n| n.as_str().is_some()) {
             for spec in &config.namespace {
                 spec.visit(resource, &mut |node| *node = namespace.clone());
-            }
-        }
-        for (specs, field) in [
-            (&config.name_prefix, "namePrefix"),
-            (&config.name_suffix, "nameSuffix"),
-        ] {
-            let Some(affix) = k.get(field).and_then(Node::as_str) else {
-                continue;
-            };
-            // `metadata/name` is renamed by the prefix transformer itself, with its history.
-            for spec in specs.iter().filter(|s| s.path != "metadata/name") {
-                spec.visit(resource, &mut |node| {
-                    let Some(text) = node.as_str() else { return };
-                    let renamed = if field == "namePrefix" {
-                        format!("{affix}{text}")
-                    } else {
-                        format!("{text}{affix}")
-                    };
-                    *node = string_node(&renamed, node.span);
-                });
             }
         }
         for entry in k.list("replicas") {
@@ -355,6 +341,66 @@ pub fn fix_name_references(resources: &mut [Resource], config: &TransformerConfi
                     }
                 });
             }
+        }
+    }
+}
+
+/// `namePrefix` / `nameSuffix` where the configuration names their places: as kustomize
+/// does it, such a section takes the place of the default (every resource's name). Returns
+/// whether it renamed (otherwise the prefix transformer's defaults apply).
+pub fn rename(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) -> bool {
+    if config.name_prefix.is_empty() && config.name_suffix.is_empty() {
+        return false;
+    }
+    let text = |key| k.get(key).and_then(Node::as_str).unwrap_or("");
+    let every = [ConfigFieldSpec::any("metadata/name")];
+    let specs = |specs: &[ConfigFieldSpec]| {
+        if specs.is_empty() {
+            every.to_vec()
+        } else {
+            specs.to_vec()
+        }
+    };
+    affix(
+        resources,
+        text("namePrefix"),
+        &specs(&config.name_prefix),
+        "",
+    );
+    affix(
+        resources,
+        "",
+        &specs(&config.name_suffix),
+        text("nameSuffix"),
+    );
+    true
+}
+
+/// Kinds the prefix and suffix transformers never rename.
+const NOT_RENAMED: &[&str] = &["CustomResourceDefinition", "APIService", "Namespace"];
+
+/// Adds `prefix` and `suffix` to the fields `specs` name; on `metadata/name` this renames
+/// the resource, and the history of its names lets references follow.
+pub fn affix(resources: &mut [Resource], prefix: &str, specs: &[ConfigFieldSpec], suffix: &str) {
+    if prefix.is_empty() && suffix.is_empty() {
+        return;
+    }
+    for resource in resources.iter_mut() {
+        if NOT_RENAMED.contains(&resource.kind()) {
+            continue;
+        }
+        for spec in specs {
+            if !spec.applies_to(resource) {
+                continue;
+            }
+            if spec.path == "metadata/name" {
+                resource.remember_identity();
+            }
+            spec.visit(resource, &mut |node| {
+                if let Some(value) = node.as_str() {
+                    *node = string_node(&format!("{prefix}{value}{suffix}"), node.span);
+                }
+            });
         }
     }
 }

@@ -117,10 +117,11 @@ impl Builder {
             ))
         })?;
         let mut documents = self.load_file(&file)?;
-        let node = documents
+        let mut node = documents
             .drain(..)
             .next()
             .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
+        super::field_names::canonicalize(&mut node);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
             ("helmChartInflationGenerator", "Helm charts"),

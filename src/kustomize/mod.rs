@@ -10,6 +10,7 @@
 
 mod configurations;
 mod emit;
+mod field_names;
 mod fieldspec;
 mod generate;
 mod load;

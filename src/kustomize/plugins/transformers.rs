@@ -6,13 +6,10 @@ use super::super::KustomizeError;
 use super::super::configurations::ConfigFieldSpec;
 use super::super::load::{Builder, Kustomization};
 use super::super::resource::Resource;
-use super::super::transform::{merge_pairs, run_builtins, string_node, string_pairs};
+use super::super::transform::{merge_pairs, run_builtins, string_pairs};
 use super::{builtin_kind, kustomization_of, sequence};
 use crate::source::Span;
 use crate::yaml::Node;
-
-/// Kinds the prefix and suffix transformers never rename.
-const NOT_RENAMED: &[&str] = &["CustomResourceDefinition", "APIService", "Namespace"];
 
 pub fn run(
     k: &Kustomization,
@@ -100,36 +97,11 @@ fn field_specs(config: &Node) -> Vec<ConfigFieldSpec> {
         .collect()
 }
 
-/// `prefix` and `suffix` on the fields the specs name; `metadata/name` renames the
-/// resource (and so its references follow).
+/// `prefix` and `suffix` on the fields the specs name.
 fn affix(config: &Node, resources: &mut [Resource]) {
-    let text = |key| {
-        config
-            .get(key)
-            .and_then(Node::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let (prefix, suffix) = (text("prefix"), text("suffix"));
+    let text = |key| config.get(key).and_then(Node::as_str).unwrap_or("");
     let specs = field_specs(config);
-    for resource in resources.iter_mut() {
-        if NOT_RENAMED.contains(&resource.kind()) {
-            continue;
-        }
-        for spec in &specs {
-            if !spec.applies_to(resource) {
-                continue;
-            }
-            if spec.path == "metadata/name" && !(prefix.is_empty() && suffix.is_empty()) {
-                resource.remember_identity();
-            }
-            spec.visit(resource, &mut |node| {
-                if let Some(value) = node.as_str() {
-                    *node = string_node(&format!("{prefix}{value}{suffix}"), node.span);
-                }
-            });
-        }
-    }
+    super::super::configurations::affix(resources, text("prefix"), &specs, text("suffix"));
 }
 
 /// `labels` or `annotations`, merged into the mappings the specs name.

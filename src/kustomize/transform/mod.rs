@@ -60,7 +60,9 @@ pub fn run_builtins(
     patches::apply_strategic_merge(kustomization, resources, builder)?;
     patches::apply_patches(kustomization, resources, builder)?;
     namespace::apply(node, resources);
-    prefix_suffix::apply(node, resources);
+    if !(configured && super::configurations::rename(node, &builder.config, resources)) {
+        prefix_suffix::apply(node, resources);
+    }
     labels::apply(node, resources)?;
     annotations::apply(node, resources)?;
     if configured {
