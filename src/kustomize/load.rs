@@ -49,6 +49,8 @@ pub struct Builder {
     pub config: super::configurations::TransformerConfig,
     /// Every var declared so far (see `vars`).
     pub vars: Vec<super::vars::Var>,
+    /// What `buildMetadata` asks to record (see `build_metadata`).
+    pub metadata: super::build_metadata::Tracker,
 }
 
 impl Builder {
@@ -122,6 +124,7 @@ impl Builder {
             .next()
             .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
         super::field_names::canonicalize(&mut node);
+        self.metadata.read_top(&node, dir);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
             ("helmChartInflationGenerator", "Helm charts"),

@@ -8,6 +8,7 @@
 //! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
+mod build_metadata;
 mod configurations;
 mod emit;
 mod field_names;
@@ -145,6 +146,9 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         return Err(error);
     }
     local_config::drop_local(&mut resources);
+    builder
+        .metadata
+        .finish(&mut resources, &builder.sources, &builder.inline_patches);
     Ok(Build {
         resources,
         sources: builder.sources,

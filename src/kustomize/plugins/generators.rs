@@ -55,6 +55,7 @@ pub fn run(
             entry.set(key, value.clone());
         }
     }
+    builder.metadata.remember_generator(config);
     let synthesized = kustomization_of(k, vec![(field, sequence(vec![entry], span))], span);
     super::super::generate::run(&synthesized, resources, builder)
 }

@@ -24,6 +24,17 @@ pub fn run_transformers(
 ) -> Result<(), KustomizeError> {
     for (config, span) in configs(k, "transformers", builder)? {
         transformers::run(k, &config, span, resources, builder)?;
+        let file =
+            super::build_metadata::file_of(config.span, &builder.sources, &builder.inline_patches)
+                .unwrap_or_default();
+        let text = |path: &[&str]| config.at(path).and_then(Node::as_str).unwrap_or("");
+        let by = super::build_metadata::ConfiguredBy {
+            file: &file,
+            api_version: text(&["apiVersion"]),
+            kind: text(&["kind"]),
+            name: Some(text(&["metadata", "name"])),
+        };
+        builder.metadata.record(&by, resources);
     }
     Ok(())
 }

@@ -43,6 +43,7 @@ pub fn apply(
     let own = super::configurations::load(kustomization, builder)?;
     builder.config.merge(own);
     run_builtins(kustomization, resources, builder, true)?;
+    builder.metadata.record_builtins(kustomization, resources);
     super::plugins::run_transformers(kustomization, resources, builder)?;
     super::vars::declare(kustomization, resources, &mut builder.vars)
 }
