@@ -2,7 +2,7 @@
 //! `originAnnotations` writes where each resource came from (`config.kubernetes.io/origin`:
 //! its file, or the generator that made it), `transformerAnnotations` lists the transformers
 //! that ran over it (`alpha.config.kubernetes.io/transformations`), and `managedByLabel`
-//! labels it `app.kubernetes.io/managed-by: kustomize-v5.5.0`.
+//! labels it `app.kubernetes.io/managed-by` with kustomize's version.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -15,8 +15,9 @@ use crate::yaml::Node;
 const ORIGIN: &str = "config.kubernetes.io/origin";
 const TRANSFORMATIONS: &str = "alpha.config.kubernetes.io/transformations";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-/// The kustomize version whose output pinnace's build reproduces.
-const KUSTOMIZE_VERSION: &str = "kustomize-v5.5.0";
+/// The value `kubectl kustomize` (v5.5.0 embedded in kubectl, which pinnace's build
+/// reproduces) writes: kubectl's kustomize knows no release version of its own.
+const KUSTOMIZE_VERSION: &str = "kustomize-(devel)";
 
 /// What the build records, and the generator configs that made resources.
 #[derive(Debug, Default)]

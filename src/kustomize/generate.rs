@@ -66,6 +66,10 @@ fn generate(
             Ok(())
         }
         (behavior @ ("merge" | "replace"), Some(index)) => {
+            if behavior == "replace" {
+                // The replaced object is this generator's now (its origin, its location).
+                resources[index].node.span = entry.span;
+            }
             let node = &mut resources[index].node;
             put_data(node, kind, &data, behavior == "replace");
             let labels = meta_pairs(entry, options, "labels");

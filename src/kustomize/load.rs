@@ -196,6 +196,8 @@ impl Builder {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
+        let end = base.saturating_add(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        self.inline_patches.push((base, end, span));
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),

@@ -4,8 +4,10 @@
 //!
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`. Remote bases and
-//! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
+//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
+//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
+//! `generators`, `buildMetadata`. Remote bases and `helmCharts` are reported as not built.
+//! See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
 mod build_metadata;
