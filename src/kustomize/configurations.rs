@@ -272,7 +272,7 @@ pub fn apply_extra(k: &Node, config: &TransformerConfig, resources: &mut [Resour
             else {
                 continue;
             };
-            if !resource.was_named(name, None) {
+            if !resource.was_named(name) {
                 continue;
             }
             for spec in &config.replicas {
@@ -282,8 +282,9 @@ pub fn apply_extra(k: &Node, config: &TransformerConfig, resources: &mut [Resour
     }
 }
 
-/// A renamed resource: group, kind, the names (and namespaces) it had, its name now.
-type Renamed = (String, String, Vec<(String, Option<String>)>, String);
+/// A renamed resource: group, kind, the names (and effective namespaces) it had, its name
+/// now.
+type Renamed = (String, String, Vec<(String, String)>, String);
 
 /// The `nameReference` sections: after renaming, the fields they name follow the resource
 /// they referred to (matched by kind and a name it once had, in the referrer's namespace
@@ -299,7 +300,10 @@ pub fn fix_name_references(resources: &mut [Resource], config: &TransformerConfi
             (
                 r.group().to_string(),
                 r.kind().to_string(),
-                r.previous.clone(),
+                r.previous
+                    .iter()
+                    .map(|id| (id.name.clone(), id.namespace.clone()))
+                    .collect(),
                 r.name().to_string(),
             )
         })
@@ -308,7 +312,7 @@ pub fn fix_name_references(resources: &mut [Resource], config: &TransformerConfi
         return;
     }
     for referrer in resources.iter_mut() {
-        let namespace = referrer.namespace().map(str::to_string);
+        let namespace = referrer.current_id().effective_namespace().to_string();
         for reference in &config.name_reference {
             let candidates: Vec<_> = renamed
                 .iter()
@@ -394,7 +398,13 @@ pub fn affix(resources: &mut [Resource], prefix: &str, specs: &[ConfigFieldSpec]
                 continue;
             }
             if spec.path == "metadata/name" {
-                resource.remember_identity();
+                resource.store_previous_id();
+                if !prefix.is_empty() {
+                    resource.prefixes.push(prefix.to_string());
+                }
+                if !suffix.is_empty() {
+                    resource.suffixes.push(suffix.to_string());
+                }
             }
             spec.visit(resource, &mut |node| {
                 if let Some(value) = node.as_str() {

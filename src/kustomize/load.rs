@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::resource::Resource;
+use super::validate::Role;
 use super::{KustomizeError, NotBuilt, transform};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::yaml::{Limits, Node, load_stream};
@@ -51,6 +52,8 @@ pub struct Builder {
     pub vars: Vec<super::vars::Var>,
     /// What `buildMetadata` asks to record (see `build_metadata`).
     pub metadata: super::build_metadata::Tracker,
+    /// The root kustomization's `sortOptions`.
+    pub sort_options: Option<Node>,
 }
 
 impl Builder {
@@ -77,10 +80,18 @@ impl Builder {
     }
 
     fn build_in(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
-        let kustomization = self.load_kustomization(dir)?;
+        let is_root = self.stack.len() == 1;
+        let role = if is_root {
+            Role::Root
+        } else {
+            Role::Kustomization
+        };
+        let kustomization = self.load_kustomization(dir, role)?;
+        if is_root {
+            self.sort_options = kustomization.node.get("sortOptions").cloned();
+        }
         let mut resources = Vec::new();
         self.add_resources(&kustomization, &mut resources)?;
-        refuse_duplicates(&resources, dir)?;
         super::generate::run(&kustomization, &mut resources, self)?;
         for (path, span) in kustomization.strings("components") {
             self.apply_component(&dir.join(&path), span, &mut resources)?;
@@ -103,27 +114,35 @@ impl Builder {
                 span,
             )
         })?;
-        let component = self.load_kustomization(&canonical)?;
+        let component = self.load_kustomization(&canonical, Role::Component)?;
         self.add_resources(&component, resources)?;
+        super::generate::run(&component, resources, self)?;
         for (path, span) in component.strings("components") {
             self.apply_component(&canonical.join(&path), span, resources)?;
         }
         transform::apply(&component, resources, self)
     }
 
-    fn load_kustomization(&mut self, dir: &Path) -> Result<Kustomization, KustomizeError> {
+    fn load_kustomization(
+        &mut self,
+        dir: &Path,
+        role: Role,
+    ) -> Result<Kustomization, KustomizeError> {
         let file = find_kustomization(dir).ok_or_else(|| {
             KustomizeError::new(format!(
                 "{} has no kustomization.yaml, kustomization.yml or Kustomization",
                 dir.display()
             ))
         })?;
+        let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
+        let file_span = Span::new(start as usize, start as usize);
         let mut node = documents
             .drain(..)
             .next()
-            .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
+            .unwrap_or_else(|| Node::scalar("", file_span));
         super::field_names::canonicalize(&mut node);
+        super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
         self.metadata.read_top(&node, dir);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
@@ -164,10 +183,13 @@ impl Builder {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
             if metadata.is_dir() {
-                resources.extend(self.build_target(&canonical).map_err(|mut error| {
+                let built = self.build_target(&canonical).map_err(|mut error| {
                     error.span = error.span.or(Some(span));
                     error
-                })?);
+                })?;
+                for resource in built {
+                    append(resource, resources)?;
+                }
                 continue;
             }
             if !canonical.starts_with(&kustomization.dir) {
@@ -180,7 +202,7 @@ impl Builder {
                 ));
             }
             for document in self.load_file(&canonical)? {
-                add_document(document, resources);
+                add_document(document, resources)?;
             }
         }
         Ok(())
@@ -258,29 +280,22 @@ impl Builder {
     }
 }
 
-/// Kustomize refuses two resources with the same group, kind, namespace and name (a base
-/// reached twice through a diamond of overlays, say).
-fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), KustomizeError> {
-    let mut seen = std::collections::HashSet::new();
-    for resource in resources {
-        let id = (
-            resource.group(),
-            resource.kind(),
-            resource.namespace(),
-            resource.name(),
-        );
-        if !seen.insert(id) {
-            return Err(KustomizeError::at(
-                format!(
-                    "{} `{}` is added twice while building {} (kustomize: already registered id)",
-                    resource.kind(),
-                    resource.name(),
-                    dir.display()
-                ),
-                resource.node.span,
-            ));
-        }
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there: a base reached twice through a diamond of overlays, say.
+pub fn append(resource: Resource, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
+    let id = resource.current_id();
+    if resources.iter().any(|r| r.current_id().equals(&id)) {
+        return Err(KustomizeError::at(
+            format!(
+                "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
+                id.kind,
+                id.name,
+                id.describe()
+            ),
+            resource.node.span,
+        ));
     }
+    resources.push(resource);
     Ok(())
 }
 
@@ -325,14 +340,14 @@ pub fn resolve_with_metadata(path: &Path) -> std::io::Result<(PathBuf, std::fs::
 }
 
 /// A document is a resource, or a `kind: List` of them.
-fn add_document(document: Node, resources: &mut Vec<Resource>) {
+fn add_document(document: Node, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
     if document.get("kind").and_then(Node::as_str) == Some("List") {
-        if let Some(items) = document.get("items").and_then(Node::as_sequence) {
-            resources.extend(items.iter().cloned().map(Resource::new));
+        for item in document.list("items") {
+            append(Resource::read(item.clone()), resources)?;
         }
-        return;
+        return Ok(());
     }
-    resources.push(Resource::new(document));
+    append(Resource::read(document), resources)
 }
 
 /// Git and HTTP resources, in the forms kustomize accepts.

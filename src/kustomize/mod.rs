@@ -18,9 +18,11 @@ mod fieldspec;
 mod generate;
 mod load;
 mod local_config;
+mod order;
 mod plugins;
 mod resource;
 mod transform;
+mod validate;
 mod vars;
 
 pub use emit::emit_yaml;
@@ -141,7 +143,10 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         }
     };
     generate::add_hash_suffixes(&mut resources);
-    transform::fix_name_references(&mut resources);
+    if let Err(mut error) = transform::fix_name_references(&mut resources) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
     configurations::fix_name_references(&mut resources, &builder.config);
     if let Err(mut error) = vars::resolve(&builder.vars, &mut resources, &builder.config) {
         error.sources = Some(std::sync::Arc::new(builder.sources));
@@ -151,6 +156,7 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
     builder
         .metadata
         .finish(&mut resources, &builder.sources, &builder.inline_patches);
+    order::sort(&mut resources, builder.sort_options.as_ref());
     Ok(Build {
         resources,
         sources: builder.sources,

@@ -112,15 +112,20 @@ impl Var {
     /// Whether `resource` is (or once was) the object this var refers to. Without a
     /// namespace in the objref, any namespace matches (kustomize's `GvknEquals`).
     fn names(&self, resource: &Resource) -> bool {
-        let version = resource.api_version().rsplit('/').next().unwrap_or("");
-        resource.kind() == self.kind
-            && resource.group() == self.group
-            && (self.version.is_empty() || self.version == version)
-            && resource.was_named(&self.object, None)
-            && (self.namespace.is_none()
-                || std::iter::once(resource.namespace())
-                    .chain(resource.previous.iter().map(|(_, ns)| ns.as_deref()))
-                    .any(|ns| ns.unwrap_or("default") == self.namespace.as_deref().unwrap_or("")))
+        resource.any_ids().any(|id| {
+            id.kind == self.kind
+                && id.group == self.group
+                && (self.version.is_empty() || self.version == id.version)
+                && id.name == self.object
+                && self.namespace.as_deref().is_none_or(|namespace| {
+                    let wanted = if namespace.is_empty() {
+                        "default"
+                    } else {
+                        namespace
+                    };
+                    id.effective_namespace() == wanted
+                })
+        })
     }
 }
 

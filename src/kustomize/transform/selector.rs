@@ -47,25 +47,24 @@ impl Selector {
         })
     }
 
+    /// kustomize's `Select`: the name and namespace may match the resource's original or
+    /// its current ones (a namespace compared as kustomize does, none being `default`).
     pub fn matches(&self, resource: &Resource) -> bool {
-        let api_version = resource.api_version();
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let names = std::iter::once(resource.name())
-            .chain(resource.previous.iter().map(|(n, _)| n.as_str()));
-        self.group.as_ref().is_none_or(|re| re.is_match(group))
-            && self.version.as_ref().is_none_or(|re| re.is_match(version))
-            && self
-                .kind
-                .as_ref()
-                .is_none_or(|re| re.is_match(resource.kind()))
-            && self
-                .name
-                .as_ref()
-                .is_none_or(|re| names.clone().any(|n| re.is_match(n)))
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|re| re.is_match(resource.namespace().unwrap_or("")))
+        let (original, current) = (resource.original_id(), resource.current_id());
+        let either = |re: &Option<Regex>, first: &str, second: &str| {
+            re.as_ref()
+                .is_none_or(|re| re.is_match(first) || re.is_match(second))
+        };
+        let only = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|re| re.is_match(text));
+        only(&self.group, current.group)
+            && only(&self.version, current.version)
+            && only(&self.kind, current.kind)
+            && either(&self.name, original.name, current.name)
+            && either(
+                &self.namespace,
+                original.effective_namespace(),
+                current.effective_namespace(),
+            )
             && self
                 .labels
                 .as_ref()
