@@ -155,10 +155,13 @@ impl Builder {
                 });
             }
         }
-        Ok(Kustomization {
+        let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
-        })
+        };
+        // Before its resources are built, as kustomize sets the schema (the first one wins).
+        super::openapi::read(&kustomization, self)?;
+        Ok(kustomization)
     }
 
     fn add_resources(

@@ -18,6 +18,7 @@ mod fieldspec;
 mod generate;
 mod load;
 mod local_config;
+mod openapi;
 mod order;
 mod plugins;
 mod resource;
@@ -132,6 +133,13 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
 pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+    openapi::reset();
+    let result = build_root(dir);
+    openapi::reset();
+    result
+}
+
+fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
     let mut builder = load::Builder::default();
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;

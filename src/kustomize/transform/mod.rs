@@ -23,7 +23,7 @@ use super::resource::Resource;
 
 /// Fields of a kustomization this build does not implement yet. Building without them would
 /// give wrong results, so their presence is an error that names them.
-const NOT_YET_SUPPORTED: &[&str] = &["crds", "openapi", "validators"];
+const NOT_YET_SUPPORTED: &[&str] = &["crds", "validators"];
 
 /// Runs the transformers of one kustomization (or component) over `resources`, in
 /// kustomize's order.
