@@ -32,6 +32,7 @@ pub fn run(
             generate(k, entry, kind, options, resources, builder)?;
         }
     }
+    super::helm_charts::inflate(k, resources, builder)?;
     super::plugins::run_generators(k, resources, builder)
 }
 

@@ -144,10 +144,8 @@ impl Builder {
         super::field_names::canonicalize(&mut node);
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
         self.metadata.read_top(&node, dir);
-        for (field, what) in [
-            ("helmCharts", "Helm charts"),
-            ("helmChartInflationGenerator", "Helm charts"),
-        ] {
+        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
+        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
             if let Some(value) = node.get(field) {
                 self.not_built.push(NotBuilt {
                     span: value.span,

@@ -16,6 +16,7 @@ mod emit;
 mod field_names;
 mod fieldspec;
 mod generate;
+mod helm_charts;
 mod load;
 mod local_config;
 mod openapi;
@@ -27,6 +28,7 @@ mod validate;
 mod vars;
 
 pub use emit::emit_yaml;
+pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
 pub use resource::Resource;
 
