@@ -93,6 +93,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
+    crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     let mut only = None;

@@ -50,6 +50,13 @@ pub struct Builder {
     pub inline_patches: Vec<(u32, u32, Span)>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The `configurations` of the kustomization being built, with its bases' (see
+    /// `configurations`).
+    pub config: super::configurations::TransformerConfig,
+    /// Every var declared so far (see `vars`).
+    pub vars: Vec<super::vars::Var>,
+    /// What `buildMetadata` asks to record (see `build_metadata`).
+    pub metadata: super::build_metadata::Tracker,
     /// The root kustomization's `sortOptions`.
     pub sort_options: Option<Node>,
 }
@@ -60,7 +67,11 @@ impl Builder {
         let canonical = resolve(dir)
             .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
         self.enter(&canonical, "kustomizations")?;
+        // A base starts from no configuration; what it collects joins its parent's.
+        let parent_config = std::mem::take(&mut self.config);
         let result = self.build_in(&canonical);
+        let own_config = std::mem::replace(&mut self.config, parent_config);
+        self.config.merge(own_config);
         self.stack.pop();
         result
     }
@@ -158,16 +169,16 @@ impl Builder {
         let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
         let file_span = Span::new(start as usize, start as usize);
-        let node = documents
+        let mut node = documents
             .drain(..)
             .next()
             .unwrap_or_else(|| Node::scalar("", file_span));
+        super::field_names::canonicalize(&mut node);
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
         let node = last_key_wins(node);
-        for (field, what) in [
-            ("helmCharts", "Helm charts"),
-            ("helmChartInflationGenerator", "Helm charts"),
-        ] {
+        self.metadata.read_top(&node, dir);
+        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
+        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
             if let Some(value) = node.get(field) {
                 self.not_built.push(NotBuilt {
                     span: value.span,
@@ -175,10 +186,13 @@ impl Builder {
                 });
             }
         }
-        Ok(Kustomization {
+        let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
-        })
+        };
+        // Before its resources are built, as kustomize sets the schema (the first one wins).
+        super::openapi::read(&kustomization, self)?;
+        Ok(kustomization)
     }
 
     fn add_resources(
@@ -235,6 +249,8 @@ impl Builder {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
+        let end = base.saturating_add(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        self.inline_patches.push((base, end, span));
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),

@@ -4,20 +4,31 @@
 //!
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`. Remote bases and
-//! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
+//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
+//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
+//! `generators`, `buildMetadata`. Remote bases and `helmCharts` are reported as not built.
+//! See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
+mod build_metadata;
+mod configurations;
 mod emit;
+mod field_names;
 mod fieldspec;
 mod generate;
+mod helm_charts;
 mod load;
+mod local_config;
+mod openapi;
 mod order;
+mod plugins;
 mod resource;
 mod transform;
 mod validate;
+mod vars;
 
 pub use emit::emit_yaml;
+pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
 pub use resource::Resource;
 
@@ -126,6 +137,13 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
 pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+    openapi::reset();
+    let result = build_root(dir);
+    openapi::reset();
+    result
+}
+
+fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
     let mut builder = load::Builder::default();
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
@@ -141,6 +159,15 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         error.sources = Some(std::sync::Arc::new(builder.sources));
         return Err(error);
     }
+    configurations::fix_name_references(&mut resources, &builder.config);
+    if let Err(mut error) = vars::resolve(&builder.vars, &mut resources, &builder.config) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    local_config::drop_local(&mut resources);
+    builder
+        .metadata
+        .finish(&mut resources, &builder.sources, &builder.inline_patches);
     order::sort(&mut resources, builder.sort_options.as_ref());
     resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
