@@ -147,12 +147,12 @@ fn a_kustomization_pinnace_cannot_build_falls_back_to_its_files() {
     write(
         repo.path(),
         "app/overlays/prod/kustomization.yaml",
-        "resources:\n- ../../base\nopenapi:\n  path: schema.json\n",
+        "resources:\n- ../../base\ncrds:\n- crd.yaml\n",
     );
     let (report, stderr, _) = check_json(repo.path(), &["app/overlays/prod", "app/base"]);
     let warnings = report["warnings"].to_string();
     assert!(
-        warnings.contains("cannot build this kustomization") && warnings.contains("openapi"),
+        warnings.contains("cannot build this kustomization") && warnings.contains("crds"),
         "{warnings} {stderr}"
     );
     let paths: Vec<String> = findings(&report).into_iter().map(|f| f.1).collect();
