@@ -104,7 +104,10 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
     let Some(file) = find_kustomization(dir) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let Ok(text) = crate::files::read_text(&file) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
     let stream = crate::yaml::load_stream(&text, crate::yaml::Limits::default());
@@ -115,8 +118,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .iter()
         .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
-        .map(|entry| dir.join(entry))
-        .filter_map(|path| load::resolve_with_metadata(&path).ok())
+        .filter_map(|entry| load::resolve_in(&dir, entry).ok())
         .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
         .map(|(path, _)| path)
         .collect()

@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that aliases may add to a file by expansion.
     pub max_alias_nodes: usize,
+    /// Most bytes of scalar text that aliases may add: one large anchored scalar repeated
+    /// thousands of times is few nodes but gigabytes.
+    pub max_alias_bytes: usize,
 }
 
 impl Default for Limits {
@@ -23,6 +26,7 @@ impl Default for Limits {
         Limits {
             max_depth: 200,
             max_alias_nodes: 100_000,
+            max_alias_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -52,6 +56,7 @@ pub fn load_stream(text: &str, limits: Limits) -> Stream {
         stack: Vec::new(),
         anchors: Vec::new(),
         alias_nodes: 0,
+        alias_bytes: 0,
         documents: Vec::new(),
     };
     let error = builder.run(Parser::new_from_str(text)).err();
@@ -108,9 +113,10 @@ struct TreeBuilder<'a> {
     offsets: &'a CharOffsets,
     limits: Limits,
     stack: Vec<Frame>,
-    /// Anchored nodes by saphyr's anchor id, with their node counts.
-    anchors: Vec<Option<(Node, usize)>>,
+    /// Anchored nodes by saphyr's anchor id, with their sizes.
+    anchors: Vec<Option<(Node, Size)>>,
     alias_nodes: usize,
+    alias_bytes: usize,
     documents: Vec<Node>,
 }
 
@@ -288,24 +294,31 @@ impl TreeBuilder<'_> {
         if self.anchors.len() <= anchor {
             self.anchors.resize(anchor + 1, None);
         }
-        self.anchors[anchor] = Some((node.clone(), count_nodes(node)));
+        self.anchors[anchor] = Some((node.clone(), size(node)));
     }
 
     /// An alias becomes a copy of its anchored node (keeping the anchor's spans, which is
     /// where an edit would belong), within a budget so an alias bomb cannot exhaust memory.
     fn expand_alias(&mut self, anchor: usize, offset: u32) -> Result<Node, LoadError> {
-        let Some(Some((node, count))) = self.anchors.get(anchor) else {
+        let Some(Some((node, size))) = self.anchors.get(anchor) else {
             return Err(LoadError {
                 message: "alias refers to an unknown anchor".to_string(),
                 offset,
             });
         };
-        self.alias_nodes += count;
-        if self.alias_nodes > self.limits.max_alias_nodes {
+        self.alias_nodes = self.alias_nodes.saturating_add(size.nodes);
+        self.alias_bytes = self.alias_bytes.saturating_add(size.bytes);
+        let over = if self.alias_nodes > self.limits.max_alias_nodes {
+            Some(format!("{} nodes", self.limits.max_alias_nodes))
+        } else if self.alias_bytes > self.limits.max_alias_bytes {
+            Some(format!("{} MiB of text", self.limits.max_alias_bytes >> 20))
+        } else {
+            None
+        };
+        if let Some(limit) = over {
             return Err(LoadError {
                 message: format!(
-                    "aliases expand to more than {} nodes (an alias bomb?); pinnace stops here",
-                    self.limits.max_alias_nodes
+                    "aliases expand to more than {limit} (an alias bomb?); pinnace stops here"
                 ),
                 offset,
             });
@@ -362,16 +375,35 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     result
 }
 
-fn count_nodes(node: &Node) -> usize {
-    match &node.value {
-        Value::Scalar(_) => 1,
-        Value::Sequence(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Mapping(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
+/// How much a copy of a node costs: its nodes, and the bytes of its scalars.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+    fn add(self, other: Size) -> Size {
+        Size {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
         }
+    }
+}
+
+fn size(node: &Node) -> Size {
+    let one = Size { nodes: 1, bytes: 0 };
+    match &node.value {
+        Value::Scalar(scalar) => Size {
+            nodes: 1,
+            bytes: scalar.text.len(),
+        },
+        Value::Sequence(items) => items.iter().map(size).fold(one, |a, b| a + b),
+        Value::Mapping(entries) => entries
+            .iter()
+            .map(|(k, v)| size(k) + size(v))
+            .fold(one, |a, b| a + b),
     }
 }
 
@@ -519,5 +551,18 @@ mod tests {
         }
         let error = load(&block).error.expect("too deep");
         assert!(error.message.contains("nest"), "{}", error.message);
+    }
+
+    #[test]
+    fn aliases_that_repeat_a_large_scalar_are_stopped_by_bytes() {
+        let big = "x".repeat(100_000);
+        let repeat = |times: usize| {
+            let mut text = format!("a: &big {big}\nlist:\n");
+            text.push_str(&"- *big\n".repeat(times));
+            text
+        };
+        assert!(load(&repeat(100)).error.is_none());
+        let error = load(&repeat(30_000)).error.expect("over the byte budget");
+        assert!(error.message.contains("MiB of text"), "{}", error.message);
     }
 }
