@@ -204,6 +204,7 @@ impl Builder {
             .strings("resources")
             .into_iter()
             .chain(kustomization.strings("bases"));
+        let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
             if is_remote(&entry) {
                 self.not_built.push(NotBuilt {
@@ -221,7 +222,7 @@ impl Builder {
                     error
                 })?;
                 for resource in built {
-                    append(resource, resources)?;
+                    append(resource, resources, &mut seen)?;
                 }
                 continue;
             }
@@ -234,7 +235,7 @@ impl Builder {
                     span,
                 ));
             }
-            add_documents(self.load_file(&canonical)?, resources)?;
+            add_documents(self.load_file(&canonical)?, resources, &mut seen)?;
         }
         Ok(())
     }
@@ -311,11 +312,31 @@ impl Builder {
     }
 }
 
-/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
-/// already there: a base reached twice through a diamond of overlays, say.
-pub fn append(resource: Resource, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
+/// The current ids of a list of resources, as kustomize compares them (group, version, kind,
+/// name, effective namespace).
+type IdSet = std::collections::HashSet<[String; 5]>;
+
+fn id_key(resource: &Resource) -> [String; 5] {
     let id = resource.current_id();
-    if resources.iter().any(|r| r.current_id().equals(&id)) {
+    [
+        id.group.to_string(),
+        id.version.to_string(),
+        id.kind.to_string(),
+        id.name.to_string(),
+        id.effective_namespace().to_string(),
+    ]
+}
+
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there (`seen` holds the ids of `resources`): a base reached twice through a
+/// diamond of overlays, say.
+fn append(
+    resource: Resource,
+    resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
+) -> Result<(), KustomizeError> {
+    if !seen.insert(id_key(&resource)) {
+        let id = resource.current_id();
         return Err(KustomizeError::at(
             format!(
                 "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
@@ -406,6 +427,7 @@ fn lexical(path: &Path) -> PathBuf {
 fn add_documents(
     documents: Vec<Node>,
     resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
 ) -> Result<(), KustomizeError> {
     let mut queue: std::collections::VecDeque<Node> = documents.into();
     while let Some(document) = queue.pop_front() {
@@ -424,7 +446,7 @@ fn add_documents(
                     ));
                 }
             },
-            _ => append(Resource::new(document), resources)?,
+            _ => append(Resource::new(document), resources, seen)?,
         }
     }
     Ok(())
