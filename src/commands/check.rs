@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
     #[arg(long)]
     online: bool,
+    /// Clone the remote bases Kustomize builds name (git URLs) into the cache, pinned to
+    /// their ref, so this run and later offline runs build them.
+    #[arg(long)]
+    fetch_remote: bool,
     /// With `--online`: requests in flight at once per registry.
     #[arg(long, default_value_t = 8, value_name = "N")]
     jobs: usize,
@@ -84,6 +88,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
+    crate::kustomize::set_fetch(args.fetch_remote);
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
