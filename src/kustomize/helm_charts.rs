@@ -182,7 +182,7 @@ fn inflate_one(
     }
     for mut document in stream.documents.into_iter().filter(|d| !d.is_null()) {
         document.shift(base);
-        resources.push(Resource::read(document));
+        super::load::append(Resource::new(document), resources)?;
     }
     Ok(())
 }

@@ -117,7 +117,10 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
     let Some(file) = find_kustomization(dir) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let Ok(text) = crate::files::read_text(&file) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
     let stream = crate::yaml::load_stream(&text, crate::yaml::Limits::default());
@@ -128,8 +131,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .iter()
         .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
-        .map(|entry| dir.join(entry))
-        .filter_map(|path| load::resolve_with_metadata(&path).ok())
+        .filter_map(|entry| load::resolve_in(&dir, entry).ok())
         .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
         .map(|(path, _)| path)
         .collect()
@@ -169,6 +171,7 @@ fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
         .metadata
         .finish(&mut resources, &builder.sources, &builder.inline_patches);
     order::sort(&mut resources, builder.sort_options.as_ref());
+    resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
         resources,
         sources: builder.sources,

@@ -46,7 +46,7 @@ const NO_NAMESPACE: &str = "\u{0}cluster";
 
 impl ResId<'_> {
     pub fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped(self.group, self.kind)
+        is_cluster_scoped(self.group, self.version, self.kind)
     }
 
     /// The namespace as kustomize compares it: none and `default` are the same, and a
@@ -112,26 +112,22 @@ impl Resource {
         }
     }
 
-    /// A resource as read from a file: kustomize reads label and annotation values as
-    /// strings, so `happy: true` comes out as the string `"true"`.
-    pub fn read(mut node: Node) -> Resource {
-        for field in ["labels", "annotations"] {
-            let Some(map) = node.at_mut(&["metadata", field]) else {
-                continue;
-            };
-            if let crate::yaml::Value::Mapping(entries) = &mut map.value {
-                for (_, value) in entries.iter_mut() {
-                    let is_text = crate::config::to_json(value).is_string();
-                    if let crate::yaml::Value::Scalar(scalar) = &mut value.value
-                        && !is_text
-                        && !scalar.is_null()
-                    {
-                        scalar.style = crate::yaml::ScalarStyle::DoubleQuoted;
-                    }
+    /// kustomize writes every annotation value out as a string at the end of a build (label
+    /// values it leaves as they are), so `happy: true` comes out as `"true"`.
+    pub fn finish_annotations(&mut self) {
+        if let Some(map) = self.node.at_mut(&["metadata", "annotations"])
+            && let crate::yaml::Value::Mapping(entries) = &mut map.value
+        {
+            for (_, value) in entries.iter_mut() {
+                let is_text = crate::config::to_json(value).is_string();
+                if let crate::yaml::Value::Scalar(scalar) = &mut value.value
+                    && !is_text
+                    && !scalar.is_null()
+                {
+                    scalar.style = crate::yaml::ScalarStyle::DoubleQuoted;
                 }
             }
         }
-        Resource::new(node)
     }
 
     pub fn kind(&self) -> &str {
@@ -235,7 +231,7 @@ impl Resource {
 
     /// Cluster-scoped kinds never get a namespace.
     pub fn is_cluster_scoped(&self) -> bool {
-        is_cluster_scoped(self.group(), self.kind())
+        is_cluster_scoped(self.group(), self.version(), self.kind())
     }
 
     /// Sets `metadata.name`, creating `metadata` when missing.
@@ -249,46 +245,67 @@ impl Resource {
     }
 }
 
-/// The built-in kinds the Kubernetes API serves without a namespace, by API group. Kinds of
-/// other groups (custom resources, a `Namespace` of some operator's group) are namespaced,
-/// as kustomize, which knows only the built-in schema, takes them to be.
-fn is_cluster_scoped(group: &str, kind: &str) -> bool {
-    CLUSTER_SCOPED
-        .iter()
-        .any(|(g, kinds)| *g == group && kinds.contains(&kind))
+/// The built-in kinds the Kubernetes API serves without a namespace, by API version, as
+/// kustomize v5.5.0's built-in schema (Kubernetes 1.21) knows them. Anything else (custom
+/// resources, a `Namespace` of some operator's group, an API version that schema predates)
+/// kustomize takes to be namespaced, and so does this build.
+fn is_cluster_scoped(group: &str, version: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED.iter().any(|(g, versions, kinds)| {
+        *g == group && versions.contains(&version) && kinds.contains(&kind)
+    })
 }
 
-const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
+const V1: &[&str] = &["v1"];
+const V1_AND_BETA: &[&str] = &["v1", "v1beta1"];
+
+const CLUSTER_SCOPED: &[(&str, &[&str], &[&str])] = &[
     (
         "",
-        &["Namespace", "Node", "PersistentVolume", "ComponentStatus"],
+        V1,
+        &[
+            "Namespace",
+            "Node",
+            "PersistentVolume",
+            "ComponentStatus",
+            "NodeProxyOptions",
+        ],
     ),
     (
         "rbac.authorization.k8s.io",
+        V1_AND_BETA,
         &["ClusterRole", "ClusterRoleBinding"],
     ),
-    ("apiextensions.k8s.io", &["CustomResourceDefinition"]),
+    (
+        "apiextensions.k8s.io",
+        V1_AND_BETA,
+        &["CustomResourceDefinition"],
+    ),
     (
         "storage.k8s.io",
+        V1_AND_BETA,
         &["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment"],
     ),
-    ("scheduling.k8s.io", &["PriorityClass"]),
-    ("networking.k8s.io", &["IngressClass"]),
-    ("node.k8s.io", &["RuntimeClass"]),
+    ("scheduling.k8s.io", V1_AND_BETA, &["PriorityClass"]),
+    ("networking.k8s.io", V1_AND_BETA, &["IngressClass"]),
+    ("node.k8s.io", V1_AND_BETA, &["RuntimeClass"]),
     (
         "admissionregistration.k8s.io",
+        V1_AND_BETA,
         &[
             "MutatingWebhookConfiguration",
             "ValidatingWebhookConfiguration",
-            "ValidatingAdmissionPolicy",
-            "ValidatingAdmissionPolicyBinding",
         ],
     ),
-    ("apiregistration.k8s.io", &["APIService"]),
-    ("policy", &["PodSecurityPolicy"]),
-    ("certificates.k8s.io", &["CertificateSigningRequest"]),
+    ("apiregistration.k8s.io", V1_AND_BETA, &["APIService"]),
+    ("policy", &["v1beta1"], &["PodSecurityPolicy"]),
+    (
+        "certificates.k8s.io",
+        V1_AND_BETA,
+        &["CertificateSigningRequest"],
+    ),
     (
         "flowcontrol.apiserver.k8s.io",
+        &["v1beta1"],
         &["FlowSchema", "PriorityLevelConfiguration"],
     ),
 ];

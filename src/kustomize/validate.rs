@@ -105,6 +105,16 @@ pub fn check(node: &Node, role: Role, dir: &str, file_span: Span) -> Result<(), 
             string_value(value, field)?;
         }
     }
+    for field in ["commonLabels", "commonAnnotations"] {
+        for (_, value) in node.get(field).and_then(Node::as_mapping).unwrap_or(&[]) {
+            string_value(value, field)?;
+        }
+    }
+    for entry in node.list("labels") {
+        for (_, value) in entry.get("pairs").and_then(Node::as_mapping).unwrap_or(&[]) {
+            string_value(value, "labels.pairs")?;
+        }
+    }
     for image in node.list("images") {
         for field in IMAGE_FIELDS {
             if let Some(value) = image.get(field) {

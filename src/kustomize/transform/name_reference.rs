@@ -391,6 +391,7 @@ struct Referrer {
 /// Updates every name reference to the resource's final name (and, in a mapping such as a
 /// binding's subject, namespace).
 pub fn fix_name_references(resources: &mut [Resource]) -> Result<(), KustomizeError> {
+    refuse_blank_subject_namespaces(resources)?;
     if resources.iter().all(|r| r.previous.is_empty()) {
         return Ok(());
     }
@@ -419,6 +420,29 @@ pub fn fix_name_references(resources: &mut [Resource]) -> Result<(), KustomizeEr
             });
             if let Some(error) = fixer.error {
                 return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// kustomize reads the namespaces of a RoleBinding's ServiceAccount subjects to know what it
+/// can refer to, and refuses a subject whose `namespace` is there but blank.
+fn refuse_blank_subject_namespaces(resources: &[Resource]) -> Result<(), KustomizeError> {
+    for resource in resources.iter().filter(|r| r.kind() == "RoleBinding") {
+        for subject in resource.node.list("subjects") {
+            let is_account = subject.get("kind").and_then(Node::as_str) == Some("ServiceAccount");
+            if let Some(namespace) = subject.get("namespace")
+                && is_account
+                && namespace.as_str().is_none()
+            {
+                return Err(KustomizeError::at(
+                    format!(
+                        "RoleBinding `{}` has a ServiceAccount subject with a blank namespace (kustomize: namespace is blank)",
+                        resource.name()
+                    ),
+                    namespace.span,
+                ));
             }
         }
     }

@@ -76,6 +76,31 @@ impl Selector {
     }
 }
 
+impl Selector {
+    /// How a replacement picks its source and targets: any id the resource has had (its
+    /// current one or an earlier one) may match.
+    pub fn matches_any_id(&self, resource: &Resource) -> bool {
+        let only = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|re| re.is_match(text));
+        let id_matches = resource.any_ids().any(|id| {
+            only(&self.group, id.group)
+                && only(&self.version, id.version)
+                && only(&self.kind, id.kind)
+                && only(&self.name, id.name)
+                && (only(&self.namespace, id.namespace)
+                    || only(&self.namespace, id.effective_namespace()))
+        });
+        id_matches
+            && self
+                .labels
+                .as_ref()
+                .is_none_or(|reqs| satisfied(reqs, resource.node.at(&["metadata", "labels"])))
+            && self
+                .annotations
+                .as_ref()
+                .is_none_or(|reqs| satisfied(reqs, resource.node.at(&["metadata", "annotations"])))
+    }
+}
+
 /// One clause of a Kubernetes label selector.
 enum Requirement {
     Equals(String, String),
