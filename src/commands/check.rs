@@ -98,7 +98,9 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
-    crate::kustomize::set_fetch(args.fetch_remote);
+    crate::kustomize::set_fetch(
+        args.fetch_remote || settings.config.kustomize.fetch_remote == Some(true),
+    );
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     let mut only = None;
