@@ -47,6 +47,10 @@ pub struct CheckArgs {
     /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
     #[arg(long)]
     online: bool,
+    /// Clone the remote bases Kustomize builds name (git URLs) into the cache, pinned to
+    /// their ref, so this run and later offline runs build them.
+    #[arg(long)]
+    fetch_remote: bool,
     /// With `--online`: requests in flight at once per registry (1 to 256).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
@@ -94,6 +98,9 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
+    crate::kustomize::set_fetch(
+        args.fetch_remote || settings.config.kustomize.fetch_remote == Some(true),
+    );
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     let mut only = None;

@@ -207,10 +207,16 @@ impl Builder {
         let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
             if is_remote(&entry) {
-                self.not_built.push(NotBuilt {
-                    span,
-                    reason: format!("remote resource `{entry}` is never fetched"),
-                });
+                let Some(dir) = self.remote_checkout(&entry, span)? else {
+                    continue;
+                };
+                let built = self.build_target(&dir).map_err(|mut error| {
+                    error.span = error.span.or(Some(span));
+                    error
+                })?;
+                for resource in built {
+                    append(resource, resources)?;
+                }
                 continue;
             }
             let (canonical, metadata) = resolve_in(&kustomization.dir, &entry).map_err(|e| {
@@ -238,6 +244,39 @@ impl Builder {
             add_documents(self.load_file(&canonical)?, resources, &mut seen)?;
         }
         Ok(())
+    }
+
+    /// The cached checkout of a remote base (see `remote`), or `None` (recorded as not
+    /// built) when it was not fetched.
+    fn remote_checkout(
+        &mut self,
+        entry: &str,
+        span: Span,
+    ) -> Result<Option<PathBuf>, KustomizeError> {
+        let shown = super::remote::redact(entry);
+        let Some(base) = super::remote::parse(entry) else {
+            self.not_built.push(NotBuilt {
+                span,
+                reason: format!("remote resource `{shown}` is never fetched"),
+            });
+            return Ok(None);
+        };
+        match super::remote::locate(&base) {
+            Ok(Some(dir)) => Ok(Some(dir)),
+            Ok(None) => {
+                self.not_built.push(NotBuilt {
+                    span,
+                    reason: format!(
+                        "remote resource `{shown}` is not fetched (run `pinnace build --fetch` or `pinnace check --fetch-remote` to fetch it once into the cache)"
+                    ),
+                });
+                Ok(None)
+            }
+            Err(message) => Err(KustomizeError::at(
+                format!("remote resource `{shown}`: {message}"),
+                span,
+            )),
+        }
     }
 
     /// Patch text written inline in a kustomization, read as its own source.

@@ -22,6 +22,7 @@ mod local_config;
 mod openapi;
 mod order;
 mod plugins;
+mod remote;
 mod resource;
 mod transform;
 mod validate;
@@ -30,6 +31,7 @@ mod vars;
 pub use emit::emit_yaml;
 pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
+pub use remote::set_fetch;
 pub use resource::Resource;
 
 use std::path::Path;

@@ -96,11 +96,13 @@ fn load_path(
     span: Span,
     builder: &mut Builder,
 ) -> Result<Vec<Node>, KustomizeError> {
-    let joined = k.dir.join(path);
-    let is_dir = resolve_in(&k.dir, path).is_ok_and(|(_, metadata)| metadata.is_dir());
-    if !is_dir {
+    let Some(joined) = resolve_in(&k.dir, path)
+        .ok()
+        .filter(|(_, metadata)| metadata.is_dir())
+        .map(|(dir, _)| dir)
+    else {
         return builder.load_patch_file(k, path, span);
-    }
+    };
     let config = std::mem::take(&mut builder.config);
     let vars = std::mem::take(&mut builder.vars);
     let built = builder.build_target(&joined);

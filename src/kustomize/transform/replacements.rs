@@ -124,26 +124,6 @@ fn set_value(slot: &mut Node, value: &Node, delimiter: Option<&str>, index: Opti
     }
 }
 
-/// kustomize copies only the text into a scalar target and keeps the target's type: a string
-/// stays a string (`"8080"`), a number stays a number, and a field the replacement created
-/// (which has no type yet) reads the text as YAML would.
-fn copied_value(slot: &Node, value: &Node) -> Node {
-    let (Some(target), Some(source)) = (slot.as_scalar(), value.as_scalar()) else {
-        return Node {
-            span: slot.span,
-            ..value.clone()
-        };
-    };
-    let text = source.text.clone();
-    if target.is_null() {
-        return Node::scalar(text, slot.span);
-    }
-    if crate::config::to_json(slot).is_string() {
-        return super::string_node(&text, slot.span);
-    }
-    Node::scalar(text, slot.span)
-}
-
 /// The value at a dotted field path (`spec.ports[0].port`, `data.KEY`), as `vars` read it:
 /// an index may follow its key directly.
 pub fn field_value(node: &Node, path: &str) -> Option<Node> {
@@ -169,6 +149,26 @@ pub fn field_value(node: &Node, path: &str) -> Option<Node> {
         found.get_or_insert_with(|| value.clone());
     });
     found
+}
+
+/// kustomize copies only the text into a scalar target and keeps the target's type: a string
+/// stays a string (`"8080"`), a number stays a number, and a field the replacement created
+/// (which has no type yet) reads the text as YAML would.
+fn copied_value(slot: &Node, value: &Node) -> Node {
+    let (Some(target), Some(source)) = (slot.as_scalar(), value.as_scalar()) else {
+        return Node {
+            span: slot.span,
+            ..value.clone()
+        };
+    };
+    let text = source.text.clone();
+    if target.is_null() {
+        return Node::scalar(text, slot.span);
+    }
+    if crate::config::to_json(slot).is_string() {
+        return super::string_node(&text, slot.span);
+    }
+    Node::scalar(text, slot.span)
 }
 
 #[derive(Debug, PartialEq)]
