@@ -170,7 +170,7 @@ fn describe(
 fn overlay_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
     let mut rows = Vec::new();
     for (path, entries) in &scope.entries {
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::files::read_text(path) else {
             continue;
         };
         let source = crate::source::SourceFile::new(names.get(path), text);

@@ -115,7 +115,7 @@ fn is_application_chart(dir: &Path) -> bool {
         .filter(|parent| parent.file_name().is_some_and(|n| n == "charts"))
         .and_then(Path::parent)
         .is_some_and(|parent| parent.join("Chart.yaml").is_file());
-    let library = std::fs::read_to_string(dir.join("Chart.yaml")).is_ok_and(|text| {
+    let library = crate::files::read_text(&dir.join("Chart.yaml")).is_ok_and(|text| {
         load_stream(&text, Limits::default())
             .documents
             .first()
@@ -201,7 +201,7 @@ fn check_rendered(
             continue;
         };
         if !templates.contains_key(&path) {
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = crate::files::read_text(&path) else {
                 unplaced.push(finding);
                 continue;
             };
@@ -247,8 +247,11 @@ fn check_rendered(
 /// subchart's `web/charts/db/templates/x.yaml` below its folder in `charts/`.
 fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
     let (_, inside) = written.split_once('/')?;
-    let path = chart.join(inside);
-    path.is_file().then_some(path)
+    // The comment is the chart's own text: `# Source: app/../../../etc/passwd` must not make
+    // pinnace read and quote a file outside the chart, through `..` or a symlink.
+    let path = std::fs::canonicalize(chart.join(inside)).ok()?;
+    let chart = std::fs::canonicalize(chart).ok()?;
+    (path.starts_with(&chart) && path.is_file()).then_some(path)
 }
 
 /// Images the chart's values files set (its `values.yaml` and the `-f` files), by
@@ -258,7 +261,7 @@ fn values_set_images(render: &Render) -> HashSet<String> {
         std::iter::once(render.chart.join("values.yaml")).chain(render.values.iter().cloned());
     let mut keys = HashSet::new();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Ok(text) = crate::files::read_text(&file) else {
             continue;
         };
         for document in load_stream(&text, Limits::default()).documents {
