@@ -162,11 +162,19 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         .map(|report| (report.source.name.clone(), report))
         .collect();
     summary.files_checked += charts.rendered;
+    let overruled = std::mem::take(&mut charts.overruled);
     for (name, report) in charts.reports {
         pending.entry(name).or_insert(report);
     }
     let mut reported_once = HashSet::new();
     let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        // Values images helm rendered otherwise: the rendered finding names the key.
+        if let Some(images) = overruled.get(&report.source.name) {
+            report.findings.retain(|finding| {
+                let image = finding.subject.as_ref().and_then(|s| s.image.as_ref());
+                image.is_none_or(|image| !images.contains(image))
+            });
+        }
         if let Some(only) = &only
             && !only.contains(&report.source.name)
         {
