@@ -311,6 +311,8 @@ pub struct PinScope {
     pub additions: HashMap<PathBuf, Vec<BuiltImage>>,
     pub covered: HashSet<PathBuf>,
     pub warnings: Vec<Warning>,
+    /// Images inline patches write, at their lines in the kustomization file.
+    pub inline: Vec<(PathBuf, Span, BuiltImage)>,
 }
 
 pub fn scan_for_pin(
@@ -382,7 +384,18 @@ pub fn scan_for_pin(
         }
         for site in sites {
             match site {
-                ImageSite::Written(path, span, _) => {
+                ImageSite::Written(path, span, built) => {
+                    let in_kustomization = path
+                        .file_name()
+                        .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.iter().any(|k| n == *k));
+                    if in_kustomization
+                        && !scope
+                            .inline
+                            .iter()
+                            .any(|(p, s, _)| *p == path && *s == span)
+                    {
+                        scope.inline.push((path.clone(), span, (*built).clone()));
+                    }
                     scope.written.entry(path).or_default().insert(span);
                 }
                 ImageSite::SetBy(path, span, built) => {

@@ -330,3 +330,66 @@ fn a_rendered_chart_is_trusted_and_findings_land_where_certain() {
     );
     assert_eq!(image["related"][0]["line"], 6);
 }
+
+#[test]
+fn an_inline_patch_finding_lands_on_its_line_in_the_kustomization() {
+    let lines = concise(&[
+        "--ignore",
+        "missing-default-deny",
+        "testdata/trust/inline-patch",
+    ]);
+    assert_eq!(
+        lines[0],
+        "testdata/trust/inline-patch/overlay/kustomization.yaml:15:22: digest-pinning image `busybox:1.36` is not pinned to a digest"
+    );
+    let output = run(
+        Path::new(PROJECT),
+        &["check", "--format", "github", "testdata/trust/inline-patch"],
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("inline patch"), "{text}");
+}
+
+/// `pinnace images --format json` rows as `path:line image status`.
+fn images(args: &[&str]) -> Vec<String> {
+    let output = run(
+        Path::new(PROJECT),
+        &[&["images", "--format", "json"], args].concat(),
+    );
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{} {} {}",
+                r["path"].as_str().unwrap(),
+                r["line"],
+                r["image"].as_str().unwrap(),
+                r["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn images_lists_composed_values_inline_patches_and_untagged() {
+    assert_eq!(
+        images(&[
+            "testdata/trust/inline-patch",
+            "testdata/trust/values-compose"
+        ]),
+        [
+            "testdata/trust/inline-patch/base/deploy.yaml:9 ghcr.io/acme/web:1.0@sha256:0000000000000000000000000000000000000000000000000000000000000000 pinned",
+            "testdata/trust/inline-patch/overlay/kustomization.yaml:15 busybox:1.36 tagged",
+            "testdata/trust/values-compose/values-mirror.yaml:6 quay.io/acme/app:1.0 tagged",
+            "testdata/trust/values-compose/values.yaml:12 registry.k8s.io/ingress-nginx/controller:v1.9.4 tagged",
+            "testdata/trust/values-compose/values.yaml:14 docker.io/istio/pilot:1.20.0 tagged",
+            "testdata/trust/values-compose/values.yaml:19 docker.elastic.co/elasticsearch/elasticsearch:8.5.1 tagged",
+        ]
+    );
+    let dir = tree(&[("pod.yaml", &common::pod("nginx"))]);
+    let output = run(dir.path(), &["images", "--format", "json", "pod.yaml"]);
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "untagged");
+}

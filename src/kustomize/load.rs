@@ -40,8 +40,8 @@ impl Kustomization {
 pub struct Builder {
     pub sources: SourceMap,
     pub not_built: Vec<NotBuilt>,
-    /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
-    pub inline_patches: Vec<(u32, u32, Span)>,
+    /// Inline patch text in `sources`, with where it is written in its kustomization.
+    pub inline_patches: Vec<super::InlinePatch>,
     /// Canonical folders of the kustomizations being built, outermost first.
     stack: Vec<PathBuf>,
 }
@@ -182,7 +182,18 @@ impl Builder {
     ) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
+        let written = self.sources.lookup(span).and_then(|(file, local)| {
+            let file_base = span.start - local.start;
+            let lines = super::inline_lines(&file.text, local, text)?;
+            Some(lines.into_iter().map(|(t, f)| (t, f + file_base)).collect())
+        });
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
+        self.inline_patches.push(super::InlinePatch {
+            start: base,
+            end: base + text.len() as u32,
+            lines: written.unwrap_or_default(),
+            entry: span,
+        });
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),
