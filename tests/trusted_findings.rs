@@ -393,3 +393,24 @@ fn images_lists_composed_values_inline_patches_and_untagged() {
     let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rows[0]["status"], "untagged");
 }
+
+#[test]
+fn a_root_that_cannot_be_built_judges_neither_its_patches_nor_what_it_retags() {
+    let output = run(
+        Path::new(PROJECT),
+        &[
+            "check",
+            "--format",
+            "concise",
+            "--ignore",
+            "missing-default-deny",
+            "testdata/trust/refused",
+        ],
+    );
+    assert!(stderr(&output).contains("cannot build this kustomization"));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        text,
+        "testdata/trust/refused/base/deploy.yaml:9:32: digest-pinning image `ghcr.io/acme/sidecar:1.0` is not pinned to a digest\nFound 1 error, 0 warnings and 0 notes in 3 files.\n"
+    );
+}
