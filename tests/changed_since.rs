@@ -215,13 +215,9 @@ fn a_named_base_file_is_checked_through_the_roots_that_read_it() {
     );
     // The same from a subfolder, with the file named relative to it.
     let (from_sub, _, _) = found(&dir.path().join("app/base"), &["deploy.yaml"]);
-    // (a file outside the current folder is named by its absolute path)
+    // (a file outside the current folder is named relative to it, as the path given is)
     assert_eq!(from_sub.len(), 2, "{from_sub:?}");
-    assert!(
-        from_sub[0]
-            .0
-            .ends_with("/app/overlays/prod/kustomization.yaml")
-    );
+    assert_eq!(from_sub[0].0, "../overlays/prod/kustomization.yaml");
     assert_eq!(from_sub[0].1, "nginx:1.27");
     assert_eq!(
         from_sub[1],
@@ -230,7 +226,7 @@ fn a_named_base_file_is_checked_through_the_roots_that_read_it() {
 }
 
 #[test]
-fn without_a_repository_roots_are_found_below_the_current_folder() {
+fn without_a_repository_a_named_file_is_its_own_scope() {
     let dir = tree(&[
         ("base/kustomization.yaml", "resources:\n- deploy.yaml\n"),
         ("base/deploy.yaml", DEPLOY),
@@ -240,10 +236,15 @@ fn without_a_repository_roots_are_found_below_the_current_folder() {
         ),
     ]);
     let (found, err, _) = found(dir.path(), &["base/deploy.yaml"]);
+    // No repository says which folders belong with it (the current one may be `$HOME`):
+    // the file is checked on its own, as written.
     assert_eq!(
         found,
-        pairs(&[("base/deploy.yaml", "busybox:1.36")]),
-        "nginx is pinned by the overlay: {err}"
+        pairs(&[
+            ("base/deploy.yaml", "busybox:1.36"),
+            ("base/deploy.yaml", "nginx:1.25")
+        ]),
+        "{err}"
     );
 }
 

@@ -414,3 +414,27 @@ fn a_root_that_cannot_be_built_judges_neither_its_patches_nor_what_it_retags() {
         "testdata/trust/refused/base/deploy.yaml:9:32: digest-pinning image `ghcr.io/acme/sidecar:1.0` is not pinned to a digest\nFound 1 error, 0 warnings and 0 notes in 3 files.\n"
     );
 }
+
+#[test]
+fn paths_in_one_report_share_one_style() {
+    let base = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: ghcr.io/acme/web:1.0}\n";
+    let dir = tree(&[
+        ("work/.keep", ""),
+        ("repo/base/kustomization.yaml", "resources: [deploy.yaml]\n"),
+        ("repo/base/deploy.yaml", base),
+        ("repo/overlay/kustomization.yaml", "resources: [../base]\n"),
+    ]);
+    let work = dir.path().join("work");
+    let paths = |target: &str| -> Vec<String> {
+        check(&work, &[common::NO_NETWORK_RULES, target])
+            .into_iter()
+            .map(|f| f.1)
+            .collect()
+    };
+    // The base is outside the path given: named as the path given is.
+    assert_eq!(paths("../repo/overlay"), ["../repo/base/deploy.yaml"]);
+    let absolute = std::fs::canonicalize(dir.path().join("repo/overlay")).unwrap();
+    let found = paths(absolute.to_str().unwrap());
+    let expected = std::fs::canonicalize(dir.path().join("repo/base/deploy.yaml")).unwrap();
+    assert_eq!(found, [expected.to_str().unwrap()]);
+}
