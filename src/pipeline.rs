@@ -13,9 +13,8 @@ use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
 use crate::yaml::{Limits, Node, load_stream};
 
-/// Files larger than this are skipped with a warning: no manifest is this big, and reading
-/// one would cost the memory budget of a whole repository.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Files larger than this are skipped with a warning (see [`crate::files`]).
+pub const MAX_FILE_BYTES: u64 = crate::files::MAX_FILE_BYTES;
 
 /// An input's bytes and names.
 pub struct Input<'a> {

@@ -226,6 +226,8 @@ fn a_named_base_file_is_checked_through_the_roots_that_read_it() {
 }
 
 #[test]
+/// Outside a git repository there is no tree to look for the roots that read a file in (the
+/// current folder may be a home folder): the file is its own scope, and is judged as written.
 fn without_a_repository_a_named_file_is_its_own_scope() {
     let dir = tree(&[
         ("base/kustomization.yaml", "resources:\n- deploy.yaml\n"),
@@ -236,15 +238,13 @@ fn without_a_repository_a_named_file_is_its_own_scope() {
         ),
     ]);
     let (found, err, _) = found(dir.path(), &["base/deploy.yaml"]);
-    // No repository says which folders belong with it (the current one may be `$HOME`):
-    // the file is checked on its own, as written.
     assert_eq!(
         found,
         pairs(&[
             ("base/deploy.yaml", "busybox:1.36"),
             ("base/deploy.yaml", "nginx:1.25")
         ]),
-        "{err}"
+        "the overlay in prod/ is not looked for: {err}"
     );
 }
 

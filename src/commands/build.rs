@@ -15,6 +15,7 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: BuildArgs) -> miette::Result<u8> {
+    kustomize::set_helm(kustomize::runner_on_path());
     let build = kustomize::build(&args.dir).map_err(|error| located(&args.dir, error))?;
     for not_built in &build.not_built {
         let place = build

@@ -158,6 +158,7 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
             namespace: entry.namespace.clone(),
             values: entry.values.iter().map(|v| settings.root.join(v)).collect(),
             timeout,
+            extra_args: Vec::new(),
         })
         .collect();
     if !configured.is_empty() {
@@ -170,6 +171,7 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
         namespace: None,
         values: Vec::new(),
         timeout,
+        extra_args: Vec::new(),
     }]
 }
 

@@ -21,22 +21,27 @@ pub struct Render {
     pub namespace: Option<String>,
     pub values: Vec<PathBuf>,
     pub timeout: Duration,
+    /// Further `helm template` flags (`--include-crds` …), after the values files.
+    pub extra_args: Vec<std::ffi::OsString>,
 }
 
 impl Render {
-    /// `template RELEASE CHART [--namespace NS] [-f VALUES]…`.
+    /// `template [--namespace NS] [-f VALUES]… -- RELEASE CHART`: the options first, each
+    /// value its own argument, and the names after `--`, so that none is read as an option.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "template".into(),
-            self.release.clone().into(),
-            self.chart.clone().into(),
-        ];
+        let mut args: Vec<std::ffi::OsString> = vec!["template".into()];
         if let Some(namespace) = &self.namespace {
             args.extend(["--namespace".into(), namespace.into()]);
         }
         for values in &self.values {
             args.extend(["-f".into(), values.clone().into()]);
         }
+        args.extend(self.extra_args.iter().cloned());
+        args.extend([
+            "--".into(),
+            self.release.clone().into(),
+            self.chart.clone().into(),
+        ]);
         args
     }
 
@@ -165,6 +170,7 @@ mod tests {
             namespace: Some("shop".into()),
             values: vec!["a.yaml".into(), "b.yaml".into()],
             timeout: Duration::from_secs(1),
+            extra_args: Vec::new(),
         };
         let args: Vec<String> = render
             .args()
@@ -175,14 +181,15 @@ mod tests {
             args,
             [
                 "template",
-                "my release $(x)",
-                "charts/web",
                 "--namespace",
                 "shop",
                 "-f",
                 "a.yaml",
                 "-f",
-                "b.yaml"
+                "b.yaml",
+                "--",
+                "my release $(x)",
+                "charts/web",
             ]
         );
     }

@@ -4,18 +4,31 @@
 //!
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`. Remote bases and
-//! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
+//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
+//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
+//! `generators`, `buildMetadata`. Remote bases and `helmCharts` are reported as not built.
+//! See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
+mod build_metadata;
+mod configurations;
 mod emit;
+mod field_names;
 mod fieldspec;
 mod generate;
+mod helm_charts;
 mod load;
+mod local_config;
+mod openapi;
+mod order;
+mod plugins;
 mod resource;
 mod transform;
+mod validate;
+mod vars;
 
 pub use emit::emit_yaml;
+pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
 pub use resource::Resource;
 
@@ -181,7 +194,10 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
     let Some(file) = find_kustomization(dir) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let Ok(text) = crate::files::read_text(&file) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
     let stream = crate::yaml::load_stream(&text, crate::yaml::Limits::default());
@@ -192,8 +208,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .iter()
         .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
-        .map(|entry| dir.join(entry))
-        .filter_map(|path| load::resolve_with_metadata(&path).ok())
+        .filter_map(|entry| load::resolve_in(&dir, entry).ok())
         .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
         .map(|(path, _)| path)
         .collect()
@@ -201,6 +216,13 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
 pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+    openapi::reset();
+    let result = build_root(dir);
+    openapi::reset();
+    result
+}
+
+fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
     let mut builder = load::Builder::default();
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
@@ -212,7 +234,21 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         }
     };
     generate::add_hash_suffixes(&mut resources);
-    transform::fix_name_references(&mut resources);
+    if let Err(mut error) = transform::fix_name_references(&mut resources) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    configurations::fix_name_references(&mut resources, &builder.config);
+    if let Err(mut error) = vars::resolve(&builder.vars, &mut resources, &builder.config) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    local_config::drop_local(&mut resources);
+    builder
+        .metadata
+        .finish(&mut resources, &builder.sources, &builder.inline_patches);
+    order::sort(&mut resources, builder.sort_options.as_ref());
+    resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
         resources,
         sources: builder.sources,

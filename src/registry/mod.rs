@@ -8,6 +8,7 @@ mod credentials;
 mod facts;
 mod limiter;
 mod resolver;
+mod verify;
 
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};

@@ -11,6 +11,9 @@ use miette::{
 use super::{Reporter, Summary};
 use crate::finding::{FileReport, Finding, Severity};
 
+/// Findings further right than this on their line are shown without a snippet.
+const MAX_SNIPPET_COLUMN: u32 = 4096;
+
 pub struct HumanReporter<'a> {
     out: Box<dyn Write + 'a>,
     handler: GraphicalReportHandler,
@@ -43,8 +46,13 @@ impl Reporter for HumanReporter<'_> {
         let source = NamedSource::new(&report.source.name, Arc::clone(&report.source.text));
         let mut rendered = String::new();
         for finding in &report.findings {
-            // A sensitive finding's line is the secret itself: name the place, quote nothing.
-            let location = finding.rule.sensitive.then(|| {
+            // A sensitive finding's line is the secret itself, and a line thousands of columns
+            // wide (minified JSON) is no snippet (miette cannot pad past 65,535 columns):
+            // name the place, quote nothing.
+            let wide = [finding.span.start, finding.span.end]
+                .iter()
+                .any(|&offset| report.source.position(offset).column > MAX_SNIPPET_COLUMN);
+            let location = (finding.rule.sensitive || wide).then(|| {
                 let start = report.source.position(finding.span.start);
                 format!("{}:{}:{}", report.source.name, start.line, start.column)
             });
