@@ -158,7 +158,7 @@ impl Tracker {
         &self,
         resources: &mut [Resource],
         sources: &SourceMap,
-        inline: &[(u32, u32, Span)],
+        inline: &[super::InlinePatch],
     ) {
         for resource in resources.iter_mut() {
             if self.origin
@@ -188,7 +188,7 @@ impl Tracker {
         &self,
         resource: &Resource,
         sources: &SourceMap,
-        inline: &[(u32, u32, Span)],
+        inline: &[super::InlinePatch],
     ) -> Option<String> {
         let span = resource.node.span;
         let file = file_of(span, sources, inline)?;
@@ -225,11 +225,11 @@ impl Tracker {
 }
 
 /// The file a span lies in; inline text counts as its kustomization's.
-pub fn file_of(span: Span, sources: &SourceMap, inline: &[(u32, u32, Span)]) -> Option<PathBuf> {
+pub fn file_of(span: Span, sources: &SourceMap, inline: &[super::InlinePatch]) -> Option<PathBuf> {
     let located = inline
         .iter()
-        .find(|(start, end, _)| (*start..=*end).contains(&span.start))
-        .map_or(span, |(_, _, entry)| *entry);
+        .find(|patch| (patch.start..=patch.end).contains(&span.start))
+        .map_or(span, |patch| patch.entry);
     let (file, _) = sources.lookup(located)?;
     Some(PathBuf::from(&file.name))
 }

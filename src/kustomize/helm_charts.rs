@@ -168,9 +168,12 @@ fn inflate_one(
     let stream = load_stream(&output, Limits::default());
     let base = builder.sources.add(SourceFile::new(source_name, output));
     // A finding in rendered output belongs, for a person, to the `helmCharts` entry.
-    builder
-        .inline_patches
-        .push((base, base.saturating_add(length), entry.span));
+    builder.inline_patches.push(super::InlinePatch {
+        start: base,
+        end: base.saturating_add(length),
+        lines: Vec::new(),
+        entry: entry.span,
+    });
     if let Some(error) = stream.error {
         return Err(KustomizeError::at(
             format!(

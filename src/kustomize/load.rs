@@ -46,8 +46,8 @@ impl Kustomization {
 pub struct Builder {
     pub sources: SourceMap,
     pub not_built: Vec<NotBuilt>,
-    /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
-    pub inline_patches: Vec<(u32, u32, Span)>,
+    /// Inline patch text in `sources`, with where it is written in its kustomization.
+    pub inline_patches: Vec<super::InlinePatch>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
     /// The `configurations` of the kustomization being built, with its bases' (see
@@ -288,9 +288,19 @@ impl Builder {
     ) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
+        let written = self.sources.lookup(span).and_then(|(file, local)| {
+            let file_base = span.start - local.start;
+            let lines = super::inline_lines(&file.text, local, text)?;
+            Some(lines.into_iter().map(|(t, f)| (t, f + file_base)).collect())
+        });
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
         let end = base.saturating_add(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        self.inline_patches.push((base, end, span));
+        self.inline_patches.push(super::InlinePatch {
+            start: base,
+            end,
+            lines: written.unwrap_or_default(),
+            entry: span,
+        });
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),
