@@ -38,8 +38,9 @@ pub struct CheckArgs {
     /// Skip these rules (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     ignore: Vec<String>,
-    /// Also ask registries whether pinned digests are stale, unknown or single-platform
-    /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
+    /// Also ask registries whether pinned digests are stale, unknown, single-platform or
+    /// unsigned (adds the `stale-digest`, `unknown-digest`, `single-arch-pin` and
+    /// `unsigned-image` rules).
     #[arg(long)]
     online: bool,
     /// With `--online`: requests in flight at once per registry.
@@ -256,7 +257,14 @@ fn gather_facts(
     references.dedup_by_key(|r| r.to_string());
     let client = RegistryClient::new(super::pin::client_options(settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
-    let facts = OnlineFacts::gather(&references, &client, args.jobs.saturating_mul(4));
+    let mut facts = OnlineFacts::gather(&references, &client, args.jobs.saturating_mul(4));
+    facts.signatures = crate::signatures::gather_for_run(
+        settings,
+        &references,
+        &client,
+        args.jobs.saturating_mul(4),
+    )
+    .map_err(|e| miette::miette!("{e}"))?;
     let problems = facts
         .failures()
         .into_iter()

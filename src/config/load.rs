@@ -131,6 +131,7 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
     )?;
     check_globs(root.get("exclude"), &config.exclude)?;
     check_globs(root.at(&["helm", "values"]), &config.helm.values)?;
+    super::signatures::validate(&config.signatures, root.list("signatures"))?;
     let entries = root.list("images");
     for (entry, location) in entries.iter().zip(&config.images) {
         let span = entry.span;

@@ -4,12 +4,15 @@
 mod helm;
 mod load;
 mod settings;
+mod signatures;
 
 pub use helm::{DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig};
 pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use settings::{RuleSelection, Settings};
+pub(crate) use settings::{glob_set, host_glob};
+pub use signatures::{SignatureEntry, outside_reason};
 
 use std::collections::BTreeMap;
 
@@ -48,6 +51,9 @@ pub struct Config {
     /// What the network policy rules ask for.
     #[serde(default)]
     pub network_policies: NetworkPolicies,
+    /// Images that must be signed, and the keys that sign them (checked with `--online`).
+    #[serde(default)]
+    pub signatures: Vec<SignatureEntry>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]

@@ -8,12 +8,14 @@ mod credentials;
 mod facts;
 mod limiter;
 mod resolver;
+mod signatures;
 
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
 pub use facts::{OnlineFacts, fact_keys};
 pub use resolver::{Resolutions, Resolver};
+pub use signatures::{CosignSignature, signature_tag};
 
 use crate::image_ref::Digest;
 

@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod cosign;
 pub mod docker_config;
 pub mod http;
 pub mod oci_layout;

@@ -1,0 +1,275 @@
+//! `unsigned-image` against a real registry: cosign signatures made by openssl, stored as
+//! cosign stores them (see tests/support/cosign.rs), fetched and verified by pinnace.
+
+mod support;
+
+use support::cli::{Repo, pinnace, text};
+use support::cosign::{KeyKind, SignatureLayer, SigningKey, payload, push_signatures};
+use support::{Registry, TestImage};
+
+/// The fixtures are pods without NetworkPolicies; only the signature rule is looked at.
+const ONLY_SIGNATURES: &str = "--select=unsigned-image";
+
+/// A repository whose config trusts `keys` (written to `keys/`) for `team/**` of `host`.
+fn signed_repo(host: &str, keys: &[&SigningKey]) -> Repo {
+    let names: Vec<String> = (0..keys.len()).map(|i| format!("keys/k{i}.pub")).collect();
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\"]\nsignatures:\n  - images: [\"{host}/team/**\"]\n    keys: [{}]\n",
+        names.join(", ")
+    ));
+    for (name, key) in names.iter().zip(keys) {
+        repo.write(name, &key.public_pem());
+    }
+    repo
+}
+
+/// `(line, message)` of each finding of a JSON report.
+fn findings(stdout: &[u8]) -> Vec<(u64, String)> {
+    let report: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["rule"], "unsigned-image");
+            (
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn only_a_signature_by_a_trusted_key_for_the_pinned_digest_verifies() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::P256);
+    let stranger = SigningKey::generate(KeyKind::P256);
+    let push = |repo: &str| {
+        registry
+            .push(repo, "1", TestImage::SinglePlatform, repo)
+            .digest
+    };
+
+    let signed = push("team/signed");
+    push_signatures(
+        &registry,
+        "team/signed",
+        &signed,
+        &[SignatureLayer::signed(
+            &trusted,
+            &registry,
+            "team/signed",
+            &signed,
+        )],
+    );
+    let unsigned = push("team/unsigned");
+    let foreign = push("team/foreign");
+    push_signatures(
+        &registry,
+        "team/foreign",
+        &foreign,
+        &[SignatureLayer::signed(
+            &stranger,
+            &registry,
+            "team/foreign",
+            &foreign,
+        )],
+    );
+    // A trusted signature, copied beside another digest: it vouches for the first one only.
+    let copied = push("team/copied");
+    push_signatures(
+        &registry,
+        "team/copied",
+        &copied,
+        &[SignatureLayer::signed(
+            &trusted,
+            &registry,
+            "team/signed",
+            &signed,
+        )],
+    );
+    // A payload changed after it was signed (the digest swapped in): the signature breaks.
+    let tampered = push("team/tampered");
+    let original = payload(&format!("{host}/team/tampered"), &signed);
+    let signature = trusted.sign(&original);
+    let altered = String::from_utf8(original)
+        .unwrap()
+        .replace(&signed, &tampered);
+    push_signatures(
+        &registry,
+        "team/tampered",
+        &tampered,
+        &[SignatureLayer {
+            payload: altered.into_bytes(),
+            signature,
+        }],
+    );
+    // Not covered by any entry: not asked.
+    let elsewhere = push("other/app");
+
+    let repo = signed_repo(&host, &[&trusted]);
+    let image = |repo: &str, digest: &str| format!("{host}/{repo}:1@{digest}");
+    repo.manifest(
+        "apps.yaml",
+        &[
+            &image("team/signed", &signed),
+            &image("team/unsigned", &unsigned),
+            &image("team/foreign", &foreign),
+            &image("team/copied", &copied),
+            &image("team/tampered", &tampered),
+            &image("other/app", &elsewhere),
+        ],
+    );
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    );
+    let (_, stderr) = text(&output);
+    let found = findings(&output.stdout);
+    let lines: Vec<u64> = found.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [12, 14, 16, 18], "{found:?}\n{stderr}");
+    assert!(found[0].1.contains("no cosign signature"), "{}", found[0].1);
+    assert!(
+        found[1].1.contains("verifies under none of the keys"),
+        "{}",
+        found[1].1
+    );
+    assert!(
+        found[2].1.contains(&format!(
+            "a signature by keys/k0.pub for another digest ({signed})"
+        )),
+        "{}",
+        found[2].1
+    );
+    assert!(
+        found[3].1.contains("verifies under none of the keys"),
+        "{}",
+        found[3].1
+    );
+    assert_eq!(output.status.code(), Some(1));
+
+    // The signature requests: one `.sig` manifest per covered digest, one payload blob each.
+    let asked: Vec<String> = registry
+        .requests_excluding_harness()
+        .into_iter()
+        .filter(|(_, path)| path.contains(".sig") || path.contains("/blobs/"))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert_eq!(
+        asked.iter().filter(|r| r.contains(".sig")).count(),
+        5,
+        "{asked:#?}"
+    );
+    assert!(!asked.iter().any(|r| r.contains("other/app")), "{asked:#?}");
+}
+
+#[test]
+fn every_key_kind_cosign_signs_with_verifies() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let kinds = [KeyKind::P256, KeyKind::P384, KeyKind::Rsa, KeyKind::Ed25519];
+    let keys: Vec<SigningKey> = kinds
+        .iter()
+        .map(|&kind| SigningKey::generate(kind))
+        .collect();
+    let mut images = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let repo = format!("team/kind{index}");
+        let digest = registry
+            .push(&repo, "1", TestImage::MultiPlatform, &repo)
+            .digest;
+        push_signatures(
+            &registry,
+            &repo,
+            &digest,
+            &[SignatureLayer::signed(key, &registry, &repo, &digest)],
+        );
+        images.push(format!("{host}/{repo}:1@{digest}"));
+    }
+    // Each image is signed by one key of the four the entry trusts.
+    let repo = signed_repo(&host, &keys.iter().collect::<Vec<_>>());
+    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+    repo.manifest("apps.yaml", &refs);
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    );
+    assert_eq!(findings(&output.stdout), [], "{}", text(&output).1);
+    assert_eq!(output.status.code(), Some(0));
+
+    // Trusting the P-256 key alone, the other three are signed by another key.
+    let repo = signed_repo(&host, &[&keys[0]]);
+    repo.manifest("apps.yaml", &refs);
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    );
+    let found = findings(&output.stdout);
+    assert_eq!(
+        found.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+        [12, 14, 16]
+    );
+}
+
+#[test]
+fn a_key_file_outside_the_repository_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let key = outside.path().join("release.pub");
+    std::fs::write(
+        &key,
+        "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let repo = Repo::new(&format!(
+        "signatures:\n  - images: [\"ghcr.io/acme/**\"]\n    keys: [\"{}\"]\n",
+        key.display()
+    ));
+    repo.manifest("a.yaml", &["ghcr.io/acme/app:1@sha256:8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"]);
+    let output = pinnace(&repo, &["check", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is an absolute path"), "{stderr}");
+
+    std::os::unix::fs::symlink(&key, repo.path().join("link.pub")).unwrap();
+    repo.write(".pinnace.yaml", "signatures:\n  - images: [\"127.0.0.1:1/**\"]\n    keys: [link.pub]\nregistries: {insecure: [\"127.0.0.1:1\"]}\n");
+    repo.manifest("a.yaml", &["127.0.0.1:1/team/app:1@sha256:8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"]);
+    let output = pinnace(&repo, &["check", "--online", ONLY_SIGNATURES, "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("outside the config file's folder"),
+        "{stderr}"
+    );
+}
