@@ -273,3 +273,153 @@ fn a_key_file_outside_the_repository_is_refused() {
         "{stderr}"
     );
 }
+
+/// The `.sig` manifest requests pinnace made (not the harness's own).
+fn signature_requests(registry: &Registry) -> usize {
+    registry
+        .requests_excluding_harness()
+        .iter()
+        .filter(|(_, path)| path.contains(".sig"))
+        .count()
+}
+
+#[test]
+fn pin_require_signature_pins_only_what_verifies_and_says_why_the_rest_was_left() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::P256);
+    let signed = registry
+        .push("team/signed", "1", TestImage::MultiPlatform, "s")
+        .digest;
+    push_signatures(
+        &registry,
+        "team/signed",
+        &signed,
+        &[SignatureLayer::signed(
+            &trusted,
+            &registry,
+            "team/signed",
+            &signed,
+        )],
+    );
+    let unsigned = registry
+        .push("team/unsigned", "1", TestImage::SinglePlatform, "u")
+        .digest;
+    registry.push("other/app", "1", TestImage::SinglePlatform, "o");
+    let repo = signed_repo(&host, &[&trusted]);
+    let file = repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/signed:1"),
+            &format!("{host}/team/unsigned:1"),
+            &format!("{host}/other/app:1"),
+        ],
+    );
+    let before = std::fs::read_to_string(&file).unwrap();
+    let output = pinnace(
+        &repo,
+        &["pin", "--require-signature", "--cache", "cache.json", "."],
+        &[],
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let signed_image = format!("{host}/team/signed:1");
+    assert_eq!(
+        after,
+        before.replace(&signed_image, &format!("{signed_image}@{signed}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 pinned"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{host}/team/unsigned:1: {unsigned} is not pinned: no signature verifies under keys/k0.pub: found no cosign signature"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("other/app:1: sha256:")
+            && stderr.contains("no `signatures` entry covers this image"),
+        "{stderr}"
+    );
+
+    // Who signed what; the cache `pin` filled answers for the signed digest.
+    let asked = signature_requests(&registry);
+    let output = pinnace(
+        &repo,
+        &[
+            "images",
+            "--signatures",
+            "--cache",
+            "cache.json",
+            "--format",
+            "json",
+            ".",
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let signatures: Vec<Option<&str>> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["signature"].as_str())
+        .collect();
+    assert_eq!(
+        signatures,
+        [Some("signed by keys/k0.pub"), None, None],
+        "{stdout}"
+    );
+    assert_eq!(
+        signature_requests(&registry),
+        asked,
+        "a warm cache asks nothing"
+    );
+}
+
+#[test]
+fn a_warm_cache_keeps_check_from_asking_again_and_a_new_key_asks_again() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::Ed25519);
+    let digest = registry
+        .push("team/app", "1", TestImage::SinglePlatform, "a")
+        .digest;
+    push_signatures(
+        &registry,
+        "team/app",
+        &digest,
+        &[SignatureLayer::signed(
+            &trusted, &registry, "team/app", &digest,
+        )],
+    );
+    let repo = signed_repo(&host, &[&trusted]);
+    repo.manifest("apps.yaml", &[&format!("{host}/team/app:1@{digest}")]);
+    let check = [
+        "check",
+        "--online",
+        ONLY_SIGNATURES,
+        "--cache",
+        "cache.json",
+        ".",
+    ];
+    for _ in 0..2 {
+        let output = pinnace(&repo, &check, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
+    }
+    assert_eq!(signature_requests(&registry), 1);
+    // Another key is another policy: its verdict is not in the cache.
+    let other = SigningKey::generate(KeyKind::Ed25519);
+    repo.write("keys/k0.pub", &other.public_pem());
+    let output = pinnace(&repo, &check, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output).1);
+    assert_eq!(signature_requests(&registry), 2);
+}

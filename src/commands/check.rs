@@ -46,6 +46,9 @@ pub struct CheckArgs {
     /// With `--online`: requests in flight at once per registry.
     #[arg(long, default_value_t = 8, value_name = "N")]
     jobs: usize,
+    /// With `--online`: signature verdicts kept between runs (see `pin --cache`).
+    #[command(flatten)]
+    cache: super::pin::CacheArgs,
     /// The name standard input is reported under (it also selects config overrides).
     #[arg(long, default_value = "<stdin>", value_name = "NAME")]
     stdin_filename: String,
@@ -258,13 +261,18 @@ fn gather_facts(
     let client = RegistryClient::new(super::pin::client_options(settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
     let mut facts = OnlineFacts::gather(&references, &client, args.jobs.saturating_mul(4));
+    let cache = args.cache.open()?;
     facts.signatures = crate::signatures::gather_for_run(
         settings,
         &references,
         &client,
+        cache.as_ref(),
         args.jobs.saturating_mul(4),
     )
     .map_err(|e| miette::miette!("{e}"))?;
+    if let Some(cache) = &cache {
+        cache.save().map_err(|e| miette::miette!("{e}"))?;
+    }
     let problems = facts
         .failures()
         .into_iter()

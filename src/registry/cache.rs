@@ -26,6 +26,16 @@ struct CacheFile {
     version: u32,
     /// `registry/repository:tag` to what it named.
     entries: BTreeMap<String, Entry>,
+    /// Signature verdicts, by digest and policy (see [`ResolutionCache::signature`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    signatures: BTreeMap<String, SignatureEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SignatureEntry {
+    verdict: crate::signatures::Verdict,
+    /// Seconds since the Unix epoch.
+    verified_at: u64,
 }
 
 #[derive(Debug)]
@@ -33,12 +43,13 @@ pub struct ResolutionCache {
     path: PathBuf,
     max_age: Duration,
     entries: Mutex<BTreeMap<String, Entry>>,
+    signatures: Mutex<BTreeMap<String, SignatureEntry>>,
 }
 
 impl ResolutionCache {
     /// Opens a cache file; a missing file is an empty cache.
     pub fn open(path: &Path, max_age: Duration) -> Result<ResolutionCache, String> {
-        let entries = match std::fs::read(path) {
+        let (entries, signatures) = match std::fs::read(path) {
             Ok(bytes) => {
                 let file: CacheFile = serde_json::from_slice(&bytes).map_err(|e| {
                     format!("cache file {} is not a pinnace cache: {e}", path.display())
@@ -50,9 +61,9 @@ impl ResolutionCache {
                         file.version
                     ));
                 }
-                file.entries
+                (file.entries, file.signatures)
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Default::default(),
             Err(error) => {
                 return Err(format!(
                     "cannot read cache file {}: {error}",
@@ -64,7 +75,31 @@ impl ResolutionCache {
             path: path.to_path_buf(),
             max_age,
             entries: Mutex::new(entries),
+            signatures: Mutex::new(signatures),
         })
+    }
+
+    /// A signature verdict younger than the max age; `key` names the digest and the policy
+    /// (`registry/repository@digest` and a fingerprint of the keys it was judged under).
+    pub fn signature(&self, key: &str) -> Option<crate::signatures::Verdict> {
+        let entries = self.signatures.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(key)?;
+        let now = now();
+        if entry.verified_at > now || now - entry.verified_at > self.max_age.as_secs() {
+            return None;
+        }
+        Some(entry.verdict.clone())
+    }
+
+    pub fn put_signature(&self, key: &str, verdict: &crate::signatures::Verdict) {
+        let entry = SignatureEntry {
+            verdict: verdict.clone(),
+            verified_at: now(),
+        };
+        self.signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), entry);
     }
 
     /// A resolution younger than the max age.
@@ -100,9 +135,15 @@ impl ResolutionCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let signatures = self
+            .signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let file = CacheFile {
             version: VERSION,
             entries,
+            signatures,
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
         let folder = self

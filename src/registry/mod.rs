@@ -77,6 +77,10 @@ pub enum RegistryError {
     Network { host: String, detail: String },
     #[error("{host} answered unexpectedly: {detail}")]
     Protocol { host: String, detail: String },
+    /// The digest was resolved, but `pin --require-signature` found no signature that
+    /// verifies under config `signatures`.
+    #[error("{digest} is not pinned: {detail}")]
+    Unsigned { digest: String, detail: String },
 }
 
 impl RegistryError {
@@ -89,6 +93,7 @@ impl RegistryError {
             RegistryError::Tls { .. } => "tls",
             RegistryError::Network { .. } => "network",
             RegistryError::Protocol { .. } => "protocol",
+            RegistryError::Unsigned { .. } => "unsigned",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Verifying every pinned digest that a `signatures` entry covers: each distinct digest's
-//! signatures fetched once, judged under each entry that covers it.
+//! signatures fetched once (and not at all when the cache holds every verdict), judged under
+//! each entry that covers it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,7 +9,7 @@ use rayon::prelude::*;
 use super::policy::Policies;
 use super::{Verdict, judge};
 use crate::image_ref::ImageRef;
-use crate::registry::RegistryClient;
+use crate::registry::{RegistryClient, ResolutionCache};
 
 /// The verdict of one `signatures` entry on a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,61 +22,86 @@ pub struct EntryVerdict {
 /// `registry/repository@digest` to the verdicts of the entries that cover it.
 pub type SignatureFacts = HashMap<String, Vec<EntryVerdict>>;
 
-/// Verifies the pinned references that some entry covers; `jobs` lookups run at once.
-pub fn verify_all(
-    references: &[ImageRef],
-    policies: &Policies,
-    client: &RegistryClient,
-    jobs: usize,
-) -> SignatureFacts {
-    let mut wanted = BTreeMap::new();
-    for reference in references {
-        let Some(digest) = reference.digest() else {
-            continue;
-        };
-        let name = reference.name();
-        if policies.covering(&name).next().is_some() {
-            wanted.insert(format!("{name}@{digest}"), reference.clone());
-        }
-    }
-    let work = || {
-        wanted
-            .into_par_iter()
-            .map(|(key, reference)| (key, verify_one(&reference, policies, client)))
-            .collect()
-    };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
-    }
+/// What verifies signatures in a run: the policies, the registry, the cache.
+pub struct Verifier<'a> {
+    pub policies: &'a Policies,
+    pub client: &'a RegistryClient,
+    pub cache: Option<&'a ResolutionCache>,
 }
 
-/// The verdicts on one pinned reference, one per entry covering it.
-pub fn verify_one(
-    reference: &ImageRef,
-    policies: &Policies,
-    client: &RegistryClient,
-) -> Vec<EntryVerdict> {
-    let name = reference.name();
-    let Some(digest) = reference.digest() else {
-        return Vec::new();
-    };
-    let found = client.cosign_signatures(reference.registry(), reference.repository(), digest);
-    policies
-        .covering(&name)
-        .map(|policy| EntryVerdict {
-            entry: policy.index,
-            verdict: match &found {
-                Ok(signatures) => judge(digest, signatures, policy),
-                Err(error) => Verdict::NotChecked {
-                    reason: error.to_string(),
-                },
-            },
-        })
-        .collect()
+impl Verifier<'_> {
+    /// Verifies the pinned references that some entry covers; `jobs` lookups run at once.
+    pub fn verify_all(&self, references: &[ImageRef], jobs: usize) -> SignatureFacts {
+        let mut wanted = BTreeMap::new();
+        for reference in references {
+            let Some(digest) = reference.digest() else {
+                continue;
+            };
+            let name = reference.name();
+            if self.policies.covering(&name).next().is_some() {
+                wanted.insert(format!("{name}@{digest}"), reference.clone());
+            }
+        }
+        let work = || {
+            wanted
+                .into_par_iter()
+                .map(|(key, reference)| (key, self.verify(&reference)))
+                .collect()
+        };
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+        {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
+    }
+
+    /// The verdicts on one pinned reference, one per entry covering it (none when it has no
+    /// digest or no entry covers it).
+    pub fn verify(&self, reference: &ImageRef) -> Vec<EntryVerdict> {
+        let name = reference.name();
+        let Some(digest) = reference.digest() else {
+            return Vec::new();
+        };
+        let cache_key = |fingerprint: &str| format!("{name}@{digest} {fingerprint}");
+        let mut found = None;
+        self.policies
+            .covering(&name)
+            .map(|policy| {
+                let key = cache_key(&policy.fingerprint);
+                if let Some(verdict) = self.cache.and_then(|cache| cache.signature(&key)) {
+                    return EntryVerdict {
+                        entry: policy.index,
+                        verdict,
+                    };
+                }
+                let signatures = found.get_or_insert_with(|| {
+                    self.client.cosign_signatures(
+                        reference.registry(),
+                        reference.repository(),
+                        digest,
+                    )
+                });
+                let verdict = match signatures {
+                    Ok(signatures) => judge(digest, signatures, policy),
+                    Err(error) => Verdict::NotChecked {
+                        reason: error.to_string(),
+                    },
+                };
+                // What could not be asked is asked again next time.
+                if let (Some(cache), false) =
+                    (self.cache, matches!(verdict, Verdict::NotChecked { .. }))
+                {
+                    cache.put_signature(&key, &verdict);
+                }
+                EntryVerdict {
+                    entry: policy.index,
+                    verdict,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The signature facts a run needs: none when config has no `signatures` or the rule is off;
@@ -84,6 +110,7 @@ pub fn gather_for_run(
     settings: &crate::config::Settings,
     references: &[ImageRef],
     client: &RegistryClient,
+    cache: Option<&ResolutionCache>,
     jobs: usize,
 ) -> Result<SignatureFacts, String> {
     let wanted = crate::rules::find("unsigned-image").is_some_and(|rule| settings.may_run(rule));
@@ -91,5 +118,10 @@ pub fn gather_for_run(
         return Ok(SignatureFacts::new());
     }
     let policies = Policies::load(&settings.config.signatures, &settings.root)?;
-    Ok(verify_all(references, &policies, client, jobs))
+    let verifier = Verifier {
+        policies: &policies,
+        client,
+        cache,
+    };
+    Ok(verifier.verify_all(references, jobs))
 }

@@ -6,11 +6,13 @@ mod cosign;
 mod gather;
 mod keys;
 mod policy;
+mod require;
 
 pub use cosign::judge;
-pub use gather::{EntryVerdict, SignatureFacts, gather_for_run, verify_all, verify_one};
+pub use gather::{EntryVerdict, SignatureFacts, Verifier, gather_for_run};
 pub use keys::PublicKey;
 pub use policy::{MAX_KEY_FILE_BYTES, Policies, Policy, read_inside};
+pub use require::{require_signatures, required_policies};
 
 use serde::{Deserialize, Serialize};
 
