@@ -423,3 +423,103 @@ fn a_warm_cache_keeps_check_from_asking_again_and_a_new_key_asks_again() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output).1);
     assert_eq!(signature_requests(&registry), 2);
 }
+
+#[test]
+fn a_multi_arch_pin_is_verified_on_its_index_and_signed_platforms_are_named() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::P384);
+    let pushed = registry.push("team/multi", "1", TestImage::MultiPlatform, "m");
+    for child in &pushed.children {
+        push_signatures(
+            &registry,
+            "team/multi",
+            child,
+            &[SignatureLayer::signed(
+                &trusted,
+                &registry,
+                "team/multi",
+                child,
+            )],
+        );
+    }
+    let repo = signed_repo(&host, &[&trusted]);
+    let index = format!("{host}/team/multi:1@{}", pushed.digest);
+    let platform = format!("{host}/team/multi:1@{}", pushed.children[0]);
+    repo.manifest("apps.yaml", &[&index, &platform]);
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    );
+    let found = findings(&output.stdout);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 10);
+    assert!(
+        found[0].1.contains(
+            "no signature on the multi-arch index; only 2 of its 2 platform manifests are signed (by keys/k0.pub)"
+        ),
+        "{}",
+        found[0].1
+    );
+}
+
+#[test]
+fn an_overlay_digest_is_reported_at_the_overlay_entry() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::Rsa);
+    let digest = registry
+        .push("team/app", "2", TestImage::SinglePlatform, "a")
+        .digest;
+    let repo = signed_repo(&host, &[&trusted]);
+    repo.manifest("base/deploy.yaml", &[&format!("{host}/team/app:1")]);
+    repo.write("base/kustomization.yaml", "resources: [deploy.yaml]\n");
+    repo.write(
+        "overlay/kustomization.yaml",
+        &format!(
+            "resources: [../base]\nimages:\n  - name: {host}/team/app\n    newTag: \"2\"\n    digest: {digest}\n"
+        ),
+    );
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            "overlay",
+        ],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["path"], "overlay/kustomization.yaml", "{report}");
+    // The entry that sets the digest (as the other online rules report it), from its `name:`.
+    assert_eq!(
+        (&finding["line"], &finding["end_line"]),
+        (&3.into(), &5.into()),
+        "{report}"
+    );
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("no cosign signature"),
+        "{report}"
+    );
+}

@@ -57,12 +57,16 @@ fn label(verdict: &Verdict) -> &'static str {
         Verdict::NoSignature => "not signed",
         Verdict::OtherKey { .. } => "signed, but not by a trusted key",
         Verdict::OtherDigest { .. } => "the signature is for another digest",
+        Verdict::OnlyPlatformsSigned { .. } => "the index is not signed, only its platforms",
         Verdict::NotChecked { .. } | Verdict::Verified { .. } => "signature not verified",
     }
 }
 
 fn help(verdict: &Verdict) -> &'static str {
     match verdict {
+        Verdict::OnlyPlatformsSigned { .. } => {
+            "sign the index digest itself (`cosign sign` of the index, as `--recursive` does too), or pin a digest whose index is signed"
+        }
         Verdict::NotChecked { .. } => {
             "the signature could not be fetched, so it is not known to verify; run again when the registry answers"
         }

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
-use super::policy::Policies;
+use super::policy::{Policies, Policy};
 use super::{Verdict, judge};
-use crate::image_ref::ImageRef;
-use crate::registry::{RegistryClient, ResolutionCache};
+use crate::image_ref::{Digest, ImageRef};
+use crate::registry::{CosignSignature, RegistryClient, ResolutionCache};
 
 /// The verdict of one `signatures` entry on a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,7 @@ impl Verifier<'_> {
         };
         let cache_key = |fingerprint: &str| format!("{name}@{digest} {fingerprint}");
         let mut found = None;
+        let mut platforms = None;
         self.policies
             .covering(&name)
             .map(|policy| {
@@ -83,12 +84,16 @@ impl Verifier<'_> {
                         digest,
                     )
                 });
-                let verdict = match signatures {
+                let mut verdict = match signatures {
                     Ok(signatures) => judge(digest, signatures, policy),
                     Err(error) => Verdict::NotChecked {
                         reason: error.to_string(),
                     },
                 };
+                if verdict == Verdict::NoSignature {
+                    let platforms = platforms.get_or_insert_with(|| self.platforms(reference));
+                    verdict = platform_verdict(platforms, policy).unwrap_or(verdict);
+                }
                 // What could not be asked is asked again next time.
                 if let (Some(cache), false) =
                     (self.cache, matches!(verdict, Verdict::NotChecked { .. }))
@@ -102,6 +107,58 @@ impl Verifier<'_> {
             })
             .collect()
     }
+}
+
+/// The most platform manifests of an index looked at for signatures.
+const MAX_PLATFORMS: usize = 16;
+
+/// A platform manifest of an index and the signatures stored for it.
+type PlatformSignatures = Vec<(Digest, Vec<CosignSignature>)>;
+
+impl Verifier<'_> {
+    /// When `reference` pins an index: its platform manifests and their signatures (at most
+    /// [`MAX_PLATFORMS`]); empty for a single manifest or when the registry cannot say.
+    fn platforms(&self, reference: &ImageRef) -> PlatformSignatures {
+        let (registry, repository) = (reference.registry(), reference.repository());
+        let Some(digest) = reference.digest() else {
+            return Vec::new();
+        };
+        let Ok(manifest) = self.client.fetch(registry, repository, &digest.to_string()) else {
+            return Vec::new();
+        };
+        if !manifest.is_index() || manifest.digest != *digest {
+            return Vec::new();
+        }
+        manifest
+            .children()
+            .iter()
+            .take(MAX_PLATFORMS)
+            .filter_map(|child| Digest::parse(child).ok())
+            .map(|child| {
+                let found = self
+                    .client
+                    .cosign_signatures(registry, repository, &child)
+                    .unwrap_or_default();
+                (child, found)
+            })
+            .collect()
+    }
+}
+
+/// `OnlyPlatformsSigned` when some platform manifests verify under `policy`.
+fn platform_verdict(platforms: &PlatformSignatures, policy: &Policy) -> Option<Verdict> {
+    let keys: Vec<String> = platforms
+        .iter()
+        .filter_map(|(child, found)| match judge(child, found, policy) {
+            Verdict::Verified { key } => Some(key),
+            _ => None,
+        })
+        .collect();
+    Some(Verdict::OnlyPlatformsSigned {
+        key: keys.first()?.clone(),
+        signed: keys.len(),
+        platforms: platforms.len(),
+    })
 }
 
 /// The signature facts a run needs: none when config has no `signatures` or the rule is off;

@@ -29,6 +29,14 @@ pub enum Verdict {
     OtherKey { signatures: usize },
     /// A signature verifies under `key`, but its payload vouches for another digest.
     OtherDigest { key: String, digest: String },
+    /// The pinned digest is a multi-arch index with no signature of its own, and `signed` of
+    /// its `platforms` manifests verify under `key`: signers should sign the index, which is
+    /// what a multi-arch pin names.
+    OnlyPlatformsSigned {
+        key: String,
+        signed: usize,
+        platforms: usize,
+    },
     /// The registry could not be asked (the reason is the registry error's text).
     NotChecked { reason: String },
 }
@@ -52,6 +60,13 @@ impl Verdict {
             Verdict::OtherDigest { key, digest } => {
                 format!("a signature by {key} for another digest ({digest})")
             }
+            Verdict::OnlyPlatformsSigned {
+                key,
+                signed,
+                platforms,
+            } => format!(
+                "no signature on the multi-arch index; only {signed} of its {platforms} platform manifests are signed (by {key}), and a multi-arch pin is verified on the index"
+            ),
             Verdict::NotChecked { reason } => format!("signatures not checked: {reason}"),
         }
     }
