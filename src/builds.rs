@@ -243,6 +243,7 @@ fn check_build(
             // A build is what one apply puts in the cluster, unless config says otherwise.
             complete: settings.scope_kind(root) != Some(ScopeKind::Partial),
             default_namespace: settings.default_namespace(),
+            run_complete: false,
         },
     };
     let mut findings = Vec::new();

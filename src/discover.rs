@@ -1,5 +1,7 @@
 //! Finds the manifest files below the paths a user names: a parallel walk that honours
-//! `.gitignore`, config `exclude`, and never parses Helm templates as YAML.
+//! `.gitignore`, config `exclude`, and never parses Helm templates as YAML. Symlinks are
+//! followed only while they stay in the tree (the path given, or the git repository holding
+//! it): a link to `/etc` in a pull request must not make pinnace read and quote `/etc`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -32,7 +34,13 @@ pub fn discover(roots: &[PathBuf], settings: &Settings) -> Discovered {
                 display: root.clone(),
                 absolute: canonical,
             }),
-            Ok(canonical) => walk(root, &canonical, settings, &mut discovered),
+            Ok(canonical) if canonical.is_dir() => {
+                walk(root, &canonical, settings, &mut discovered)
+            }
+            Ok(_) => discovered.warnings.push(Warning {
+                path: root.display().to_string(),
+                message: "not a regular file or a folder; not read".to_string(),
+            }),
             Err(error) => discovered.warnings.push(Warning {
                 path: root.display().to_string(),
                 message: format!("cannot read: {error}"),
@@ -46,6 +54,8 @@ pub fn discover(roots: &[PathBuf], settings: &Settings) -> Discovered {
 
 fn walk(root: &Path, canonical_root: &Path, settings: &Settings, discovered: &mut Discovered) {
     let absolute = |path: &Path| canonical_root.join(path.strip_prefix(root).unwrap_or(path));
+    let top = tree_top(canonical_root);
+    let top = top.as_path();
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
@@ -63,6 +73,13 @@ fn walk(root: &Path, canonical_root: &Path, settings: &Settings, discovered: &mu
         Box::new(move |entry| {
             match entry {
                 Ok(entry) => {
+                    if entry.depth() > 0
+                        && entry.path_is_symlink()
+                        && let Some(warning) = link_out_of_tree(entry.path(), top)
+                    {
+                        lock(warnings).push(warning);
+                        return WalkState::Skip;
+                    }
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
                     let path = entry.path();
                     if is_file && is_manifest_name(path) {
@@ -82,6 +99,33 @@ fn walk(root: &Path, canonical_root: &Path, settings: &Settings, discovered: &mu
     });
     discovered.files.extend(into_inner(found));
     discovered.warnings.extend(into_inner(warnings));
+}
+
+/// The folder symlinks must stay in: the git repository holding `root`, or `root` itself.
+fn tree_top(root: &Path) -> PathBuf {
+    root.ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(root)
+        .to_path_buf()
+}
+
+/// A warning when the symlink at `path` leads out of `top` (or nowhere); it is then not read.
+fn link_out_of_tree(path: &Path, top: &Path) -> Option<Warning> {
+    match std::fs::canonicalize(path) {
+        Ok(target) if target.starts_with(top) => None,
+        Ok(target) => Some(Warning {
+            path: path.display().to_string(),
+            message: format!(
+                "symlink to {}, outside {}; not followed",
+                target.display(),
+                top.display()
+            ),
+        }),
+        Err(error) => Some(Warning {
+            path: path.display().to_string(),
+            message: format!("symlink that cannot be followed ({error}); skipped"),
+        }),
+    }
 }
 
 /// A `templates/` folder beside a `Chart.yaml` holds Go templates, not YAML.

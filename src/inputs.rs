@@ -163,20 +163,12 @@ pub fn display_name(path: &Path) -> String {
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(format!(
+    crate::files::read_bounded(path, MAX_FILE_BYTES).map_err(|error| match error {
+        crate::files::ReadError::TooLarge { size, limit } => format!(
             "file is {:.1} MiB, over the {} MiB limit for a manifest; skipped",
             size as f64 / (1024.0 * 1024.0),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    Ok(bytes)
+            limit >> 20
+        ),
+        other => other.to_string(),
+    })
 }

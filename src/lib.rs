@@ -10,6 +10,7 @@ pub mod changed;
 pub mod commands;
 pub mod config;
 pub mod discover;
+pub mod files;
 pub mod finding;
 pub mod fix;
 pub mod helm;

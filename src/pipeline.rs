@@ -13,9 +13,8 @@ use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
 use crate::yaml::{Limits, Node, load_stream};
 
-/// Files larger than this are skipped with a warning: no manifest is this big, and reading
-/// one would cost the memory budget of a whole repository.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Files larger than this are skipped with a warning (see [`crate::files`]).
+pub const MAX_FILE_BYTES: u64 = crate::files::MAX_FILE_BYTES;
 
 /// An input's bytes and names.
 pub struct Input<'a> {
@@ -150,6 +149,7 @@ pub fn check_with_index(
             build: false,
             complete: settings.scope_kind(&path) == Some(ScopeKind::Complete),
             default_namespace: settings.default_namespace(),
+            run_complete: scope.is_some(),
         },
     };
     for rule in RULES {

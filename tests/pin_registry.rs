@@ -656,3 +656,33 @@ fn pin_with_helper(repo: &Repo, docker: &std::path::Path, helper_dir: &std::path
         &[("DOCKER_CONFIG", docker.to_str().unwrap()), ("PATH", &path)],
     )
 }
+
+#[test]
+fn an_online_failure_is_annotated_at_the_file_that_names_the_image() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    // No credentials for the TLS + htpasswd registry: asking about the pinned image fails.
+    let (_registry, config, image, pushed) = secure_registry("annotated");
+    let repo = Repo::new(&config);
+    let pinned = format!("{image}@{}", pushed.digest);
+    repo.manifest("deploy/app.yaml", &[&pinned]);
+    let output = pinnace(
+        &repo,
+        &["check", "--online", "--format", "github", NO_NETWORK, "."],
+        &[],
+    );
+    let (stdout, stderr) = text(&output);
+    let annotations: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("not checked online"))
+        .collect();
+    assert!(!annotations.is_empty(), "{stdout}\n{stderr}");
+    for line in annotations {
+        assert!(
+            line.starts_with("::warning file=deploy/app.yaml,"),
+            "an annotation without the image's file: {line}"
+        );
+        assert!(line.contains("secure/app"), "{line}");
+    }
+}

@@ -35,6 +35,17 @@ fn pinnace_token_requests(registry: &Registry) -> Vec<TokenRequest> {
         .requests_excluding_harness()
 }
 
+/// A repository whose config lists the registry and its token service as plain-HTTP hosts
+/// (both serve plain HTTP; pinnace sends nothing to an http:// realm it was not told about).
+fn token_repo(registry: &Registry) -> Repo {
+    let token = registry.token_server().expect("a token-auth registry");
+    Repo::new(&format!(
+        "registries:\n  insecure: [\"{}\", \"{}\"]\n",
+        registry.host(),
+        token.host()
+    ))
+}
+
 /// (method, path) of manifest requests pinnace made to the registry.
 fn manifest_requests(registry: &Registry) -> Vec<(String, String)> {
     registry
@@ -63,7 +74,7 @@ fn anonymous_pull_uses_an_anonymous_token_for_the_repository_scope() {
         "{challenge}"
     );
 
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let image = format!("{host}/team/app:1.0");
     let file = repo.manifest("app.yaml", &[&image]);
     let before = std::fs::read_to_string(&file).unwrap();
@@ -104,7 +115,7 @@ fn config_json_credentials_go_to_the_token_service_as_basic_auth() {
     let registry = Registry::start_token_auth(false, &[("pinnace", PASSWORD)]);
     let host = registry.host();
     let pushed = registry.push("secure/app", "1", TestImage::SinglePlatform, "token-basic");
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
     let docker = support::docker_config_with_auth(&host, "pinnace", PASSWORD);
     let output = pinnace(
@@ -137,6 +148,36 @@ fn config_json_credentials_go_to_the_token_service_as_basic_auth() {
 }
 
 #[test]
+fn credentials_never_go_to_a_token_service_on_plain_http_that_is_not_listed() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start_token_auth(false, &[("pinnace", PASSWORD)]);
+    let host = registry.host();
+    registry.push("secure/app", "1", TestImage::SinglePlatform, "token-clear");
+    // Only the registry is listed: its token service is another plain-HTTP host.
+    let repo = Repo::insecure(&host);
+    let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
+    let before = std::fs::read_to_string(&file).unwrap();
+    let docker = support::docker_config_with_auth(&host, "pinnace", PASSWORD);
+    let output = pinnace(
+        &repo,
+        &["pin", "."],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert!(stderr.contains("not in registries.insecure"), "{stderr}");
+    assert!(
+        pinnace_token_requests(&registry).is_empty(),
+        "{:?}",
+        pinnace_token_requests(&registry)
+    );
+    assert_no_secret(&output, &[PASSWORD]);
+}
+
+#[test]
 fn without_credentials_a_private_repository_is_an_auth_failure() {
     if support::registry_tools_missing() {
         return;
@@ -152,7 +193,7 @@ fn without_credentials_a_private_repository_is_an_auth_failure() {
         "token-private",
     );
     assert!(registry.inspect_raw_anonymous("secure/app:1").is_err());
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
     let before = std::fs::read_to_string(&file).unwrap();
     let output = pinnace(&repo, &["pin", "."], &[]);
@@ -175,7 +216,7 @@ fn a_wrong_password_at_the_token_service_is_an_auth_failure_without_the_password
     let registry = Registry::start_token_auth(false, &[("pinnace", PASSWORD)]);
     let host = registry.host();
     registry.push("secure/app", "1", TestImage::SinglePlatform, "token-wrong");
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
     let before = std::fs::read_to_string(&file).unwrap();
     let wrong = format!("{PASSWORD}-wrong");
@@ -403,7 +444,10 @@ fn the_fetch_fallback_reuses_the_bearer_token() {
     let pushed = registry.push("team/app", "3", TestImage::MultiPlatform, "token-no-digest");
     let proxy = DigestStrippingProxy::start(&registry);
     let host = proxy.host();
-    let repo = Repo::insecure(&host);
+    let token = registry.token_server().unwrap().host();
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\", \"{token}\"]\n"
+    ));
     let image = format!("{host}/team/app:3");
     let file = repo.manifest("a.yaml", &[&image]);
     let output = pinnace(&repo, &["pin", "."], &[]);
@@ -448,7 +492,7 @@ fn an_identity_token_is_exchanged_by_the_oauth2_refresh_token_grant() {
         dir
     };
 
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
     let docker = docker_config(REFRESH);
     let output = pinnace(
@@ -476,7 +520,7 @@ fn an_identity_token_is_exchanged_by_the_oauth2_refresh_token_grant() {
 
     // A refresh token the service does not know: 401, an auth failure, nothing printed.
     let unknown = format!("{REFRESH}-revoked");
-    let repo = Repo::insecure(&host);
+    let repo = token_repo(&registry);
     let file = repo.manifest("a.yaml", &[&format!("{host}/secure/app:1")]);
     let before = std::fs::read_to_string(&file).unwrap();
     let docker = docker_config(&unknown);

@@ -205,6 +205,7 @@ fn shell_scripts_pass_shellcheck() {
         "scripts/release-archive.sh",
         "scripts/install-test-deps.sh",
         "scripts/test",
+        "scripts/fuzz",
     ];
     let paths: Vec<PathBuf> = scripts.iter().map(|s| project(s)).collect();
     let args: Vec<&std::ffi::OsStr> = paths.iter().map(|p| p.as_os_str()).collect();

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use pinnace::config::{RuleSelection, Settings, parse_config};
+use pinnace::model::ScopeIndex;
 use pinnace::pipeline::{Input, check};
 use pinnace::rules::catalog;
 
@@ -76,7 +77,9 @@ fn findings_of(code: &str, settings: &Settings) -> Vec<String> {
         path: Path::new("example.yaml"),
         bytes: code.as_bytes().to_vec(),
     };
-    let report = check(input, settings, None, None).expect("an example is never skipped");
+    // The example is the whole run: its own policies, Secrets and accounts are all there is.
+    let run = ScopeIndex::default();
+    let report = check(input, settings, None, Some(&run)).expect("an example is never skipped");
     let mut found: Vec<String> = report
         .findings
         .iter()

@@ -13,12 +13,13 @@ use crate::config::{RuleSelection, Settings};
 use crate::finding::FileReport;
 use crate::finding::Severity;
 use crate::finding::Warning;
+use crate::image_ref::ImageRef;
 use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;
-use crate::registry::{OnlineFacts, RegistryClient};
-use crate::report::{Format, Summary, Tee, reporter};
+use crate::registry::{OnlineFacts, RegistryClient, fact_keys};
+use crate::report::{Format, StatisticsReporter, Summary, Tee, reporter};
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Args)]
@@ -29,6 +30,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Print how many findings each rule made (most first) instead of the findings
+    /// (with the `human` and `concise` formats).
+    #[arg(long)]
+    statistics: bool,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
@@ -43,8 +48,8 @@ pub struct CheckArgs {
     /// `unsigned-image` rules).
     #[arg(long)]
     online: bool,
-    /// With `--online`: requests in flight at once per registry.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// With `--online`: requests in flight at once per registry (1 to 256).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
     /// With `--online`: signature verdicts kept between runs (see `pin --cache`).
     #[command(flatten)]
@@ -84,13 +89,21 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         ignore: args.ignore.clone(),
     };
     super::rules::validate_ids(selection.select.iter().flatten().chain(&selection.ignore))?;
+    if args.statistics && !matches!(args.format, Format::Human | Format::Concise) {
+        return Err(miette::miette!(
+            "--statistics prints a table: use it with --format human or concise"
+        ));
+    }
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
-    if let Some(paths) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)? {
-        args.paths = paths;
+    let mut only = None;
+    if let Some(narrowing) = narrow_paths(&args.paths, args.ci.changed_since.as_deref(), &settings)?
+    {
+        args.paths = narrowing.paths;
+        only = narrowing.only;
     }
     let facts = if args.online {
         let (facts, problems) = gather_facts(&args, &settings)?;
@@ -101,11 +114,12 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     };
     let extras = extra_reporters(&args.ci)?;
     let stdout = std::io::stdout().lock();
-    let mut reporter = reporter(
-        args.format,
-        Box::new(std::io::BufWriter::new(stdout)),
-        color,
-    );
+    let out = Box::new(std::io::BufWriter::new(stdout));
+    let mut reporter: Box<dyn crate::report::Reporter> = if args.statistics {
+        Box::new(StatisticsReporter::new(out))
+    } else {
+        reporter(args.format, out, color)
+    };
     if !extras.is_empty() {
         reporter = Box::new(Tee::new(std::iter::once(reporter).chain(extras).collect()));
     }
@@ -114,6 +128,9 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut write_error = None;
     let mut inputs = gather_inputs(&args.paths, &settings);
     let names = DisplayNames::new(&inputs.files);
+    // Files named alone: their findings, and those about them in other files, only.
+    let only: Option<HashSet<String>> =
+        only.map(|files| files.iter().map(|file| names.get(file)).collect());
     let mut builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
@@ -155,6 +172,13 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     }
     let mut reported_once = HashSet::new();
     let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        if let Some(only) = &only
+            && !only.contains(&report.source.name)
+        {
+            report
+                .findings
+                .retain(|finding| finding.notes.iter().any(|note| only.contains(&note.path)));
+        }
         report.findings.retain(|finding| {
             finding
                 .once_per_run
@@ -210,61 +234,74 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     })
 }
 
-/// The first pass of `--online`: every pinned reference in scope, asked of its registry.
+/// The first pass of `--online`: every pinned reference in scope, asked of its registry. A
+/// reference that could not be asked is a problem reported at the first file that names it.
 fn gather_facts(
     args: &CheckArgs,
     settings: &Settings,
 ) -> miette::Result<(OnlineFacts, Vec<Warning>)> {
-    let mut references = Vec::new();
+    // (reference, the file that names it, as the user sees it)
+    let mut references: Vec<(ImageRef, String)> = Vec::new();
     let inputs = gather_inputs(&args.paths, settings);
     // Digests that Kustomize overlays set (`images:` entries with `digest:`) are asked too.
     let names = DisplayNames::new(&inputs.files);
     let scope = scan_for_pin(&inputs.files, settings, &|path| names.get(path));
-    references.extend(scope.entries.values().flatten().filter_map(|(_, built)| {
-        match built.as_ref().map(|b| &b.parsed) {
-            Some(ParsedImage::Ref(reference)) if reference.digest().is_some() => {
-                Some(reference.clone())
+    for (file, entries) in &scope.entries {
+        references.extend(entries.iter().filter_map(|(_, built)| {
+            match built.as_ref().map(|b| &b.parsed) {
+                Some(ParsedImage::Ref(reference)) if reference.digest().is_some() => {
+                    Some((reference.clone(), names.get(file)))
+                }
+                _ => None,
             }
-            _ => None,
-        }
-    }));
+        }));
+    }
     for_each_input(
         &inputs,
         &args.stdin_filename,
-        |input| match (input.path.to_path_buf(), pipeline::load(input)) {
-            (_, Loaded::Skipped(warning)) => Err(warning),
-            (
-                path,
-                Loaded::Documents {
-                    source, documents, ..
-                },
-            ) => {
-                let values = crate::helm::values_of(&documents, &source.text, &path, settings);
-                let mut model = extract(&documents, &settings.catalog);
-                crate::model::add_values(&mut model, &values);
-                Ok(model
-                    .images
-                    .iter()
-                    .filter_map(|image| match &image.parsed {
-                        ParsedImage::Ref(reference) if reference.digest().is_some() => {
-                            Some(reference.clone())
-                        }
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>())
+        |input| {
+            let name = input.name.clone();
+            match (input.path.to_path_buf(), pipeline::load(input)) {
+                (_, Loaded::Skipped(warning)) => Err(warning),
+                (
+                    path,
+                    Loaded::Documents {
+                        source, documents, ..
+                    },
+                ) => {
+                    let values = crate::helm::values_of(&documents, &source.text, &path, settings);
+                    let mut model = extract(&documents, &settings.catalog);
+                    crate::model::add_values(&mut model, &values);
+                    Ok(model
+                        .images
+                        .iter()
+                        .filter_map(|image| match &image.parsed {
+                            ParsedImage::Ref(reference) if reference.digest().is_some() => {
+                                Some((reference.clone(), name.clone()))
+                            }
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>())
+                }
             }
         },
         |found| references.extend(found),
     );
-    references.sort_by_key(|r| r.to_string());
-    references.dedup_by_key(|r| r.to_string());
+    references
+        .sort_by(|a, b| (a.1.as_str(), a.0.to_string()).cmp(&(b.1.as_str(), b.0.to_string())));
     let client = RegistryClient::new(super::pin::client_options(settings, args.jobs))
         .map_err(|e| miette::miette!("{e}"))?;
-    let mut facts = OnlineFacts::gather(&references, &client, args.jobs.saturating_mul(4));
+    let distinct: Vec<ImageRef> = {
+        let mut all: Vec<ImageRef> = references.iter().map(|(r, _)| r.clone()).collect();
+        all.sort_by_key(|r| r.to_string());
+        all.dedup_by_key(|r| r.to_string());
+        all
+    };
+    let mut facts = OnlineFacts::gather(&distinct, &client, args.jobs.saturating_mul(4));
     let cache = args.cache.open()?;
     facts.signatures = crate::signatures::gather_for_run(
         settings,
-        &references,
+        &distinct,
         &client,
         cache.as_ref(),
         args.jobs.saturating_mul(4),
@@ -277,9 +314,17 @@ fn gather_facts(
         .failures()
         .into_iter()
         .map(|(key, error)| Warning {
-            path: key,
-            message: format!("not checked online: {error}"),
+            path: first_file_naming(&references, &key).unwrap_or_else(|| key.clone()),
+            message: format!("{key} not checked online: {error}"),
         })
         .collect();
     Ok((facts, problems))
+}
+
+/// The first file (in path order) naming a reference whose fact key is `key`.
+fn first_file_naming(references: &[(ImageRef, String)], key: &str) -> Option<String> {
+    references.iter().find_map(|(reference, file)| {
+        let (tag, digest) = fact_keys(reference);
+        (tag.as_deref() == Some(key) || digest.as_deref() == Some(key)).then(|| file.clone())
+    })
 }

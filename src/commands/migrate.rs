@@ -52,11 +52,11 @@ pub struct MigrateArgs {
     /// Report what would be pinned; no branch, no commit, no file written.
     #[arg(long)]
     dry_run: bool,
-    /// Repositories worked on at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Repositories worked on at once (1 to 256).
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
-    /// Requests in flight at once per registry.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Requests in flight at once per registry (1 to 256).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     registry_jobs: usize,
     #[command(flatten)]
     cache: CacheArgs,

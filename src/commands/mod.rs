@@ -17,7 +17,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{RuleSelection, Settings, find_config_file, load_config};
+use crate::config::{
+    CONFIG_ENV, Config, RuleSelection, Settings, add_invoker_settings, find_config_file,
+    load_config, restrict_to_tree, user_config_file,
+};
 
 /// Keep the container images of a GitOps repository trustworthy.
 #[derive(Debug, Parser)]
@@ -64,9 +67,16 @@ enum Command {
 /// Options shared by every command that reads a repository.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// Config file to use instead of the `.pinnace.yaml` found by walking up from the first path.
+    /// Config file to use instead of the `.pinnace.yaml` found by walking up from the first
+    /// path (also `PINNACE_CONFIG`). Settings that run a program or reach outside the tree
+    /// (`helm.binary`, `registries.insecure`, `mirrors`, outside `ca_files` and values files)
+    /// are taken only from this config or ~/.config/pinnace/config.yaml, never from a found one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Skip files and folders that match GLOB, as config `exclude` does (relative to the
+    /// current folder; a glob without `/` matches a name at any depth). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
 }
 
 /// `pinnace check` options for adopting it in CI and hooks: baselines, changed files only,
@@ -135,7 +145,12 @@ pub fn main() -> ExitCode {
                 miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
             };
             let mut text = String::new();
-            if handler.render_report(&mut text, report.as_ref()).is_err() {
+            let rendered = if too_wide(report.as_ref()) {
+                miette::NarratableReportHandler::new().render_report(&mut text, report.as_ref())
+            } else {
+                handler.render_report(&mut text, report.as_ref())
+            };
+            if rendered.is_err() {
                 text = format!("error: {report}\n");
             }
             eprint!("{text}");
@@ -144,36 +159,130 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The settings for a run over `paths`: the config given or found, compiled.
+/// Whether a diagnostic labels a place too far right on its line for a snippet: miette's
+/// graphical handler cannot pad past 65,535 columns (a minified config or kustomization).
+fn too_wide(report: &dyn miette::Diagnostic) -> bool {
+    const MAX_COLUMN: usize = 4096;
+    let (Some(source), Some(mut labels)) = (report.source_code(), report.labels()) else {
+        return false;
+    };
+    labels.any(|label| {
+        let end = miette::SourceSpan::from((label.offset() + label.len(), 0));
+        [*label.inner(), end].iter().any(|span| {
+            source
+                .read_span(span, 0, 0)
+                .is_ok_and(|contents| contents.column() > MAX_COLUMN)
+        })
+    })
+}
+
+/// The settings for a run over `paths`: the config (see [`run_config`]), with the command
+/// line's `--exclude` globs added to its `exclude`.
 fn settings(
     config: &ConfigArgs,
     paths: &[PathBuf],
     selection: RuleSelection,
 ) -> miette::Result<Settings> {
-    let found = match &config.config {
-        Some(path) => Some(path.clone()),
-        None => {
-            let start = paths
-                .iter()
-                .find(|p| p.as_os_str() != "-")
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("."));
-            find_config_file(&start)
-        }
-    };
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
-    let Some(path) = found else {
-        return Ok(Settings::new(Default::default(), cwd, selection));
+    let (mut loaded, root, found_in_tree) = run_config(config, paths, &cwd)?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let canonical_root = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    for glob in &config.exclude {
+        globset::Glob::new(glob)
+            .map_err(|e| miette::miette!("--exclude `{glob}` is not a valid glob: {e}"))?;
+        loaded
+            .exclude
+            .extend(exclude_globs(glob, &cwd, &canonical_root));
+    }
+    let mut settings = Settings::new(loaded, root, selection);
+    // A config found in the tree marks the repository the rules that reason across resources
+    // see; one named with `--config` (it may sit in a temp folder) never widens what is read.
+    settings.from_file = found_in_tree;
+    Ok(settings)
+}
+
+/// The config of a run, the folder its relative paths start from, and whether it was found in
+/// the tree. The config is the invoker's when they name one (`--config`, `PINNACE_CONFIG`);
+/// else the `.pinnace.yaml` found walking up from the first path, holding only what a tree
+/// may set, plus the invoker-only settings of the user's own config; else the user's own
+/// config; else the defaults.
+fn run_config(
+    config: &ConfigArgs,
+    paths: &[PathBuf],
+    cwd: &std::path::Path,
+) -> miette::Result<(Config, PathBuf, bool)> {
+    let named = config.config.clone().or_else(|| {
+        std::env::var_os(CONFIG_ENV)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(path) = named {
+        let (config, root) = read_config(&path, cwd)?;
+        return Ok((config, root, false));
+    }
+    let start = paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let user = user_config_file()
+        .map(|path| read_config(&path, cwd))
+        .transpose()?;
+    let Some(path) = find_config_file(&start) else {
+        let Some((mut config, root)) = user else {
+            return Ok((Config::default(), cwd.to_path_buf(), false));
+        };
+        // The user's config applies wherever they run; its own paths are its folder's.
+        let invoker = config.clone();
+        config.registries.ca_files.clear();
+        add_invoker_settings(&mut config, &invoker, &root);
+        return Ok((config, cwd.to_path_buf(), false));
     };
-    let config = load_config(&path).map_err(|error| miette::Report::new(*error))?;
-    let root = std::fs::canonicalize(&path)
+    let (mut config, root) = read_config(&path, cwd)?;
+    let removed = restrict_to_tree(&mut config, &root);
+    if !removed.is_empty() {
+        eprintln!(
+            "warning: {}: ignored {}: a config found in the tree being checked may not run programs or reach outside it; give these with --config, {CONFIG_ENV} or ~/.config/pinnace/config.yaml",
+            path.display(),
+            removed.join(", ")
+        );
+    }
+    if let Some((invoker, invoker_root)) = &user {
+        add_invoker_settings(&mut config, invoker, invoker_root);
+    }
+    Ok((config, root, true))
+}
+
+/// A `--exclude` glob, written relative to the current folder, as config `exclude` globs
+/// (relative to `root`, the config's folder; absolute outside it). A glob without `/`
+/// matches a file or folder name at any depth, as in `.gitignore`; a glob that matches a
+/// folder excludes what is below it.
+fn exclude_globs(glob: &str, cwd: &std::path::Path, root: &std::path::Path) -> Vec<String> {
+    let glob = glob
+        .strip_prefix("./")
+        .unwrap_or(glob)
+        .trim_end_matches('/');
+    let anchored = if !glob.contains('/') {
+        format!("**/{glob}")
+    } else {
+        match cwd.strip_prefix(root) {
+            Ok(below) if below.as_os_str().is_empty() => glob.to_string(),
+            Ok(below) => format!("{}/{glob}", globset::escape(&below.to_string_lossy())),
+            Err(_) => format!("{}/{glob}", globset::escape(&cwd.to_string_lossy())),
+        }
+    };
+    vec![format!("{anchored}/**"), anchored]
+}
+
+/// A config file and the folder its relative paths start from.
+fn read_config(path: &std::path::Path, cwd: &std::path::Path) -> miette::Result<(Config, PathBuf)> {
+    let config = load_config(path).map_err(|error| miette::Report::new(*error))?;
+    let root = std::fs::canonicalize(path)
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or(cwd);
-    let mut settings = Settings::new(config, root, selection);
-    settings.from_file = true;
-    Ok(settings)
+        .unwrap_or_else(|| cwd.to_path_buf());
+    Ok((config, root))
 }
 
 /// The outcome of writing output: a reader that stops early (`pinnace rules | head`) ends the
@@ -196,6 +305,18 @@ pub(crate) fn print_out(text: &str) -> miette::Result<()> {
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush()),
     )
+}
+
+/// Most threads or requests a `--jobs` option may ask for: a million would build a pool of a
+/// million threads.
+const MAX_JOBS: usize = 256;
+
+/// `--jobs N`: 1 to [`MAX_JOBS`].
+pub(crate) fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs @ 1..=MAX_JOBS) => Ok(jobs),
+        _ => Err(format!("`{text}` is not a number from 1 to {MAX_JOBS}")),
+    }
 }
 
 /// A usage error for a path that does not exist (`-` is standard input).

@@ -11,6 +11,17 @@ use crate::config::{CONFIG_FILE_NAMES, Settings};
 use crate::kustomize::find_kustomization;
 use crate::narrow::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
+/// What a narrowed run reads, and what it reports.
+#[derive(Debug)]
+pub struct Narrowing {
+    /// The paths to check instead of those given.
+    pub paths: Vec<PathBuf>,
+    /// When only files were named: those files (canonical). The run reports their findings,
+    /// and those the builds that read them make about them (a finding with a note in them,
+    /// such as the overlay entry that sets their image), nothing else.
+    pub only: Option<Vec<PathBuf>>,
+}
+
 /// The paths a run checks instead of `paths`: with `--changed-since`, the changed manifests
 /// below them; otherwise each file named on its own (a pre-commit hook passes staged files)
 /// is replaced by the Kustomize roots that read it, when some do. `None`: check `paths`.
@@ -18,13 +29,23 @@ pub fn narrow_paths(
     paths: &[PathBuf],
     changed_since: Option<&str>,
     settings: &Settings,
-) -> miette::Result<Option<Vec<PathBuf>>> {
+) -> miette::Result<Option<Narrowing>> {
     let (stdin, named): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.as_os_str() == "-");
     let stdin: Vec<PathBuf> = stdin.into_iter().cloned().collect();
     match changed_since {
-        Some(rev) => changed_paths(stdin, &named, rev, settings).map(Some),
-        None => Ok(named_files(stdin, named, settings)),
+        Some(rev) => changed_paths(stdin, &named, rev, settings)
+            .map(|paths| Some(Narrowing { paths, only: None })),
+        None => {
+            let only_files = stdin.is_empty() && named.iter().all(|p| p.is_file());
+            let only = only_files.then(|| {
+                named
+                    .iter()
+                    .filter_map(|p| std::fs::canonicalize(p).ok())
+                    .collect()
+            });
+            Ok(named_files(stdin, named, settings).map(|paths| Narrowing { paths, only }))
+        }
     }
 }
 
@@ -105,7 +126,7 @@ fn named_files(
     if files.is_empty() {
         return None;
     }
-    let mut by_root: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    let mut by_root: BTreeMap<Option<PathBuf>, Vec<PathBuf>> = BTreeMap::new();
     for file in files {
         let Ok(target) = std::fs::canonicalize(file) else {
             continue;
@@ -120,25 +141,22 @@ fn named_files(
         .chain(others.into_iter().cloned())
         .collect();
     for (root, targets) in by_root {
-        let narrowed = narrow(&manifest_files(&root, settings), &targets);
+        let narrowed = match root {
+            Some(root) => narrow(&manifest_files(&root, settings), &targets),
+            None => Narrowed {
+                roots: Vec::new(),
+                uncovered: targets,
+            },
+        };
         out = joined(out, narrowed);
     }
     Some(out)
 }
 
-/// Where to look for the roots that may read `file`: its repository, else the current
-/// folder when the file is below it, else the file's own folder.
-fn search_root(file: &Path) -> PathBuf {
-    if let Some(root) = repository_root(file) {
-        return root;
-    }
-    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
-    match cwd {
-        Some(cwd) if file.starts_with(&cwd) => cwd,
-        _ => file
-            .parent()
-            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
-    }
+/// Where to look for the roots that may read `file`: its repository. Outside a repository a
+/// file is its own scope: nothing else is read (not the current folder, which may be `$HOME`).
+fn search_root(file: &Path) -> Option<PathBuf> {
+    repository_root(file)
 }
 
 fn joined(mut paths: Vec<PathBuf>, narrowed: Narrowed) -> Vec<PathBuf> {

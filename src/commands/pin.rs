@@ -29,8 +29,8 @@ pub struct PinArgs {
     /// keys); every other image is left as it was, with the reason.
     #[arg(long)]
     require_signature: bool,
-    /// Requests in flight at once per registry.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    /// Requests in flight at once per registry (1 to 256).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
     #[command(flatten)]
     cache: CacheArgs,
@@ -271,5 +271,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86_400,
         _ => return Err(format!("`{text}`: use s, m, h or d")),
     };
-    Ok(Duration::from_secs(number * seconds))
+    // Far beyond any cache's use, and far from overflowing a clock.
+    const MAX_SECONDS: u64 = 100 * 365 * 86_400;
+    number
+        .checked_mul(seconds)
+        .filter(|total| *total <= MAX_SECONDS)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is longer than 100 years"))
 }

@@ -21,9 +21,11 @@ const KINDS: [&[u8]; 3] = [b"NetworkPolicy", b"ServiceAccount", b"Secret"];
 
 /// The folders whose resources a run indexes beyond the paths it checks, so that a check of a
 /// few files (a pre-commit hook, `--changed-since`) still sees the policies and Secrets the
-/// rest of the repository holds: the config file's folder, and, for files named on their own,
-/// the repository (the folder holding `.git`) they are in. A folder named on its own is its
-/// own scope: `pinnace check apps/` without a config reads nothing outside `apps/`.
+/// rest of the repository holds: the folder of the `.pinnace.yaml` found walking up, and, for
+/// files named on their own, the repository (the folder holding `.git`) they are in. A folder
+/// named on its own is its own scope: `pinnace check apps/` without a config reads nothing
+/// outside `apps/`; a file outside a repository is its own scope; and a config named with
+/// `--config` names settings, never what is read (`from_file` is false for it).
 pub fn scope_roots(paths: &[PathBuf], settings: &Settings) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = paths
         .iter()

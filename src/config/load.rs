@@ -53,7 +53,11 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
 }
 
 pub fn load_config(path: &Path) -> Result<Config, Box<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
+    let text = crate::files::read_text(path).map_err(|error| {
+        let source = match error {
+            crate::files::ReadError::Io(source) => source,
+            other => std::io::Error::other(other.to_string()),
+        };
         Box::new(ConfigError::Io {
             path: path.display().to_string(),
             source,
@@ -97,6 +101,19 @@ pub fn parse_config(name: &str, text: &str) -> Result<Config, Box<ConfigError>> 
     let Some(root) = stream.documents.first().filter(|root| !root.is_null()) else {
         return Ok(Config::default());
     };
+    if let Some((first, second, key)) = duplicate_key(root) {
+        let line = |span: Span| source.position(span.start).line;
+        return Err(invalid(
+            second,
+            format!(
+                "duplicate key `{key}` (lines {} and {})",
+                line(first),
+                line(second)
+            ),
+            "written again here",
+            Some("a key may appear once in a mapping; merge the two".to_string()),
+        ));
+    }
     let json = to_json(root);
     let config: Config = serde_path_to_error::deserialize(json).map_err(|error| {
         let (span, key) = locate(root, error.path());
@@ -112,6 +129,25 @@ pub fn parse_config(name: &str, text: &str) -> Result<Config, Box<ConfigError>> 
     validate(&config, root)
         .map_err(|(span, message, help)| invalid(span, message, "here", Some(help)))?;
     Ok(config)
+}
+
+/// The first key written twice in one mapping, anywhere in the config: both spans and the key.
+/// (JSON objects keep one of them, and the spans of the other would point at the wrong item.)
+fn duplicate_key(node: &Node) -> Option<(Span, Span, String)> {
+    match &node.value {
+        Value::Mapping(entries) => {
+            let mut seen = std::collections::HashMap::new();
+            for (key, _) in entries {
+                let text = key.as_scalar().map_or("", |s| s.text.as_str());
+                if let Some(first) = seen.insert(text, key.span) {
+                    return Some((first, key.span, text.to_string()));
+                }
+            }
+            entries.iter().find_map(|(_, value)| duplicate_key(value))
+        }
+        Value::Sequence(items) => items.iter().find_map(duplicate_key),
+        Value::Scalar(_) => None,
+    }
 }
 
 fn schema_help() -> String {
@@ -132,6 +168,20 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
     check_globs(root.get("exclude"), &config.exclude)?;
     check_globs(root.at(&["helm", "values"]), &config.helm.values)?;
     super::signatures::validate(&config.signatures, root.list("signatures"))?;
+    check_helm_charts(root.at(&["helm", "charts"]), config)?;
+    if let Some(seconds) = config.helm.timeout_seconds
+        && seconds > super::MAX_TIMEOUT_SECONDS
+    {
+        let node = root.at(&["helm", "timeout_seconds"]);
+        return Err((
+            node.map_or(root.span, |n| n.span),
+            format!(
+                "helm.timeout_seconds {seconds} is over the limit of {} (a day)",
+                super::MAX_TIMEOUT_SECONDS
+            ),
+            "give the seconds one `helm template` may take".to_string(),
+        ));
+    }
     let entries = root.list("images");
     for (entry, location) in entries.iter().zip(&config.images) {
         let span = entry.span;
@@ -155,6 +205,36 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
                 node.span,
                 error.to_string(),
                 "keys joined by `.`, with `[]` for every item of a list".to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Release names and namespaces as helm validates them, so that none reaches `helm
+/// template` as an option (`--output-dir=/dir`).
+fn check_helm_charts(node: Option<&Node>, config: &Config) -> Result<(), (Span, String, String)> {
+    let items = node.and_then(Node::as_sequence).unwrap_or(&[]);
+    for (item, chart) in items.iter().zip(&config.helm.charts) {
+        let span_of = |key: &str| item.get(key).map_or(item.span, |value| value.span);
+        if let Some(release) = &chart.release
+            && let Err(why) = super::helm::check_release_name(release)
+        {
+            return Err((
+                span_of("release"),
+                format!("invalid release name `{release}`: {why}"),
+                "helm accepts lowercase letters, digits, `-` and `.`, at most 53 characters"
+                    .to_string(),
+            ));
+        }
+        if let Some(namespace) = &chart.namespace
+            && let Err(why) = super::helm::check_namespace(namespace)
+        {
+            return Err((
+                span_of("namespace"),
+                format!("invalid namespace `{namespace}`: {why}"),
+                "a namespace is a DNS-1123 label: lowercase letters, digits and `-`, at most 63 characters"
+                    .to_string(),
             ));
         }
     }

@@ -5,14 +5,19 @@ mod helm;
 mod load;
 mod settings;
 mod signatures;
+mod trust;
 
-pub use helm::{DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig};
+pub use helm::{
+    DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig, MAX_TIMEOUT_SECONDS, check_namespace,
+    check_release_name,
+};
 pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use settings::{RuleSelection, Settings};
 pub(crate) use settings::{glob_set, host_glob};
 pub use signatures::{SignatureEntry, outside_reason};
+pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
 
 use std::collections::BTreeMap;
 

@@ -31,8 +31,9 @@ pub struct Settings {
     overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
     pub catalog: Catalog,
     selection: RuleSelection,
-    /// Whether a config file was read: its folder is then the repository whose resources the
-    /// rules that reason across resources see, whatever paths a run checks.
+    /// Whether a config file was found walking up (not named with `--config`): its folder is
+    /// then the repository whose resources the rules that reason across resources see,
+    /// whatever paths a run checks.
     pub from_file: bool,
 }
 

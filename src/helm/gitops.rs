@@ -105,6 +105,7 @@ fn string_values(node: &Node, path: &str, text: &str) -> Vec<ValuesImage> {
         image.editable = false;
         if !embedded.exact {
             image.node.span = node.span;
+            image.name_node = None;
         }
     }
     found
@@ -130,18 +131,11 @@ fn parameters(items: &[Node], path: &str) -> Vec<ValuesImage> {
         };
         let last = name.rsplit('.').next().unwrap_or(name);
         if (last == "image" || last.ends_with("Image")) && value.as_str().is_some() {
-            found.push(ValuesImage {
-                path: format!("{path}[{name}]"),
-                text: value.as_str().unwrap_or_default().to_string(),
-                node: value.clone(),
-                shape: ValuesShape::String,
-                owner: None,
-                editable: true,
-            });
+            found.push(ValuesImage::string(format!("{path}[{name}]"), value));
         }
         if let Some(prefix) = name.strip_suffix(".repository") {
             let part = |key: &str| value_of(&format!("{prefix}.{key}"));
-            let registry = part("registry").and_then(Node::as_str);
+            let registry = part("registry");
             found.push(compose(
                 &format!("{path}[{prefix}]"),
                 registry,
@@ -183,6 +177,8 @@ fn images_entries(list: Option<&Node>, path: &str) -> Vec<ValuesImage> {
                 },
                 owner: None,
                 editable: true,
+                name_node: None,
+                hint: None,
             })
         })
         .collect()
@@ -198,14 +194,7 @@ fn argo_images(items: &[Node], path: &str) -> Vec<ValuesImage> {
             let scalar = item.as_scalar()?;
             let path = format!("{path}[{index}]");
             let Some(equals) = scalar.text.find('=') else {
-                return Some(ValuesImage {
-                    path,
-                    text: scalar.text.clone(),
-                    node: item.clone(),
-                    shape: ValuesShape::String,
-                    owner: None,
-                    editable: true,
-                });
+                return Some(ValuesImage::string(path, item));
             };
             let image = &scalar.text[equals + 1..];
             let span = item
@@ -226,6 +215,8 @@ fn argo_images(items: &[Node], path: &str) -> Vec<ValuesImage> {
                 },
                 owner: None,
                 editable: span != item.span,
+                name_node: None,
+                hint: None,
             })
         })
         .collect()

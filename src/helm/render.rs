@@ -24,19 +24,21 @@ pub struct Render {
 }
 
 impl Render {
-    /// `template RELEASE CHART [--namespace NS] [-f VALUES]…`.
+    /// `template [--namespace NS] [-f VALUES]… -- RELEASE CHART`: the options first, each
+    /// value its own argument, and the names after `--`, so that none is read as an option.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "template".into(),
-            self.release.clone().into(),
-            self.chart.clone().into(),
-        ];
+        let mut args: Vec<std::ffi::OsString> = vec!["template".into()];
         if let Some(namespace) = &self.namespace {
             args.extend(["--namespace".into(), namespace.into()]);
         }
         for values in &self.values {
             args.extend(["-f".into(), values.clone().into()]);
         }
+        args.extend([
+            "--".into(),
+            self.release.clone().into(),
+            self.chart.clone().into(),
+        ]);
         args
     }
 
@@ -175,14 +177,15 @@ mod tests {
             args,
             [
                 "template",
-                "my release $(x)",
-                "charts/web",
                 "--namespace",
                 "shop",
                 "-f",
                 "a.yaml",
                 "-f",
-                "b.yaml"
+                "b.yaml",
+                "--",
+                "my release $(x)",
+                "charts/web",
             ]
         );
     }

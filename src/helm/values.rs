@@ -57,10 +57,10 @@ pub fn explain_map_fixes(findings: &mut [Finding], images: &[ValuesImage]) {
         };
         let target = match &image.shape {
             _ if !image.editable => {
-                finding.help = Some(
+                finding.help = Some(image.hint.clone().unwrap_or_else(|| {
                     "write the digest into these values yourself (`pinnace pin` does not edit YAML held in a string)"
-                        .to_string(),
-                );
+                        .to_string()
+                }));
                 continue;
             }
             ValuesShape::ImagesEntry { .. } => {

@@ -1,12 +1,18 @@
 //! Reading kustomizations and their resources from disk, with kustomize's load restrictor
-//! (a resource file must lie in or below its kustomization's folder) and cycle detection.
+//! (a resource file must lie in or below its kustomization's folder, symlinks resolved),
+//! cycle detection (of kustomizations and of components) and a bound on nesting.
 
 use std::path::{Path, PathBuf};
 
 use super::resource::Resource;
+use super::validate::Role;
 use super::{KustomizeError, NotBuilt, transform};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::yaml::{Limits, Node, load_stream};
+
+/// Deepest nesting of kustomizations and components one build follows. Real repositories
+/// nest a handful; a repository written to exhaust the stack nests thousands.
+pub const MAX_NESTING: usize = 64;
 
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -42,8 +48,10 @@ pub struct Builder {
     pub not_built: Vec<NotBuilt>,
     /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
     pub inline_patches: Vec<(u32, u32, Span)>,
-    /// Canonical folders of the kustomizations being built, outermost first.
+    /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The root kustomization's `sortOptions`.
+    pub sort_options: Option<Node>,
 }
 
 impl Builder {
@@ -51,28 +59,51 @@ impl Builder {
     pub fn build_target(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
         let canonical = resolve(dir)
             .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
-        if self.stack.contains(&canonical) {
-            let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
-            return Err(KustomizeError::new(format!(
-                "cycle of kustomizations: {} -> {}",
-                chain.join(" -> "),
-                canonical.display()
-            )));
-        }
-        self.stack.push(canonical.clone());
+        self.enter(&canonical, "kustomizations")?;
         let result = self.build_in(&canonical);
         self.stack.pop();
         result
     }
 
+    /// Refuses a folder already being built (kustomize: "cycle detected") and nesting past
+    /// [`MAX_NESTING`]; otherwise pushes it.
+    fn enter(&mut self, canonical: &Path, what: &str) -> Result<(), KustomizeError> {
+        if self.stack.iter().any(|dir| dir == canonical) {
+            let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
+            return Err(KustomizeError::new(format!(
+                "cycle of {what}: {} -> {} (kustomize: cycle detected: candidate root '{}' contains visited root)",
+                chain.join(" -> "),
+                canonical.display(),
+                canonical.display(),
+            )));
+        }
+        if self.stack.len() >= MAX_NESTING {
+            return Err(KustomizeError::new(format!(
+                "{} is nested {} kustomizations deep, past pinnace's limit of {MAX_NESTING}",
+                canonical.display(),
+                self.stack.len() + 1
+            )));
+        }
+        self.stack.push(canonical.to_path_buf());
+        Ok(())
+    }
+
     fn build_in(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
-        let kustomization = self.load_kustomization(dir)?;
+        let is_root = self.stack.len() == 1;
+        let role = if is_root {
+            Role::Root
+        } else {
+            Role::Kustomization
+        };
+        let kustomization = self.load_kustomization(dir, role)?;
+        if is_root {
+            self.sort_options = kustomization.node.get("sortOptions").cloned();
+        }
         let mut resources = Vec::new();
         self.add_resources(&kustomization, &mut resources)?;
-        refuse_duplicates(&resources, dir)?;
         super::generate::run(&kustomization, &mut resources, self)?;
         for (path, span) in kustomization.strings("components") {
-            self.apply_component(&dir.join(&path), span, &mut resources)?;
+            self.apply_component(dir, &path, span, &mut resources)?;
         }
         transform::apply(&kustomization, &mut resources, self)?;
         Ok(resources)
@@ -82,36 +113,57 @@ impl Builder {
     /// them.
     fn apply_component(
         &mut self,
-        dir: &Path,
+        parent: &Path,
+        entry: &str,
         span: Span,
         resources: &mut Vec<Resource>,
     ) -> Result<(), KustomizeError> {
-        let canonical = resolve(dir).map_err(|e| {
-            KustomizeError::at(
-                format!("cannot read component {}: {e}", dir.display()),
-                span,
-            )
+        let canonical = resolve_in(parent, entry)
+            .map_err(|e| KustomizeError::at(format!("cannot read component `{entry}`: {e}"), span))?
+            .0;
+        self.enter(&canonical, "components").map_err(|mut error| {
+            error.span = Some(span);
+            error
         })?;
-        let component = self.load_kustomization(&canonical)?;
+        let result = self.apply_component_in(&canonical, resources);
+        self.stack.pop();
+        result
+    }
+
+    fn apply_component_in(
+        &mut self,
+        canonical: &Path,
+        resources: &mut Vec<Resource>,
+    ) -> Result<(), KustomizeError> {
+        let component = self.load_kustomization(canonical, Role::Component)?;
         self.add_resources(&component, resources)?;
+        super::generate::run(&component, resources, self)?;
         for (path, span) in component.strings("components") {
-            self.apply_component(&canonical.join(&path), span, resources)?;
+            self.apply_component(canonical, &path, span, resources)?;
         }
         transform::apply(&component, resources, self)
     }
 
-    fn load_kustomization(&mut self, dir: &Path) -> Result<Kustomization, KustomizeError> {
+    fn load_kustomization(
+        &mut self,
+        dir: &Path,
+        role: Role,
+    ) -> Result<Kustomization, KustomizeError> {
         let file = find_kustomization(dir).ok_or_else(|| {
             KustomizeError::new(format!(
                 "{} has no kustomization.yaml, kustomization.yml or Kustomization",
                 dir.display()
             ))
         })?;
+        let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
+        let file_span = Span::new(start as usize, start as usize);
         let node = documents
             .drain(..)
             .next()
-            .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
+            .unwrap_or_else(|| Node::scalar("", file_span));
+        super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
+        let node = last_key_wins(node);
         for (field, what) in [
             ("helmCharts", "Helm charts"),
             ("helmChartInflationGenerator", "Helm charts"),
@@ -146,15 +198,17 @@ impl Builder {
                 });
                 continue;
             }
-            let path = kustomization.dir.join(&entry);
-            let (canonical, metadata) = resolve_with_metadata(&path).map_err(|e| {
+            let (canonical, metadata) = resolve_in(&kustomization.dir, &entry).map_err(|e| {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
             if metadata.is_dir() {
-                resources.extend(self.build_target(&canonical).map_err(|mut error| {
+                let built = self.build_target(&canonical).map_err(|mut error| {
                     error.span = error.span.or(Some(span));
                     error
-                })?);
+                })?;
+                for resource in built {
+                    append(resource, resources)?;
+                }
                 continue;
             }
             if !canonical.starts_with(&kustomization.dir) {
@@ -166,9 +220,7 @@ impl Builder {
                     span,
                 ));
             }
-            for document in self.load_file(&canonical)? {
-                add_document(document, resources);
-            }
+            add_documents(self.load_file(&canonical)?, resources)?;
         }
         Ok(())
     }
@@ -213,14 +265,14 @@ impl Builder {
         span: Span,
     ) -> Result<Vec<u8>, KustomizeError> {
         let file = file_in_root(k, path, span)?;
-        std::fs::read(&file)
-            .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))
+        crate::files::read_bounded(&file, crate::files::MAX_FILE_BYTES)
+            .map_err(|e| KustomizeError::at(format!("`{path}`: {e}"), span))
     }
 
     /// Reads a YAML file into the build's source map.
     pub fn load_file(&mut self, path: &Path) -> Result<Vec<Node>, KustomizeError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", path.display())))?;
+        let text = crate::files::read_text(path)
+            .map_err(|e| KustomizeError::new(format!("{}: {e}", path.display())))?;
         let stream = load_stream(&text, Limits::default());
         let base = self
             .sources
@@ -243,36 +295,29 @@ impl Builder {
     }
 }
 
-/// Kustomize refuses two resources with the same group, kind, namespace and name (a base
-/// reached twice through a diamond of overlays, say).
-fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), KustomizeError> {
-    let mut seen = std::collections::HashSet::new();
-    for resource in resources {
-        let id = (
-            resource.group(),
-            resource.kind(),
-            resource.namespace(),
-            resource.name(),
-        );
-        if !seen.insert(id) {
-            return Err(KustomizeError::at(
-                format!(
-                    "{} `{}` is added twice while building {} (kustomize: already registered id)",
-                    resource.kind(),
-                    resource.name(),
-                    dir.display()
-                ),
-                resource.node.span,
-            ));
-        }
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there: a base reached twice through a diamond of overlays, say.
+pub fn append(resource: Resource, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
+    let id = resource.current_id();
+    if resources.iter().any(|r| r.current_id().equals(&id)) {
+        return Err(KustomizeError::at(
+            format!(
+                "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
+                id.kind,
+                id.name,
+                id.describe()
+            ),
+            resource.node.span,
+        ));
     }
+    resources.push(resource);
     Ok(())
 }
 
 /// A file a kustomization names, refused (as kustomize's load restrictor refuses it) when it
 /// lies outside the kustomization's folder.
 fn file_in_root(k: &Kustomization, path: &str, span: Span) -> Result<PathBuf, KustomizeError> {
-    let file = resolve(&k.dir.join(path))
+    let (file, _) = resolve_in(&k.dir, path)
         .map_err(|e| KustomizeError::at(format!("`{path}` cannot be read: {e}"), span))?;
     if !file.starts_with(&k.dir) {
         return Err(KustomizeError::at(
@@ -286,15 +331,46 @@ fn file_in_root(k: &Kustomization, path: &str, span: Span) -> Result<PathBuf, Ku
     Ok(file)
 }
 
-/// `path` with `.` and `..` resolved by their names, if it exists. The tree is walked from a
-/// canonical top folder without resolving symlinks at every step: `realpath` costs a system
-/// call per path component, for every resource of every build.
+/// A folder, canonical (symlinks resolved): the start of a build, or a folder a build names.
 pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
-    resolve_with_metadata(path).map(|(path, _)| path)
+    std::fs::canonicalize(path)
 }
 
-/// [`resolve`], with the file's metadata (saving a second system call to ask if it is a folder).
-pub fn resolve_with_metadata(path: &Path) -> std::io::Result<(PathBuf, std::fs::Metadata)> {
+/// An entry of the kustomization in the canonical folder `dir`, resolved as kustomize
+/// resolves it: `.` and `..` by their names (Go's `filepath.Join` cleans the path), then
+/// symlinks, so that `res.yaml -> ../outside/secret` is seen to lie outside. With its
+/// metadata, saving a system call to ask if it is a folder.
+pub fn resolve_in(dir: &Path, entry: &str) -> std::io::Result<(PathBuf, std::fs::Metadata)> {
+    let normal = lexical(&dir.join(entry));
+    // `dir` is canonical and so is every folder above it: only the components past the part
+    // `normal` shares with it can be symlinks. Asking about those alone spares a `realpath`
+    // (a system call per component) for every resource of every build.
+    let shared = dir
+        .components()
+        .zip(normal.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut current: PathBuf = normal.components().take(shared).collect();
+    let mut metadata = None;
+    for component in normal.components().skip(shared) {
+        current.push(component);
+        let here = std::fs::symlink_metadata(&current)?;
+        if here.file_type().is_symlink() {
+            let real = std::fs::canonicalize(&normal)?;
+            let metadata = std::fs::metadata(&real)?;
+            return Ok((real, metadata));
+        }
+        metadata = Some(here);
+    }
+    let metadata = match metadata {
+        Some(metadata) => metadata,
+        None => std::fs::metadata(&normal)?,
+    };
+    Ok((normal, metadata))
+}
+
+/// `path` with `.` and `..` resolved by their names.
+fn lexical(path: &Path) -> PathBuf {
     let mut normal = PathBuf::new();
     for component in path.components() {
         match component {
@@ -305,19 +381,65 @@ pub fn resolve_with_metadata(path: &Path) -> std::io::Result<(PathBuf, std::fs::
             other => normal.push(other),
         }
     }
-    let metadata = std::fs::metadata(&normal)?;
-    Ok((normal, metadata))
+    normal
 }
 
-/// A document is a resource, or a `kind: List` of them.
-fn add_document(document: Node, resources: &mut Vec<Resource>) {
-    if document.get("kind").and_then(Node::as_str) == Some("List") {
-        if let Some(items) = document.get("items").and_then(Node::as_sequence) {
-            resources.extend(items.iter().cloned().map(Resource::new));
+/// A document is a resource, or a list of them: any kind named `…List` with `items` (a
+/// `PodList` as well as a `List`). As kustomize does, a list's items go after the file's
+/// other documents.
+fn add_documents(
+    documents: Vec<Node>,
+    resources: &mut Vec<Resource>,
+) -> Result<(), KustomizeError> {
+    let mut queue: std::collections::VecDeque<Node> = documents.into();
+    while let Some(document) = queue.pop_front() {
+        let is_list = document
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match document.get("items") {
+            Some(items) if is_list => match &items.value {
+                crate::yaml::Value::Sequence(items) => queue.extend(items.iter().cloned()),
+                _ if items.is_null() => {}
+                _ => {
+                    return Err(KustomizeError::at(
+                        "the `items` of a list must be a list of resources",
+                        items.span,
+                    ));
+                }
+            },
+            _ => append(Resource::new(document), resources)?,
         }
-        return;
     }
-    resources.push(Resource::new(document));
+    Ok(())
+}
+
+/// A mapping that repeats a key keeps its last value, as kustomize reads a kustomization
+/// (through JSON).
+fn last_key_wins(mut node: Node) -> Node {
+    match &mut node.value {
+        crate::yaml::Value::Mapping(entries) => {
+            let taken = std::mem::take(entries);
+            let mut kept: Vec<(Node, Node)> = Vec::with_capacity(taken.len());
+            for (key, value) in taken {
+                let value = last_key_wins(value);
+                match kept
+                    .iter_mut()
+                    .find(|(k, _)| k.as_str().is_some() && k.as_str() == key.as_str())
+                {
+                    Some(slot) => slot.1 = value,
+                    None => kept.push((key, value)),
+                }
+            }
+            *entries = kept;
+        }
+        crate::yaml::Value::Sequence(items) => {
+            let taken = std::mem::take(items);
+            *items = taken.into_iter().map(last_key_wins).collect();
+        }
+        crate::yaml::Value::Scalar(_) => {}
+    }
+    node
 }
 
 /// Git and HTTP resources, in the forms kustomize accepts.

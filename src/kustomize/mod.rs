@@ -12,8 +12,10 @@ mod emit;
 mod fieldspec;
 mod generate;
 mod load;
+mod order;
 mod resource;
 mod transform;
+mod validate;
 
 pub use emit::emit_yaml;
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
@@ -102,7 +104,10 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
     let Some(file) = find_kustomization(dir) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let Ok(text) = crate::files::read_text(&file) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::canonicalize(dir) else {
         return Vec::new();
     };
     let stream = crate::yaml::load_stream(&text, crate::yaml::Limits::default());
@@ -113,8 +118,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .iter()
         .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
-        .map(|entry| dir.join(entry))
-        .filter_map(|path| load::resolve_with_metadata(&path).ok())
+        .filter_map(|entry| load::resolve_in(&dir, entry).ok())
         .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
         .map(|(path, _)| path)
         .collect()
@@ -133,7 +137,12 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         }
     };
     generate::add_hash_suffixes(&mut resources);
-    transform::fix_name_references(&mut resources);
+    if let Err(mut error) = transform::fix_name_references(&mut resources) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    order::sort(&mut resources, builder.sort_options.as_ref());
+    resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {
         resources,
         sources: builder.sources,

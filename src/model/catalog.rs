@@ -252,6 +252,11 @@ const BUILTIN: &[BuiltinEntry] = &[
         (POD, &["spec.template.spec"]),
     ),
     (&["serving.knative.dev"], &["Revision"], (POD, &["spec"])),
+    (
+        &["apps.openshift.io"],
+        &["DeploymentConfig"],
+        (POD, &["spec.template.spec"]),
+    ),
 ];
 
 #[cfg(test)]
@@ -283,5 +288,11 @@ mod tests {
         assert_eq!(catalog.for_kind("", "Deployment").count(), 0);
         assert_eq!(catalog.for_kind("tekton.dev", "Task").count(), 3);
         assert_eq!(catalog.for_kind("argoproj.io", "Rollout").count(), 1);
+        assert_eq!(
+            catalog
+                .for_kind("apps.openshift.io", "DeploymentConfig")
+                .count(),
+            1
+        );
     }
 }

@@ -74,6 +74,10 @@ fn add_resource<'a>(model: &mut Model<'a>, node: &'a Node, catalog: &'a Catalog)
             }
             Target::Image(path) => {
                 for (image, container) in follow(node, path, None) {
+                    let image = match group {
+                        "tekton.dev" => tekton_param_default(node, image).unwrap_or(image),
+                        _ => image,
+                    };
                     model
                         .images
                         .push(image_use(index, container, path.as_str(), image));
@@ -82,6 +86,55 @@ fn add_resource<'a>(model: &mut Model<'a>, node: &'a Node, catalog: &'a Catalog)
         }
     }
     model.resources.push(resource);
+}
+
+/// How deep the search for a Tekton param goes: params sit a few levels down (`spec.params`,
+/// `spec.tasks[].taskSpec.params`).
+const MAX_PARAM_DEPTH: usize = 8;
+
+/// Tekton `image: $(params.builder)`: the `default` of the param the resource declares, the
+/// image every run gets unless it passes another. `None` when the value is not a lone param,
+/// or the resource declares no such param with a string default, or several that differ.
+fn tekton_param_default<'a>(resource: &'a Node, image: &'a Node) -> Option<&'a Node> {
+    let text = image.as_str()?;
+    let inner = text.strip_prefix("$(params")?.strip_suffix(')')?;
+    let name = inner.strip_prefix('.').or_else(|| {
+        inner
+            .strip_prefix("[\"")
+            .and_then(|n| n.strip_suffix("\"]"))
+            .or_else(|| inner.strip_prefix("['").and_then(|n| n.strip_suffix("']")))
+    })?;
+    let mut defaults = Vec::new();
+    param_defaults(resource, name, MAX_PARAM_DEPTH, &mut defaults);
+    let first = *defaults.first()?;
+    let same = defaults.iter().all(|d| d.as_str() == first.as_str());
+    (same && first.as_str().is_some_and(|t| !t.is_empty())).then_some(first)
+}
+
+fn param_defaults<'a>(node: &'a Node, name: &str, depth: usize, found: &mut Vec<&'a Node>) {
+    if depth == 0 {
+        return;
+    }
+    if let Some(items) = node.as_sequence() {
+        for item in items {
+            param_defaults(item, name, depth - 1, found);
+        }
+        return;
+    }
+    for (key, value) in node.as_mapping().unwrap_or(&[]) {
+        if key.as_str() == Some("params") {
+            found.extend(
+                value
+                    .as_sequence()
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|param| param.get("name").and_then(Node::as_str) == Some(name))
+                    .filter_map(|param| param.get("default"))
+                    .filter(|default| default.as_scalar().is_some()),
+            );
+        }
+        param_defaults(value, name, depth - 1, found);
+    }
 }
 
 fn read_resource(node: &Node) -> Option<Resource<'_>> {
@@ -171,6 +224,7 @@ fn image_use<'a>(
         parsed,
         set_by: None,
         workload: None,
+        name_node: None,
     }
 }
 

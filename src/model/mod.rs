@@ -23,6 +23,10 @@ use crate::yaml::Node;
 /// Annotation that lists rules to skip for one resource.
 pub const IGNORE_ANNOTATION: &str = "pinnace.dev/ignore";
 
+/// Annotations that make a resource a hook (Helm's tests and install hooks, Argo CD's sync
+/// hooks): pods that run around a release and never serve.
+const HOOK_ANNOTATIONS: [&str; 2] = ["helm.sh/hook", "argocd.argoproj.io/hook"];
+
 #[derive(Debug)]
 pub struct Resource<'a> {
     pub node: &'a Node,
@@ -44,6 +48,15 @@ impl Resource<'_> {
             container: None,
             image: None,
         }
+    }
+
+    /// Whether the resource is a Helm or Argo CD hook (`helm.sh/hook: test`, a pre-install
+    /// Job, a `PostSync` Job).
+    pub fn is_hook(&self) -> bool {
+        let annotations = self.node.at(&["metadata", "annotations"]);
+        HOOK_ANNOTATIONS
+            .iter()
+            .any(|key| annotations.and_then(|a| a.get(key)).is_some())
     }
 
     /// The API group: `apps` for `apps/v1`, empty for the core `v1`.
@@ -82,6 +95,9 @@ pub struct ImageUse<'a> {
     pub set_by: Option<Span>,
     /// Index into [`Model::workloads`] when the image sits in a pod spec that runs.
     pub workload: Option<usize>,
+    /// Where the registry and repository are written when not in `node` (a Helm values
+    /// map's `registry:` or `repository:`).
+    pub name_node: Option<&'a Node>,
 }
 
 impl ImageUse<'_> {
@@ -93,6 +109,14 @@ impl ImageUse<'_> {
     /// Where a finding about part of the image (a byte range of its text) points.
     pub fn value_span(&self, range: std::ops::Range<usize>) -> Span {
         self.set_by.unwrap_or_else(|| self.node.value_span(range))
+    }
+
+    /// Where a finding about the image's name (its registry or repository) points.
+    pub fn name_span(&self, reference: &ImageRef) -> Span {
+        match (self.set_by, self.name_node) {
+            (None, Some(name)) => name.span,
+            _ => self.value_span(0..reference.name_end()),
+        }
     }
 
     /// The span of the digest after `@`, where online findings point; the whole value when
@@ -122,6 +146,15 @@ impl Workload<'_> {
     /// Names of the Secrets the pod spec lists under `imagePullSecrets`, with their nodes.
     pub fn pull_secrets(&self) -> impl Iterator<Item = (&str, &Node)> {
         pull_secret_names(self.pod_spec)
+    }
+
+    /// Whether the pods run to completion and are not restarted (`restartPolicy: Never` or
+    /// `OnFailure`, as every Job's are): they do work and exit, they do not serve.
+    pub fn runs_to_completion(&self) -> bool {
+        matches!(
+            self.pod_spec.get("restartPolicy").and_then(Node::as_str),
+            Some("Never" | "OnFailure")
+        )
     }
 
     /// The ServiceAccount the pods run as: `serviceAccountName`, the deprecated

@@ -163,6 +163,9 @@ pub struct Scope<'a> {
     pub complete: bool,
     /// The namespace of resources that name none.
     pub default_namespace: &'a str,
+    /// Whether `run` is the whole run's index already (a file checked after the index pass);
+    /// a build or chart is checked before it, and its findings judged again after.
+    pub run_complete: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -174,6 +177,11 @@ impl<'a> Scope<'a> {
     pub fn policies(&self, namespace: &str) -> impl Iterator<Item = &'a PolicyFacts> {
         let own = self.own.policies(namespace);
         self.run.policies(namespace).iter().chain(own)
+    }
+
+    /// Whether any NetworkPolicy is known in a namespace.
+    pub fn has_policies(&self, namespace: &str) -> bool {
+        self.policies(namespace).next().is_some()
     }
 
     /// Whether a ServiceAccount lists pull secrets, as what is being checked defines it, or

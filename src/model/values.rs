@@ -3,9 +3,14 @@
 //! anywhere in a values tree (`sidecar.image`, `controller.initImage`, lists of containers).
 //!
 //! A map's reference is composed the way common chart helpers compose it:
-//! `registry/repository:tag@digest`, with `global.imageRegistry` (when set) standing for the
-//! registry of every map that has a `registry` key. Each values file is read on its own: a
-//! parent chart's values do not reach into a subchart's file.
+//! `registry/repository:tag@digest`, with `global.imageRegistry` or `global.image.registry`
+//! (when set) standing for the registry of every map that has a `registry` key. An empty
+//! repository (`repository: ""`) is the chart's default, which values do not show: not judged.
+//! A string `image:` beside a `tag:` (or `imageTag:`) is composed with it, and a component
+//! name beside a `hub:` (Istio's `hub/image:tag`, with `global.hub` and `global.tag` as
+//! defaults) with both. Values that are no image reference (`null`, `123`, `auto`, `true`)
+//! are not images. Each values file is read on its own: a parent chart's values do not reach
+//! into a subchart's file.
 
 use super::{ImageUse, Model, ParsedImage, Resource};
 use crate::image_ref::{ImageRef, is_templated};
@@ -30,8 +35,30 @@ pub struct ValuesImage {
     /// The span of the resource that holds these values (a Flux `HelmRelease`, an Argo CD
     /// `Application`); `None` in a values file.
     pub owner: Option<Span>,
-    /// Whether `pin` may write into these bytes: not inside a YAML string.
+    /// Whether `pin` may write into these bytes: not inside a YAML string, not a tag other
+    /// images share.
     pub editable: bool,
+    /// Where the image's registry and repository are written, when not in `node` (a map's
+    /// `registry:` or `repository:`): findings about the name point there.
+    pub name_node: Option<Node>,
+    /// How to fix it by hand, when `pin` cannot (`editable` is false).
+    pub hint: Option<String>,
+}
+
+impl ValuesImage {
+    /// An image written as one string.
+    pub fn string(path: String, node: &Node) -> ValuesImage {
+        ValuesImage {
+            path,
+            text: node.as_str().unwrap_or_default().to_string(),
+            node: node.clone(),
+            shape: ValuesShape::String,
+            owner: None,
+            editable: true,
+            name_node: None,
+            hint: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,21 +78,38 @@ pub enum ValuesShape {
     Renamed { scalar: Node },
 }
 
+/// The values a whole tree shares: `global.imageRegistry` (Bitnami and many others) or
+/// `global.image.registry`, and Istio's `global.hub` and `global.tag`.
+#[derive(Clone, Copy, Default)]
+struct Globals<'a> {
+    registry: Option<&'a Node>,
+    hub: Option<&'a Node>,
+    tag: Option<&'a Node>,
+}
+
+/// A scalar's text when it is a non-empty string.
+fn text_of(node: Option<&Node>) -> Option<&str> {
+    node.and_then(Node::as_str).filter(|text| !text.is_empty())
+}
+
 /// Every image a values tree sets, in document order; `prefix` starts the key paths.
 pub fn values_images(root: &Node, prefix: &str) -> Vec<ValuesImage> {
-    let global_registry = root
-        .at(&["global", "imageRegistry"])
-        .and_then(Node::as_str)
-        .filter(|registry| !registry.is_empty());
+    let present = |path: &[&str]| root.at(path).filter(|node| text_of(Some(node)).is_some());
+    let globals = Globals {
+        registry: present(&["global", "imageRegistry"])
+            .or_else(|| present(&["global", "image", "registry"])),
+        hub: present(&["global", "hub"]),
+        tag: present(&["global", "tag"]),
+    };
     let mut found = Vec::new();
-    walk(root, prefix.to_string(), global_registry, &mut found);
+    walk(root, prefix.to_string(), globals, &mut found);
     found
 }
 
-fn walk(node: &Node, path: String, global: Option<&str>, found: &mut Vec<ValuesImage>) {
+fn walk(node: &Node, path: String, globals: Globals<'_>, found: &mut Vec<ValuesImage>) {
     if let Some(items) = node.as_sequence() {
         for (index, item) in items.iter().enumerate() {
-            walk(item, format!("{path}[{index}]"), global, found);
+            walk(item, format!("{path}[{index}]"), globals, found);
         }
         return;
     }
@@ -77,16 +121,20 @@ fn walk(node: &Node, path: String, global: Option<&str>, found: &mut Vec<ValuesI
             format!("{path}.{name}")
         };
         if is_image_key(name) {
-            if let Some(image) = string_image(value, &path) {
-                found.push(image);
+            if value.as_scalar().is_some() {
+                found.extend(string_image(node, value, &path, globals));
                 continue;
             }
-            if let Some(image) = map_image(value, &path, global) {
-                found.push(image);
-                continue;
+            match map_image(value, &path, globals) {
+                MapImage::Image(image) => {
+                    found.push(*image);
+                    continue;
+                }
+                MapImage::ChartDefault => continue,
+                MapImage::NotAnImage => {}
             }
         }
-        walk(value, path, global, found);
+        walk(value, path, globals, found);
     }
 }
 
@@ -95,64 +143,147 @@ fn is_image_key(key: &str) -> bool {
     key == "image" || (key.len() > 5 && key.ends_with("Image"))
 }
 
-fn string_image(value: &Node, path: &str) -> Option<ValuesImage> {
-    let scalar = value.as_scalar()?;
-    let boolean =
-        scalar.style == ScalarStyle::Plain && matches!(scalar.text.as_str(), "true" | "false");
-    if value.is_null() || scalar.text.is_empty() || boolean {
+/// Whether a scalar can be an image reference at all: not null, a boolean or a number, not a
+/// word charts use as a switch (`auto`, `none`), no spaces.
+fn may_be_image(value: &Node) -> bool {
+    let Some(scalar) = value.as_scalar() else {
+        return false;
+    };
+    let text = scalar.text.as_str();
+    if value.is_null() || text.is_empty() || text.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let plain = scalar.style == ScalarStyle::Plain;
+    let resolved_as_other = matches!(
+        text,
+        "true" | "false" | "True" | "False" | "TRUE" | "FALSE" | "yes" | "no" | "on" | "off"
+    ) || text.parse::<f64>().is_ok();
+    let switch = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "auto" | "none" | "default" | "enabled" | "disabled" | "-" | "~"
+    );
+    let number = text.bytes().all(|b| b.is_ascii_digit());
+    let not_a_reference = (plain && resolved_as_other) || switch || number;
+    !not_a_reference
+}
+
+/// A string under an image key, composed with the `tag:` (or `imageTag:`) and `hub:` beside
+/// it when it names neither tag nor digest itself. `parent` is the map that holds it.
+fn string_image(
+    parent: &Node,
+    value: &Node,
+    path: &str,
+    globals: Globals<'_>,
+) -> Option<ValuesImage> {
+    if !may_be_image(value) {
         return None;
     }
+    let written = value.as_str()?;
+    let complete = is_templated(written)
+        || ImageRef::parse(written).is_ok_and(|r| r.tag().is_some() || r.digest().is_some());
+    let sibling = |key: &str| parent.get(key).filter(|node| text_of(Some(node)).is_some());
+    let hub_written = parent.get("hub").is_some();
+    // Istio: a component name (`pilot`) that `hub/` and `:tag` complete.
+    let component = !written.contains('/') && (hub_written || globals.hub.is_some());
+    if complete || !(component || sibling("tag").is_some() || sibling("imageTag").is_some()) {
+        return Some(ValuesImage::string(path.to_string(), value));
+    }
+    let hub = component.then(|| sibling("hub").or(globals.hub)).flatten();
+    if component && hub.is_none() {
+        return None; // the chart's own hub, which values do not show
+    }
+    let own_tag = sibling("tag").or_else(|| sibling("imageTag"));
+    let tag = own_tag.or(globals.tag.filter(|_| component))?;
+    let mut text = String::new();
+    if let Some(hub) = text_of(hub) {
+        text.push_str(hub.trim_end_matches('/'));
+        text.push('/');
+    }
+    text.push_str(written);
+    text.push(':');
+    text.push_str(text_of(Some(tag)).unwrap_or_default());
+    let shared = own_tag.is_none();
     Some(ValuesImage {
         path: path.to_string(),
-        text: scalar.text.clone(),
-        node: value.clone(),
-        shape: ValuesShape::String,
+        text,
+        node: if shared { value.clone() } else { tag.clone() },
+        shape: ValuesShape::Map {
+            reference: value.clone(),
+            tag: own_tag.cloned(),
+            digest: None,
+        },
         owner: None,
-        editable: true,
+        editable: !shared,
+        name_node: Some(hub.unwrap_or(value).clone()),
+        hint: shared.then(|| {
+            "the tag is `global.tag`, which other images share: pin this one by writing \
+             `tag: <tag>@sha256:…` beside this `image:`"
+                .to_string()
+        }),
     })
 }
 
-fn map_image(map: &Node, path: &str, global: Option<&str>) -> Option<ValuesImage> {
-    let reference = ["repository", "name", "image"]
+enum MapImage {
+    Image(Box<ValuesImage>),
+    /// `repository: ""`: the chart renders its own default, which values do not show.
+    ChartDefault,
+    NotAnImage,
+}
+
+fn map_image(map: &Node, path: &str, globals: Globals<'_>) -> MapImage {
+    const NAME_KEYS: [&str; 3] = ["repository", "name", "image"];
+    let reference = NAME_KEYS
         .into_iter()
-        .find_map(|key| map.get(key).filter(|node| node.as_str().is_some()))?;
+        .find_map(|key| map.get(key).filter(|node| text_of(Some(node)).is_some()));
+    let Some(reference) = reference else {
+        let empty_name = NAME_KEYS
+            .into_iter()
+            .any(|key| map.get(key).is_some_and(|node| node.as_scalar().is_some()));
+        return if empty_name {
+            MapImage::ChartDefault
+        } else {
+            MapImage::NotAnImage
+        };
+    };
+    if !may_be_image(reference) {
+        return MapImage::NotAnImage;
+    }
+    // A global registry stands for the registry of every map that has one.
     let registry = map
         .get("registry")
-        .map(|node| global.or(node.as_str()).unwrap_or(""));
-    Some(compose(
+        .map(|own| globals.registry.unwrap_or(own));
+    MapImage::Image(Box::new(compose(
         path,
         registry,
         reference,
         map.get("tag"),
         map.get("digest"),
-    ))
+    )))
 }
 
 /// An image map's reference: `registry/repository:tag@digest`, with the parts it has.
 pub fn compose(
     path: &str,
-    registry: Option<&str>,
+    registry: Option<&Node>,
     reference: &Node,
     tag: Option<&Node>,
     digest: Option<&Node>,
 ) -> ValuesImage {
     let repository = reference.as_str().unwrap_or("");
-    fn present(node: Option<&Node>) -> Option<&str> {
-        node.and_then(Node::as_str).filter(|t| !t.is_empty())
-    }
-    let mut text = match registry {
-        Some(registry) if !registry.is_empty() => format!("{registry}/{repository}"),
-        _ => repository.to_string(),
+    let registry = registry.filter(|node| text_of(Some(node)).is_some());
+    let mut text = match text_of(registry) {
+        Some(host) => format!("{}/{repository}", host.trim_end_matches('/')),
+        None => repository.to_string(),
     };
     // A repository that already names its tag or digest keeps them.
     let complete =
         ImageRef::parse(repository).is_ok_and(|r| r.tag().is_some() || r.digest().is_some());
     if !complete {
-        if let Some(tag) = present(tag) {
+        if let Some(tag) = text_of(tag) {
             text.push(':');
             text.push_str(tag);
         }
-        if let Some(digest) = present(digest) {
+        if let Some(digest) = text_of(digest) {
             text.push('@');
             text.push_str(digest);
         }
@@ -160,7 +291,7 @@ pub fn compose(
     let pointed = [digest, tag]
         .into_iter()
         .flatten()
-        .find(|node| present(Some(node)).is_some())
+        .find(|node| text_of(Some(node)).is_some())
         .unwrap_or(reference);
     ValuesImage {
         path: path.to_string(),
@@ -173,6 +304,8 @@ pub fn compose(
         },
         owner: None,
         editable: true,
+        name_node: Some(registry.unwrap_or(reference).clone()),
+        hint: None,
     }
 }
 
@@ -236,6 +369,7 @@ pub fn add_values<'a>(model: &mut Model<'a>, images: &'a [ValuesImage]) {
             parsed,
             set_by: None,
             workload: None,
+            name_node: image.name_node.as_ref(),
         });
     }
 }
@@ -309,5 +443,76 @@ mod tests {
             found("image:\n  pullPolicy: Always\nimage2: x\nenabled: true\nsecurityImage: false\n")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn an_empty_repository_is_the_charts_default() {
+        let text = "image:\n  repository: \"\"\n  tag: \"\"\nother:\n  image:\n    repository: \"\"\n    tag: \"1.2\"\n";
+        assert!(found(text).is_empty());
+    }
+
+    #[test]
+    fn registries_kept_elsewhere() {
+        // ingress-nginx: `image.registry` beside `image.image`, an empty `repository`, and
+        // `global.image.registry` over every map's registry.
+        let text = "global:\n  image:\n    registry: registry.k8s.io\ncontroller:\n  image:\n    registry: docker.io\n    image: ingress-nginx/controller\n    repository: \"\"\n    tag: v1.9.4\n";
+        assert_eq!(
+            found(text),
+            pairs(&[(
+                "controller.image",
+                "registry.k8s.io/ingress-nginx/controller:v1.9.4"
+            )])
+        );
+        // Istio: `hub/image:tag`, with `global.hub` and `global.tag` as defaults.
+        let text = "global:\n  hub: docker.io/istio\n  tag: 1.20.0\npilot:\n  image: pilot\n  hub: \"\"\n  tag: \"\"\nproxy:\n  image: proxyv2\n  hub: gcr.io/istio-release\n  tag: 1.20.1\ncni:\n  image: ghcr.io/acme/cni:2.0\n";
+        assert_eq!(
+            found(text),
+            pairs(&[
+                ("pilot.image", "docker.io/istio/pilot:1.20.0"),
+                ("proxy.image", "gcr.io/istio-release/proxyv2:1.20.1"),
+                ("cni.image", "ghcr.io/acme/cni:2.0"),
+            ])
+        );
+        // Elastic: `image:` with `imageTag:` beside it.
+        let text = "image: docker.elastic.co/elasticsearch/elasticsearch\nimageTag: 8.5.1\n";
+        assert_eq!(
+            found(text),
+            pairs(&[(
+                "image",
+                "docker.elastic.co/elasticsearch/elasticsearch:8.5.1"
+            )])
+        );
+    }
+
+    #[test]
+    fn a_hub_the_values_do_not_show_is_not_guessed() {
+        assert!(found("pilot:\n  image: pilot\n  hub: \"\"\n  tag: 1.0\n").is_empty());
+    }
+
+    #[test]
+    fn findings_about_the_name_point_at_the_registry() {
+        let text =
+            "image:\n  registry: quay.io\n  repository: acme/app\n  tag: \"1.0\"\n  digest: \"\"\n";
+        let documents = load_stream(text, Limits::default()).documents;
+        let images = values_images(&documents[0], "");
+        let name = images[0].name_node.as_ref().unwrap();
+        assert_eq!(&text[name.span.range()], "quay.io");
+        assert_eq!(&text[images[0].node.span.range()], "\"1.0\"");
+    }
+
+    #[test]
+    fn a_shared_global_tag_is_not_pinned_for_one_image() {
+        let text = "global:\n  hub: docker.io/istio\n  tag: 1.20.0\npilot:\n  image: pilot\n";
+        let documents = load_stream(text, Limits::default()).documents;
+        let images = values_images(&documents[0], "");
+        assert_eq!(images[0].text, "docker.io/istio/pilot:1.20.0");
+        assert!(!images[0].editable);
+        assert!(images[0].hint.as_deref().unwrap().contains("global.tag"));
+    }
+
+    #[test]
+    fn values_that_are_no_reference() {
+        let text = "a:\n  image: null\nb:\n  image: 123\nc:\n  image: auto\nd:\n  image: ~\ne:\n  image: \"\"\nf:\n  image: true\ng:\n  image: some words\nh:\n  image:\n    repository: none\n";
+        assert!(found(text).is_empty(), "{:?}", found(text));
     }
 }

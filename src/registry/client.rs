@@ -15,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 use super::auth::{Challenge, parse_challenge};
 use super::credentials::{Credential, CredentialStore};
 use super::limiter::HostLimiter;
+use super::verify;
 use super::{MANIFEST_MEDIA_TYPES, Manifest, RegistryError};
 use crate::image_ref::Digest;
 
@@ -73,6 +74,7 @@ impl RegistryClient {
         }
         let http = Client::builder()
             .timeout(options.timeout)
+            .redirect(redirect_policy(options.insecure.clone()))
             .user_agent(concat!("pinnace/", env!("CARGO_PKG_VERSION")))
             .tls_certs_merge(certificates)
             .build()
@@ -100,18 +102,32 @@ impl RegistryClient {
         reference: &str,
     ) -> Result<Manifest, RegistryError> {
         self.via_endpoints(registry, |host| {
-            let response = self.request(Method::HEAD, host, repository, reference)?;
-            let media_type = content_type(&response);
-            match content_digest(&response) {
-                Some(digest) => Ok(Manifest {
-                    digest: Digest::parse(digest)
-                        .map_err(|_| protocol(host, "an invalid Docker-Content-Digest header"))?,
-                    media_type,
-                    body: None,
-                }),
-                None => self.fetch_from(host, repository, reference),
-            }
+            self.resolve_from(host, repository, reference)
+                .and_then(|manifest| is_what_was_asked(host, reference, manifest))
         })
+    }
+
+    fn resolve_from(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Manifest, RegistryError> {
+        let response = self.request(Method::HEAD, host, repository, reference)?;
+        let media_type = content_type(&response);
+        // A HEAD answer is believed only when it names a manifest and a digest pinnace
+        // can pin; anything else is fetched, and the GET checks say what is wrong.
+        let digest = content_digest(&response)
+            .and_then(|d| Digest::parse(d).ok())
+            .filter(|d| d.algorithm() == "sha256");
+        match digest {
+            Some(digest) if verify::is_manifest_media_type(&media_type) => Ok(Manifest {
+                digest,
+                media_type,
+                body: None,
+            }),
+            _ => self.fetch_from(host, repository, reference),
+        }
     }
 
     /// The manifest `reference` names, with its body.
@@ -123,6 +139,7 @@ impl RegistryClient {
     ) -> Result<Manifest, RegistryError> {
         self.via_endpoints(registry, |host| {
             self.fetch_from(host, repository, reference)
+                .and_then(|manifest| is_what_was_asked(host, reference, manifest))
         })
     }
 
@@ -132,22 +149,24 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<Manifest, RegistryError> {
-        let response = self.request(Method::GET, host, repository, reference)?;
+        let mut response = self.request(Method::GET, host, repository, reference)?;
         let media_type = content_type(&response);
         let claimed = content_digest(&response).map(str::to_string);
-        let body = response.bytes().map_err(|e| network(host, &e))?.to_vec();
-        let hex: String = Sha256::digest(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let declared = response.content_length();
+        let body = verify::read_bounded(
+            &mut response,
+            declared,
+            verify::MAX_MANIFEST_BYTES,
+            "a manifest",
+        )
+        .map_err(|what| protocol(host, &what))?;
+        verify::check_manifest(&media_type, &body).map_err(|what| protocol(host, &what))?;
+        if let Some(claimed) = &claimed {
+            verify::check_claimed_digest(claimed, &body).map_err(|what| protocol(host, &what))?;
+        }
+        let hex = verify::hex(&Sha256::digest(&body));
         let digest =
             Digest::parse(&format!("sha256:{hex}")).map_err(|_| protocol(host, "a digest"))?;
-        if claimed.is_some_and(|c| c.starts_with("sha256:") && c != digest.to_string()) {
-            return Err(protocol(
-                host,
-                "a manifest whose bytes do not match its Docker-Content-Digest",
-            ));
-        }
         Ok(Manifest {
             digest,
             media_type,
@@ -197,7 +216,7 @@ impl RegistryClient {
         endpoint: &str,
         reference: &str,
     ) -> Result<Response, RegistryError> {
-        let scheme = if self.options.insecure.iter().any(|h| h == host) {
+        let scheme = if self.is_insecure(host) {
             "http"
         } else {
             "https"
@@ -245,7 +264,8 @@ impl RegistryClient {
                     return Err(RegistryError::Auth {
                         host: host.to_string(),
                         detail: format!(
-                            "HTTP {status} for {repository}; check the credentials for {host} in your docker or podman config"
+                            "HTTP {status}{} for {repository}; check the credentials for {host} in your docker or podman config",
+                            registry_says(response)
                         ),
                     });
                 }
@@ -265,7 +285,10 @@ impl RegistryClient {
                         host: host.to_string(),
                     });
                 }
-                other => return Err(protocol(host, &format!("HTTP {other}"))),
+                other => {
+                    let says = registry_says(response);
+                    return Err(protocol(host, &format!("HTTP {other}{says}")));
+                }
             }
         }
     }
@@ -310,6 +333,7 @@ impl RegistryClient {
                 credential,
             ) => {
                 let scope = asked.unwrap_or_else(|| scope.to_string());
+                self.check_realm(host, &realm)?;
                 self.bearer_token(
                     host,
                     &realm,
@@ -320,6 +344,29 @@ impl RegistryClient {
                 .map(|token| format!("Bearer {token}"))
             }
         }
+    }
+
+    /// A token realm must be HTTPS, or plain HTTP on a host listed in `registries.insecure`:
+    /// pinnace speaks plain HTTP to no host the invoker did not list.
+    fn check_realm(&self, host: &str, realm: &str) -> Result<(), RegistryError> {
+        let refused = |why: String| RegistryError::Auth {
+            host: host.to_string(),
+            detail: format!("its token service {why}; pinnace sent it nothing"),
+        };
+        let url = reqwest::Url::parse(realm).map_err(|_| refused("is not at a URL".to_string()))?;
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.is_insecure(&authority(&url)) => Ok(()),
+            "http" => Err(refused(format!(
+                "is at plain http://{}, which is not in registries.insecure",
+                authority(&url)
+            ))),
+            other => Err(refused(format!("is at a {} URL", verify::printable(other)))),
+        }
+    }
+
+    fn is_insecure(&self, host: &str) -> bool {
+        self.options.insecure.iter().any(|h| h == host)
     }
 
     /// A token from the registry's token service, anonymous when there is no credential.
@@ -353,7 +400,7 @@ impl RegistryClient {
             None => self.http.get(realm).query(&query),
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = request.send().map_err(|e| transport_error(host, &e))?;
+        let mut response = request.send().map_err(|e| transport_error(host, &e))?;
         let status = response.status();
         if status == 401 || status == 403 {
             return Err(RegistryError::Auth {
@@ -370,8 +417,15 @@ impl RegistryClient {
                 &format!("HTTP {} from its token service", status.as_u16()),
             ));
         }
-        let body: serde_json::Value = response
-            .json()
+        let declared = response.content_length();
+        let body = verify::read_bounded(
+            &mut response,
+            declared,
+            verify::MAX_TOKEN_BYTES,
+            "a token response",
+        )
+        .map_err(|what| protocol(host, &what))?;
+        let body: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|_| protocol(host, "a token response that is not JSON"))?;
         body.get("token")
             .or_else(|| body.get("access_token"))
@@ -379,6 +433,61 @@ impl RegistryClient {
             .map(str::to_string)
             .ok_or_else(|| protocol(host, "a token response without a token"))
     }
+}
+
+/// Asked by sha256 digest, a registry must answer with that manifest and no other.
+fn is_what_was_asked(
+    host: &str,
+    reference: &str,
+    manifest: Manifest,
+) -> Result<Manifest, RegistryError> {
+    if reference.starts_with("sha256:") && manifest.digest.to_string() != reference {
+        return Err(protocol(host, "a manifest other than the digest asked for"));
+    }
+    Ok(manifest)
+}
+
+/// Redirects followed per request, as Go's client (and so docker) bounds them.
+const MAX_REDIRECTS: usize = 10;
+
+/// Follows at most `MAX_REDIRECTS` redirects, and none to plain HTTP on a host that is not
+/// listed as insecure (an HTTPS registry must not hand pinnace to a cleartext answer).
+fn redirect_policy(insecure: Vec<String>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let target = authority(attempt.url());
+        match attempt.url().scheme() {
+            "https" => attempt.follow(),
+            "http" if insecure.contains(&target) => attempt.follow(),
+            scheme => {
+                let why = format!(
+                    "a redirect to {scheme}://{target}, which is not in registries.insecure"
+                );
+                attempt.error(why)
+            }
+        }
+    })
+}
+
+/// `host` or `host:port`, as hosts are written in `registries.insecure`.
+fn authority(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// The registry's own error code from an error body (read within a bound), as " (CODE)".
+fn registry_says(mut response: Response) -> String {
+    let declared = response.content_length();
+    verify::read_bounded(&mut response, declared, verify::MAX_ERROR_BYTES, "")
+        .ok()
+        .and_then(|body| verify::error_body_code(&body))
+        .map(|code| format!(" ({code})"))
+        .unwrap_or_default()
 }
 
 /// Docker Hub's API lives on another host than its image names.
@@ -443,21 +552,39 @@ fn network(host: &str, error: &reqwest::Error) -> RegistryError {
     }
 }
 
-/// Sorts a failed request into TLS trouble or plain network trouble.
+/// Sorts a failed request: a refused redirect is the registry's doing; a peer that answers
+/// TLS with something else (a plain-HTTP port) or hangs up is network trouble; a certificate
+/// or a TLS alert is TLS trouble.
 fn transport_error(host: &str, error: &reqwest::Error) -> RegistryError {
     let chain = error_chain(error);
     let lower = chain.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    let not_tls = [
+        "invalidcontenttype",
+        "corrupt message",
+        "eof",
+        "connection reset",
+    ];
+    if error.is_redirect() {
+        protocol(host, &verify::printable(&chain))
+    } else if error.is_timeout() {
+        RegistryError::Network {
+            host: host.to_string(),
+            detail: "timed out".to_string(),
+        }
+    } else if not_tls.iter().any(|sign| lower.contains(sign)) {
+        RegistryError::Network {
+            host: host.to_string(),
+            detail: format!(
+                "{chain} (it did not answer in TLS; if it serves plain HTTP, list it in registries.insecure)"
+            ),
+        }
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         RegistryError::Tls {
             host: host.to_string(),
             detail: format!(
                 "{chain} (add the registry's CA to registries.ca_files, or list the host in registries.insecure if it speaks plain HTTP)"
             ),
-        }
-    } else if error.is_timeout() {
-        RegistryError::Network {
-            host: host.to_string(),
-            detail: "timed out".to_string(),
         }
     } else {
         network(host, error)

@@ -9,6 +9,7 @@ mod facts;
 mod limiter;
 mod resolver;
 mod signatures;
+mod verify;
 
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};

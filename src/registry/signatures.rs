@@ -4,13 +4,11 @@
 //! each payload is checked against the digest its descriptor names: the registry is not
 //! trusted to serve the bytes that were signed.
 
-use std::io::Read;
-
 use reqwest::Method;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::{RegistryClient, RegistryError};
+use super::{RegistryClient, RegistryError, verify};
 use crate::image_ref::Digest;
 
 /// The media type of a simple-signing payload layer.
@@ -80,35 +78,12 @@ impl RegistryClient {
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         self.via_endpoints(registry, |host| {
-            let response =
+            let mut response =
                 self.request_at(Method::GET, host, repository, "blobs", &digest.to_string())?;
-            if response
-                .content_length()
-                .is_some_and(|length| length > limit)
-            {
-                return Err(refused(
-                    host,
-                    &format!("a blob larger than {} KiB", limit >> 10),
-                ));
-            }
-            let mut bytes = Vec::new();
-            response
-                .take(limit + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| RegistryError::Network {
-                    host: host.to_string(),
-                    detail: format!("a blob broke off: {e}"),
-                })?;
-            if bytes.len() as u64 > limit {
-                return Err(refused(
-                    host,
-                    &format!("a blob larger than {} KiB", limit >> 10),
-                ));
-            }
-            let actual: String = Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let declared = response.content_length();
+            let bytes = verify::read_bounded(&mut response, declared, limit, "a signature payload")
+                .map_err(|what| refused(host, &what))?;
+            let actual = verify::hex(&Sha256::digest(&bytes));
             if digest.algorithm() != "sha256" || digest.hex() != actual {
                 return Err(refused(host, "a blob whose bytes do not match its digest"));
             }

@@ -11,6 +11,9 @@ use miette::{
 use super::{Reporter, Summary};
 use crate::finding::{FileReport, Finding, Severity};
 
+/// Findings further right than this on their line are shown without a snippet.
+const MAX_SNIPPET_COLUMN: u32 = 4096;
+
 pub struct HumanReporter<'a> {
     out: Box<dyn Write + 'a>,
     handler: GraphicalReportHandler,
@@ -43,8 +46,13 @@ impl Reporter for HumanReporter<'_> {
         let source = NamedSource::new(&report.source.name, Arc::clone(&report.source.text));
         let mut rendered = String::new();
         for finding in &report.findings {
-            // A sensitive finding's line is the secret itself: name the place, quote nothing.
-            let location = finding.rule.sensitive.then(|| {
+            // A sensitive finding's line is the secret itself, and a line thousands of columns
+            // wide (minified JSON) is no snippet (miette cannot pad past 65,535 columns):
+            // name the place, quote nothing.
+            let wide = [finding.span.start, finding.span.end]
+                .iter()
+                .any(|&offset| report.source.position(offset).column > MAX_SNIPPET_COLUMN);
+            let location = (finding.rule.sensitive || wide).then(|| {
                 let start = report.source.position(finding.span.start);
                 format!("{}:{}:{}", report.source.name, start.line, start.column)
             });
@@ -56,6 +64,10 @@ impl Reporter for HumanReporter<'_> {
             self.handler
                 .render_report(&mut rendered, &diagnostic)
                 .map_err(io::Error::other)?;
+            // Notes on lines of their own, after the help, not read as part of it.
+            for note in notes(finding) {
+                rendered.push_str(&format!("  note: {note}\n"));
+            }
             rendered.push('\n');
         }
         self.out.write_all(rendered.as_bytes())
@@ -85,6 +97,21 @@ impl Reporter for HumanReporter<'_> {
         }
         self.out.flush()
     }
+}
+
+/// Where a finding's value came from: the Helm template, the places its notes name.
+fn notes(finding: &Finding) -> impl Iterator<Item = String> + '_ {
+    let template = finding
+        .template
+        .iter()
+        .map(|template| format!("rendered from the Helm template {template}"));
+    let notes = finding.notes.iter().map(|note| {
+        format!(
+            "{}: {}:{}:{}",
+            note.message, note.path, note.line, note.column
+        )
+    });
+    template.chain(notes)
 }
 
 fn plural(count: usize, noun: &str) -> String {
@@ -142,26 +169,8 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let notes = self.finding.notes.iter().map(|note| {
-            format!(
-                "\nnote: {}: {}:{}:{}",
-                note.message, note.path, note.line, note.column
-            )
-        });
-        let template = self
-            .finding
-            .template
-            .iter()
-            .map(|template| format!("\nnote: rendered from the Helm template {template}"));
-        let text: String = self
-            .finding
-            .help
-            .iter()
-            .cloned()
-            .chain(template)
-            .chain(notes)
-            .collect();
-        (!text.is_empty()).then(|| Box::new(text.trim_start().to_string()) as Box<dyn fmt::Display>)
+        let help = self.finding.help.as_deref()?;
+        Some(Box::new(help))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

@@ -1,9 +1,11 @@
 //! Turns findings into output. Rules know nothing of formats; only this module does.
 
+mod concise;
 mod github;
 mod human;
 mod json;
 mod sarif;
+mod statistics;
 mod summary;
 mod tee;
 
@@ -13,6 +15,7 @@ use crate::finding::{FileReport, Severity, Warning};
 
 pub use human::HumanReporter;
 pub use sarif::SarifReporter;
+pub use statistics::StatisticsReporter;
 pub use summary::MarkdownSummary;
 pub use tee::Tee;
 
@@ -27,6 +30,8 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// One line per finding: `path:line:col: rule message`.
+    Concise,
 }
 
 /// What a run amounts to, for the end of every report.
@@ -75,5 +80,37 @@ pub fn reporter<'a>(
         Format::Json => Box::new(json::JsonReporter::new(out)),
         Format::Github => Box::new(github::GithubReporter::new(out)),
         Format::Sarif => Box::new(sarif::SarifReporter::new(out)),
+        Format::Concise => Box::new(concise::ConciseReporter::new(out)),
+    }
+}
+
+/// Problems with inputs, on stderr as any tool's warnings are.
+pub(super) fn print_problems(summary: &Summary, color: bool) {
+    for problem in &summary.problems {
+        let label = if color {
+            "\x1b[33mwarning\x1b[0m"
+        } else {
+            "warning"
+        };
+        eprintln!("{label}: {}: {}", problem.path, problem.message);
+    }
+}
+
+/// The last line of the text formats: `Found 2 errors, 1 warning and 0 notes in 9 files.`
+pub(super) fn totals(summary: &Summary) -> String {
+    let plural = |count: usize, noun: &str| match count {
+        1 => format!("1 {noun}"),
+        _ => format!("{count} {noun}s"),
+    };
+    let files = plural(summary.files_checked, "file");
+    if summary.findings() == 0 {
+        format!("No findings in {files}.")
+    } else {
+        format!(
+            "Found {}, {} and {} in {files}.",
+            plural(summary.errors, "error"),
+            plural(summary.warnings, "warning"),
+            plural(summary.notes, "note"),
+        )
     }
 }

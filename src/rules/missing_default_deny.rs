@@ -41,6 +41,9 @@ impl Rule for MissingDefaultDeny {
         let mut seen = HashSet::new();
         for workload in &model.workloads {
             let resource = &model.resources[workload.resource];
+            if !super::missing_network_policy::serves(resource, workload, want_egress) {
+                continue;
+            }
             let namespace = context.scope.namespace_of(resource);
             if !seen.insert(namespace) {
                 continue;

@@ -1,11 +1,15 @@
 use super::recheck::Recheck;
 use super::{Context, Rule, RuleMeta};
 use crate::finding::{Finding, Severity};
-use crate::model::{Labels, PolicyFacts, Workload};
+use crate::model::{Labels, PolicyFacts, Resource, Workload};
 use crate::source::Span;
 
 /// `missing-network-policy`: a workload whose pods no NetworkPolicy in their namespace
 /// selects, so any pod in the cluster can reach them. See `rules/missing-network-policy.md`.
+///
+/// Only where the namespace has policies that leave the workload out: a namespace with no
+/// policy at all is one finding, `missing-default-deny`, not one per workload. Pods that never
+/// serve (hooks, pods that run to completion) are not judged.
 pub struct MissingNetworkPolicy;
 
 static META: RuleMeta = RuleMeta {
@@ -35,7 +39,14 @@ impl Rule for MissingNetworkPolicy {
         let want_egress = context.settings.config.network_policies.egress;
         for workload in &model.workloads {
             let resource = &model.resources[workload.resource];
+            if !serves(resource, workload, want_egress) {
+                continue;
+            }
             let namespace = context.scope.namespace_of(resource);
+            // Judged again once the run is indexed, when it is not yet (see `still_stands`).
+            if context.scope.run_complete && !context.scope.has_policies(namespace) {
+                continue;
+            }
             let policies = context.scope.policies(namespace);
             let Some(open) = judge(policies, &workload.labels, want_egress) else {
                 continue;
@@ -50,6 +61,13 @@ impl Rule for MissingNetworkPolicy {
             findings.push(finding);
         }
     }
+}
+
+/// Whether the network rules judge a workload's pods: not a Helm or Argo CD hook (tests,
+/// install and sync Jobs), and, unless egress is required, not pods that run to completion
+/// (Jobs, CronJobs, `restartPolicy: Never` pods), which take no traffic.
+pub(super) fn serves(resource: &Resource<'_>, workload: &Workload<'_>, want_egress: bool) -> bool {
+    !resource.is_hook() && (want_egress || !workload.runs_to_completion())
 }
 
 /// What pods with these labels are open to, given a namespace's policies; `None` when the

@@ -55,7 +55,7 @@ impl Rule for MissingPullSecret {
             let registry = reference.registry();
             let mut finding = Finding::new(
                 &META,
-                image.value_span(0..reference.name_end()),
+                image.name_span(reference),
                 message(image.text, registry, &why),
             )
             .label("the kubelet will pull this image without credentials")

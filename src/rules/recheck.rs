@@ -3,7 +3,9 @@
 //! add, so the rules that read the run's index attach what their verdict depended on; once
 //! every build and file is indexed, each such finding is judged again, and dropped when the
 //! rest of the run covers it. (More policies and ServiceAccounts only ever remove findings,
-//! so nothing is missed by judging early.) Builds are therefore made once.
+//! so nothing is missed by judging early; a namespace found to have no policy at all drops its
+//! `missing-network-policy` findings, which `missing-default-deny` stands for.) Builds are
+//! therefore made once.
 
 use super::{missing_default_deny, missing_network_policy, missing_pull_secret};
 use crate::config::Settings;
@@ -35,6 +37,10 @@ pub fn still_stands(finding: &mut Finding, run: &ScopeIndex, settings: &Settings
     let egress = settings.config.network_policies.egress;
     match &*recheck {
         Recheck::NetworkPolicy { namespace, labels } => {
+            // A namespace without any policy is `missing-default-deny`'s, once.
+            if run.policies(namespace).is_empty() {
+                return false;
+            }
             let policies = run.policies(namespace).iter();
             missing_network_policy::judge(policies, labels, egress)
                 .map(|open| missing_network_policy::restate(finding, namespace, labels, open))

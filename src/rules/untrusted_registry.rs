@@ -30,7 +30,7 @@ impl Rule for UntrustedRegistry {
                 image,
                 Finding::new(
                     &META,
-                    image.value_span(0..reference.name_end()),
+                    image.name_span(reference),
                     format!("image `{}` comes from an untrusted registry", image.text),
                 )
                 .label(format!("`{name}` matches no pattern in `registries.trusted`"))

@@ -1,7 +1,6 @@
 //! `signatures:` compiled for a run: globs built, key files read (inside the config's folder,
 //! regular files only, within a size bound) and parsed.
 
-use std::io::Read;
 use std::path::Path;
 
 use globset::GlobSet;
@@ -93,22 +92,11 @@ pub fn read_inside(root: &Path, name: &str, limit: u64) -> Result<Vec<u8>, Strin
     if !path.starts_with(&root) {
         return Err("leads outside the config file's folder (through a symlink)".to_string());
     }
-    let metadata = std::fs::metadata(&path).map_err(|e| format!("cannot be read: {e}"))?;
-    if !metadata.is_file() {
-        return Err("is not a regular file".to_string());
-    }
-    if metadata.len() > limit {
-        return Err(format!("is larger than {} KiB", limit >> 10));
-    }
-    let file = std::fs::File::open(&path).map_err(|e| format!("cannot be read: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("is larger than {} KiB", limit >> 10));
-    }
-    Ok(bytes)
+    crate::files::read_bounded(&path, limit).map_err(|error| match error {
+        crate::files::ReadError::NotRegular(_) => "is not a regular file".to_string(),
+        crate::files::ReadError::TooLarge { .. } => format!("is larger than {} KiB", limit >> 10),
+        other => other.to_string(),
+    })
 }
 
 #[cfg(test)]

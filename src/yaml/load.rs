@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that aliases may add to a file by expansion.
     pub max_alias_nodes: usize,
+    /// Most bytes of scalar text that aliases may add: one large anchored scalar repeated
+    /// thousands of times is few nodes but gigabytes.
+    pub max_alias_bytes: usize,
 }
 
 impl Default for Limits {
@@ -23,6 +26,7 @@ impl Default for Limits {
         Limits {
             max_depth: 200,
             max_alias_nodes: 100_000,
+            max_alias_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -52,6 +56,7 @@ pub fn load_stream(text: &str, limits: Limits) -> Stream {
         stack: Vec::new(),
         anchors: Vec::new(),
         alias_nodes: 0,
+        alias_bytes: 0,
         documents: Vec::new(),
     };
     let error = builder.run(Parser::new_from_str(text)).err();
@@ -108,9 +113,10 @@ struct TreeBuilder<'a> {
     offsets: &'a CharOffsets,
     limits: Limits,
     stack: Vec<Frame>,
-    /// Anchored nodes by saphyr's anchor id, with their node counts.
-    anchors: Vec<Option<(Node, usize)>>,
+    /// Anchored nodes by saphyr's anchor id, with their sizes.
+    anchors: Vec<Option<(Node, Size)>>,
     alias_nodes: usize,
+    alias_bytes: usize,
     documents: Vec<Node>,
 }
 
@@ -129,12 +135,15 @@ impl TreeBuilder<'_> {
                         start
                     };
                     let end = self.scalar_end(start, end, style);
+                    let mut text = text.into_owned();
+                    if self.is_block_at_unterminated_end(style, end) {
+                        // saphyr adds the line break the file does not have; kustomize's
+                        // reader (go-yaml) does not, so `|` at the very end reads as `|-`.
+                        text.pop();
+                    }
                     let node = Node {
                         span: Span::new(start as usize, end as usize),
-                        value: Value::Scalar(Scalar {
-                            text: text.into_owned(),
-                            style,
-                        }),
+                        value: Value::Scalar(Scalar { text, style }),
                     };
                     self.remember_anchor(anchor, &node);
                     self.push_node(node);
@@ -183,6 +192,13 @@ impl TreeBuilder<'_> {
             }
         }
         start
+    }
+
+    /// A literal or folded scalar whose last line ends the file with no line break after it.
+    fn is_block_at_unterminated_end(&self, style: ScalarStyle, end: u32) -> bool {
+        matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && !self.text.ends_with(['\n', '\r'])
+            && end as usize >= self.text.trim_end_matches([' ', '\t']).len()
     }
 
     /// saphyr ends a quoted scalar after any blanks and comment that follow it; find the
@@ -241,7 +257,7 @@ impl TreeBuilder<'_> {
                 anchor,
                 entries,
                 ..
-            } => (start, anchor, Value::Mapping(entries)),
+            } => (start, anchor, Value::Mapping(merge_keys(entries))),
         };
         let last_child_end = match &value {
             Value::Sequence(items) => items.last().map(|n| n.span.end),
@@ -278,24 +294,31 @@ impl TreeBuilder<'_> {
         if self.anchors.len() <= anchor {
             self.anchors.resize(anchor + 1, None);
         }
-        self.anchors[anchor] = Some((node.clone(), count_nodes(node)));
+        self.anchors[anchor] = Some((node.clone(), size(node)));
     }
 
     /// An alias becomes a copy of its anchored node (keeping the anchor's spans, which is
     /// where an edit would belong), within a budget so an alias bomb cannot exhaust memory.
     fn expand_alias(&mut self, anchor: usize, offset: u32) -> Result<Node, LoadError> {
-        let Some(Some((node, count))) = self.anchors.get(anchor) else {
+        let Some(Some((node, size))) = self.anchors.get(anchor) else {
             return Err(LoadError {
                 message: "alias refers to an unknown anchor".to_string(),
                 offset,
             });
         };
-        self.alias_nodes += count;
-        if self.alias_nodes > self.limits.max_alias_nodes {
+        self.alias_nodes = self.alias_nodes.saturating_add(size.nodes);
+        self.alias_bytes = self.alias_bytes.saturating_add(size.bytes);
+        let over = if self.alias_nodes > self.limits.max_alias_nodes {
+            Some(format!("{} nodes", self.limits.max_alias_nodes))
+        } else if self.alias_bytes > self.limits.max_alias_bytes {
+            Some(format!("{} MiB of text", self.limits.max_alias_bytes >> 20))
+        } else {
+            None
+        };
+        if let Some(limit) = over {
             return Err(LoadError {
                 message: format!(
-                    "aliases expand to more than {} nodes (an alias bomb?); pinnace stops here",
-                    self.limits.max_alias_nodes
+                    "aliases expand to more than {limit} (an alias bomb?); pinnace stops here"
                 ),
                 offset,
             });
@@ -304,16 +327,83 @@ impl TreeBuilder<'_> {
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
-    match &node.value {
-        Value::Scalar(_) => 1,
-        Value::Sequence(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Mapping(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count_nodes(k) + count_nodes(v))
-                .sum::<usize>()
+/// Merge keys (`<<: *defaults`, `<<: [*a, *b]`), as go-yaml reads them and so as kubectl
+/// and kustomize see the document: the merged mappings' entries join this one, unless it
+/// has the key itself (or an earlier merged mapping had it).
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |key: &Node| matches!(&key.value, Value::Scalar(s) if s.text == "<<" && s.style == ScalarStyle::Plain);
+    if !entries.iter().any(|(key, _)| is_merge(key)) {
+        return entries;
+    }
+    let own: Vec<String> = entries
+        .iter()
+        .filter(|(key, _)| !is_merge(key))
+        .filter_map(|(key, _)| key.as_str().map(str::to_string))
+        .collect();
+    let mut merged_keys: Vec<String> = Vec::new();
+    let mut result = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if !is_merge(&key) {
+            result.push((key, value));
+            continue;
         }
+        let sources: Vec<Node> = match value.value {
+            Value::Mapping(_) => vec![value],
+            Value::Sequence(items) => items,
+            // Not a mapping to merge: kept as an ordinary entry.
+            Value::Scalar(_) => {
+                result.push((key, value));
+                continue;
+            }
+        };
+        for source in sources {
+            let Value::Mapping(source_entries) = source.value else {
+                continue;
+            };
+            for (k, v) in source_entries {
+                let Some(name) = k.as_str().map(str::to_string) else {
+                    continue;
+                };
+                if own.contains(&name) || merged_keys.contains(&name) {
+                    continue;
+                }
+                merged_keys.push(name);
+                result.push((k, v));
+            }
+        }
+    }
+    result
+}
+
+/// How much a copy of a node costs: its nodes, and the bytes of its scalars.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+    fn add(self, other: Size) -> Size {
+        Size {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
+        }
+    }
+}
+
+fn size(node: &Node) -> Size {
+    let one = Size { nodes: 1, bytes: 0 };
+    match &node.value {
+        Value::Scalar(scalar) => Size {
+            nodes: 1,
+            bytes: scalar.text.len(),
+        },
+        Value::Sequence(items) => items.iter().map(size).fold(one, |a, b| a + b),
+        Value::Mapping(entries) => entries
+            .iter()
+            .map(|(k, v)| size(k) + size(v))
+            .fold(one, |a, b| a + b),
     }
 }
 
@@ -395,6 +485,48 @@ mod tests {
     }
 
     #[test]
+    fn merge_keys_join_the_mapping_and_its_own_keys_win() {
+        let text = "base: &b {app: web, tier: back}\nother: &o {zone: a, app: no}\nm:\n  <<: [*b, *o]\n  tier: front\n";
+        let stream = load(text);
+        let m = stream.documents[0].get("m").unwrap();
+        let keys: Vec<&str> = m
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["app", "zone", "tier"]);
+        assert_eq!(m.get("app").and_then(Node::as_str), Some("web"));
+        assert_eq!(m.get("tier").and_then(Node::as_str), Some("front"));
+    }
+
+    #[test]
+    fn a_block_scalar_ending_the_file_has_no_line_break_it_did_not_write() {
+        let value = |text: &str| {
+            load(text).documents[0]
+                .get("k")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(value("k: |\n  a\n  b"), "a\nb");
+        assert_eq!(value("k: |\n  a\n  b\n"), "a\nb\n");
+        assert_eq!(value("k: >\n  a\n  b"), "a b");
+    }
+
+    #[test]
+    fn quoted_and_plain_scalars_may_span_lines() {
+        let text = "a: 'one\n  two\n\n  three'\nb: \"x\n  y \\\n  z\"\nc: plain\n  more\nd: [ \"p\n   q\", r\n   s ]\n";
+        let doc = &load(text).documents[0];
+        assert_eq!(doc.get("a").and_then(Node::as_str), Some("one two\nthree"));
+        assert_eq!(doc.get("b").and_then(Node::as_str), Some("x y z"));
+        assert_eq!(doc.get("c").and_then(Node::as_str), Some("plain more"));
+        let d: Vec<&str> = doc.list("d").iter().filter_map(Node::as_str).collect();
+        assert_eq!(d, ["p q", "r s"]);
+    }
+
+    #[test]
     fn an_alias_bomb_is_stopped() {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for level in 1..10 {
@@ -419,5 +551,18 @@ mod tests {
         }
         let error = load(&block).error.expect("too deep");
         assert!(error.message.contains("nest"), "{}", error.message);
+    }
+
+    #[test]
+    fn aliases_that_repeat_a_large_scalar_are_stopped_by_bytes() {
+        let big = "x".repeat(100_000);
+        let repeat = |times: usize| {
+            let mut text = format!("a: &big {big}\nlist:\n");
+            text.push_str(&"- *big\n".repeat(times));
+            text
+        };
+        assert!(load(&repeat(100)).error.is_none());
+        let error = load(&repeat(30_000)).error.expect("over the byte budget");
+        assert!(error.message.contains("MiB of text"), "{}", error.message);
     }
 }

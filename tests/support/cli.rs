@@ -61,6 +61,12 @@ pub fn pinnace(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("XDG_CONFIG_HOME")
         .args(args);
+    // The registry is reached as the repository's config says (plain HTTP, a CA file), which
+    // pinnace takes only from a config the invoker names (tests/hostile_tree.rs tests that).
+    let config = repo.path().join(".pinnace.yaml");
+    if config.is_file() {
+        command.env("PINNACE_CONFIG", config);
+    }
     for (key, value) in env {
         command.env(key, value);
     }

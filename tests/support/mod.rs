@@ -2,7 +2,8 @@
 //!
 //! Include it from a test file with `mod support;` and use the re-exports:
 //! `Registry`, `TestImage`, `Pushed`, `RateLimitProxy`, `DigestStrippingProxy`, `TokenServer`,
-//! `TokenRequest`, `docker_config_with_auth`,
+//! `TokenRequest`, `HostileServer` (a misbehaving registry, for what no real one can be made
+//! to do), `docker_config_with_auth`,
 //! `docker_config_with_helper`, `registry_tools_missing`. Every test that starts a registry
 //! begins with `if support::registry_tools_missing() { return; }`.
 //!
@@ -12,6 +13,7 @@
 pub mod cli;
 pub mod cosign;
 pub mod docker_config;
+pub mod hostile_server;
 pub mod http;
 pub mod oci_layout;
 pub mod proxy;
@@ -22,6 +24,7 @@ pub mod token_server;
 pub mod tools;
 
 pub use docker_config::{docker_config_with_auth, docker_config_with_helper};
+pub use hostile_server::{HostileServer, Reply, Seen};
 pub use http::{HttpResponse, http_get, http_request};
 pub use oci_layout::TestImage;
 pub use proxy::{DigestStrippingProxy, RateLimitProxy};

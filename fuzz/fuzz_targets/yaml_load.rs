@@ -1,0 +1,10 @@
+//! The YAML loader and the model (see `pinnace_fuzz::check_yaml`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        pinnace_fuzz::check_yaml(text);
+    }
+});
