@@ -523,3 +523,109 @@ fn an_overlay_digest_is_reported_at_the_overlay_entry() {
         "{report}"
     );
 }
+
+/// A registry that lies: a payload blob with other bytes than its digest names, a signature
+/// manifest whose bytes are not the ones its digest header names, a payload without end. Each
+/// is a finding (the signatures are not known to verify), never a pass.
+#[test]
+fn a_lying_registry_gets_no_signature_verified() {
+    use support::oci_layout::sha256_digest;
+    use support::{HostileServer, Reply};
+    let trusted = SigningKey::generate(KeyKind::P256);
+    let pinned = |seed: &str| sha256_digest(seed.as_bytes());
+    let (swapped, mislabelled, endless) =
+        (pinned("swapped"), pinned("mislabelled"), pinned("endless"));
+    let signed = payload("x/team/swapped", &swapped);
+    let signature = trusted.sign(&signed);
+    let manifest = move |payload_digest: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256_digest(b"{}"), "size": 2},
+            "layers": [{
+                "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                "digest": payload_digest, "size": 10,
+                "annotations": {"dev.cosignproject.cosign/signature": signature},
+            }],
+        }))
+        .unwrap()
+    };
+    let oci = ("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+    let decoy = sha256_digest(b"the bytes the digest names");
+    let (sig_swapped, sig_mislabelled, sig_endless) = (
+        format!(
+            "/v2/team/swapped/manifests/{}",
+            support::cosign::signature_tag(&swapped)
+        ),
+        format!(
+            "/v2/team/mislabelled/manifests/{}",
+            support::cosign::signature_tag(&mislabelled)
+        ),
+        format!(
+            "/v2/team/endless/manifests/{}",
+            support::cosign::signature_tag(&endless)
+        ),
+    );
+    let signed_for_server = signed.clone();
+    let server = HostileServer::start(move |seen| {
+        let path = seen.path.as_str();
+        if path == sig_swapped || path == sig_endless {
+            Reply::new(200, &[oci], manifest(&decoy))
+        } else if path == sig_mislabelled {
+            let body = manifest(&decoy);
+            let wrong = sha256_digest(b"another manifest");
+            Reply::new(200, &[oci, ("Docker-Content-Digest", wrong.as_str())], body)
+        } else if path == format!("/v2/team/swapped/blobs/{decoy}") {
+            // A validly signed payload, served under a digest that is not its own.
+            Reply::new(200, &[], signed_for_server.clone())
+        } else if path.starts_with("/v2/team/endless/blobs/") {
+            Reply::endless(200, &[], "{")
+        } else {
+            Reply::new(404, &[], "")
+        }
+    });
+    let host = server.host();
+    let repo = signed_repo(&host, &[&trusted]);
+    repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/swapped@{swapped}"),
+            &format!("{host}/team/mislabelled@{mislabelled}"),
+            &format!("{host}/team/endless@{endless}"),
+        ],
+    );
+    let output = pinnace(
+        &repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    );
+    let found = findings(&output.stdout);
+    let messages: Vec<&str> = found.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}\n{}", text(&output).1);
+    assert!(
+        messages[0].contains("signatures not checked")
+            && messages[0].contains("do not match its digest"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[1].contains("signatures not checked")
+            && messages[1].contains("Docker-Content-Digest"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[2].contains("signatures not checked")
+            && messages[2].contains("larger than 256 KiB"),
+        "{}",
+        messages[2]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
