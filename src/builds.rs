@@ -122,7 +122,7 @@ impl Refused {
 
 /// The first document of the kustomization in `dir`.
 fn kustomization_of(dir: &Path) -> Option<Node> {
-    let text = std::fs::read_to_string(kustomize::find_kustomization(dir)?).ok()?;
+    let text = crate::files::read_text(&kustomize::find_kustomization(dir)?).ok()?;
     crate::yaml::load_stream(&text, crate::yaml::Limits::default())
         .documents
         .into_iter()

@@ -43,8 +43,9 @@ pub struct CheckArgs {
     /// Skip these rules (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     ignore: Vec<String>,
-    /// Also ask registries whether pinned digests are stale, unknown or single-platform
-    /// (adds the `stale-digest`, `unknown-digest` and `single-arch-pin` rules).
+    /// Also ask registries whether pinned digests are stale, unknown, single-platform or
+    /// unsigned (adds the `stale-digest`, `unknown-digest`, `single-arch-pin` and
+    /// `unsigned-image` rules).
     #[arg(long)]
     online: bool,
     /// Clone the remote bases Kustomize builds name (git URLs) into the cache, pinned to
@@ -54,6 +55,9 @@ pub struct CheckArgs {
     /// With `--online`: requests in flight at once per registry (1 to 256).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
+    /// With `--online`: signature verdicts kept between runs (see `pin --cache`).
+    #[command(flatten)]
+    cache: super::pin::CacheArgs,
     /// The name standard input is reported under (it also selects config overrides).
     #[arg(long, default_value = "<stdin>", value_name = "NAME")]
     stdin_filename: String,
@@ -323,7 +327,19 @@ fn gather_facts(
         all.dedup_by_key(|r| r.to_string());
         all
     };
-    let facts = OnlineFacts::gather(&distinct, &client, args.jobs.saturating_mul(4));
+    let mut facts = OnlineFacts::gather(&distinct, &client, args.jobs.saturating_mul(4));
+    let cache = args.cache.open()?;
+    facts.signatures = crate::signatures::gather_for_run(
+        settings,
+        &distinct,
+        &client,
+        cache.as_ref(),
+        args.jobs.saturating_mul(4),
+    )
+    .map_err(|e| miette::miette!("{e}"))?;
+    if let Some(cache) = &cache {
+        cache.save().map_err(|e| miette::miette!("{e}"))?;
+    }
     let problems = facts
         .failures()
         .into_iter()

@@ -4,6 +4,7 @@
 mod helm;
 mod load;
 mod settings;
+mod signatures;
 mod trust;
 
 pub use helm::{
@@ -14,6 +15,8 @@ pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use settings::{RuleSelection, Settings};
+pub(crate) use settings::{glob_set, host_glob};
+pub use signatures::{SignatureEntry, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
 
 use std::collections::BTreeMap;
@@ -56,6 +59,9 @@ pub struct Config {
     /// What the network policy rules ask for.
     #[serde(default)]
     pub network_policies: NetworkPolicies,
+    /// Images that must be signed, and the keys that sign them (checked with `--online`).
+    #[serde(default)]
+    pub signatures: Vec<SignatureEntry>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]

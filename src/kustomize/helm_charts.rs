@@ -183,11 +183,15 @@ fn inflate_one(
             entry.span,
         ));
     }
-    for mut document in stream.documents.into_iter().filter(|d| !d.is_null()) {
-        document.shift(base);
-        super::load::append(Resource::new(document), resources)?;
-    }
-    Ok(())
+    let rendered = stream
+        .documents
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .map(|mut document| {
+            document.shift(base);
+            Resource::new(document)
+        });
+    super::load::extend_checked(resources, rendered)
 }
 
 /// `-f` files in kustomize's order: the values file (the chart's own by default), the

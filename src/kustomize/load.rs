@@ -215,7 +215,7 @@ impl Builder {
                     error
                 })?;
                 for resource in built {
-                    append(resource, resources)?;
+                    append(resource, resources, &mut seen)?;
                 }
                 continue;
             }
@@ -374,6 +374,19 @@ fn id_key(resource: &Resource) -> [String; 5] {
         id.name.to_string(),
         id.effective_namespace().to_string(),
     ]
+}
+
+/// Adds resources made elsewhere in a build (a rendered Helm chart), each refused as
+/// [`append`] refuses it.
+pub fn extend_checked(
+    resources: &mut Vec<Resource>,
+    new: impl IntoIterator<Item = Resource>,
+) -> Result<(), KustomizeError> {
+    let mut seen: IdSet = resources.iter().map(id_key).collect();
+    for resource in new {
+        append(resource, resources, &mut seen)?;
+    }
+    Ok(())
 }
 
 /// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
