@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod signatures;
 pub mod source;
 pub mod suppress;
 pub mod yaml;

@@ -114,6 +114,11 @@ impl SourceMap {
         base
     }
 
+    /// The base offset the next file added will get.
+    pub fn next_offset(&self) -> u32 {
+        self.next_base
+    }
+
     /// The file a span lies in, and the span relative to that file.
     pub fn lookup(&self, span: Span) -> Option<(&SourceFile, Span)> {
         let index = self

@@ -9,9 +9,12 @@ use serde::Serialize;
 use super::{ConfigArgs, exit, settings};
 use crate::builds::{PinScope, scan_for_pin};
 use crate::config::RuleSelection;
+use crate::image_ref::ImageRef;
 use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::{ParsedImage, extract};
 use crate::pipeline::{self, Loaded};
+use crate::registry::RegistryClient;
+use crate::signatures::{EntryVerdict, Verdict, Verifier, required_policies};
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -23,6 +26,14 @@ pub struct ImagesArgs {
     /// The name standard input is reported under.
     #[arg(long, default_value = "<stdin>", value_name = "NAME")]
     stdin_filename: String,
+    /// Ask registries who signed each pinned digest (under config `signatures`).
+    #[arg(long)]
+    signatures: bool,
+    /// With `--signatures`: requests in flight at once per registry.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    jobs: usize,
+    #[command(flatten)]
+    cache: super::pin::CacheArgs,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -50,9 +61,13 @@ struct ImageRow {
     normalized: Option<String>,
     tag: Option<String>,
     digest: Option<String>,
-    /// `pinned`, `tagged`, `templated` or `invalid`; `overridden` for an image every
-    /// Kustomize build in scope replaces through an overlay's `images:` entry.
+    /// `pinned`, `tagged`, `untagged` (neither tag nor digest: `latest`), `templated` or
+    /// `invalid`; `overridden` for an image every Kustomize build in scope replaces through an
+    /// overlay's `images:` entry.
     status: &'static str,
+    /// With `--signatures`: who signed the pinned digest (the key), or what was found instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
 }
 
 pub fn run(args: ImagesArgs) -> miette::Result<u8> {
@@ -103,6 +118,7 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
                                 tag,
                                 digest,
                                 status,
+                                signature: None,
                             }
                         })
                         .collect::<Vec<_>>())
@@ -112,10 +128,14 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         |file_rows| rows.extend(file_rows),
     );
     rows.extend(overlay_rows(&scope, &names));
+    rows.extend(inline_patch_rows(&scope, &names));
     rows.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     rows.dedup_by(|a, b| {
         (&a.path, a.line, a.column, &a.image) == (&b.path, b.line, b.column, &b.image)
     });
+    if args.signatures {
+        add_signatures(&mut rows, &args, &settings)?;
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match args.format {
         ListFormat::Json => serde_json::to_writer_pretty(&mut out, &rows)
@@ -126,9 +146,14 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
                 Some(name) => format!("{}/{}", row.kind, name),
                 None => row.kind.clone(),
             };
+            let signature = match &row.signature {
+                Some(signature) => format!("\t{signature}"),
+                None if args.signatures => "\t-".to_string(),
+                None => String::new(),
+            };
             writeln!(
                 out,
-                "{}:{}:{}\t{}\t{}\t{}\t{}",
+                "{}:{}:{}\t{}\t{}\t{}\t{}{signature}",
                 row.path,
                 row.line,
                 row.column,
@@ -146,6 +171,56 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
     Ok(exit::CLEAN)
 }
 
+/// Fills in who signed each pinned row's digest, asking each distinct digest once.
+fn add_signatures(
+    rows: &mut [ImageRow],
+    args: &ImagesArgs,
+    settings: &crate::config::Settings,
+) -> miette::Result<()> {
+    let policies = required_policies(settings)
+        .map_err(|e| miette::miette!("{}", e.replace("--require-signature", "--signatures")))?;
+    let client = RegistryClient::new(super::pin::client_options(settings, args.jobs))
+        .map_err(|e| miette::miette!("{e}"))?;
+    let cache = args.cache.open()?;
+    let verifier = Verifier {
+        policies: &policies,
+        client: &client,
+        cache: cache.as_ref(),
+    };
+    let pinned = |row: &ImageRow| {
+        let reference = format!("{}@{}", row.normalized.as_ref()?, row.digest.as_ref()?);
+        ImageRef::parse(&reference).ok()
+    };
+    let references: Vec<ImageRef> = rows.iter().filter_map(pinned).collect();
+    let facts = verifier.verify_all(&references, args.jobs.saturating_mul(4));
+    for row in rows.iter_mut() {
+        let Some(reference) = pinned(row) else {
+            continue;
+        };
+        let verdicts = facts.get(&reference.to_string()).map(Vec::as_slice);
+        row.signature = Some(signers(verdicts.unwrap_or(&[])));
+    }
+    if let Some(cache) = &cache {
+        cache.save().map_err(|e| miette::miette!("{e}"))?;
+    }
+    Ok(())
+}
+
+/// `signed by KEY` for each entry that verified, else what was found, one clause per entry.
+fn signers(verdicts: &[EntryVerdict]) -> String {
+    if verdicts.is_empty() {
+        return "no signatures entry covers it".to_string();
+    }
+    let clauses: Vec<String> = verdicts
+        .iter()
+        .map(|v| match &v.verdict {
+            Verdict::Verified { key } => format!("signed by {key}"),
+            other => format!("unsigned: {}", other.describe()),
+        })
+        .collect();
+    clauses.join("; ")
+}
+
 /// Normalized name, tag, digest and status of an image value.
 fn describe(
     parsed: &ParsedImage,
@@ -155,15 +230,45 @@ fn describe(
             Some(r.name()),
             r.tag().map(str::to_string),
             r.digest().map(|d| d.to_string()),
-            if r.digest().is_some() {
-                "pinned"
-            } else {
-                "tagged"
+            match (r.digest(), r.tag()) {
+                (Some(_), _) => "pinned",
+                (None, Some(_)) => "tagged",
+                (None, None) => "untagged",
             },
         ),
         ParsedImage::Templated => (None, None, None, "templated"),
         ParsedImage::Invalid(_) => (None, None, None, "invalid"),
     }
+}
+
+/// One row per image an inline Kustomize patch writes, at its line in the kustomization.
+fn inline_patch_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
+    let mut rows = Vec::new();
+    for (path, span, built) in &scope.inline {
+        let Ok(text) = crate::files::read_text(path) else {
+            continue;
+        };
+        let source = crate::source::SourceFile::new(names.get(path), text);
+        let position = source.position(span.start);
+        let (normalized, tag, digest, status) = describe(&built.parsed);
+        rows.push(ImageRow {
+            path: source.name.clone(),
+            line: position.line,
+            column: position.column,
+            kind: built.subject.kind.clone(),
+            name: built.subject.name.clone(),
+            namespace: built.subject.namespace.clone(),
+            container: built.subject.container.clone(),
+            field: "kustomize patch".to_string(),
+            image: built.text.clone(),
+            normalized,
+            tag,
+            digest,
+            status,
+            signature: None,
+        });
+    }
+    rows
 }
 
 /// One row per Kustomize `images:` entry that sets an image in a build, at the entry.
@@ -192,6 +297,7 @@ fn overlay_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
                 tag,
                 digest,
                 status,
+                signature: None,
             });
         }
     }

@@ -13,6 +13,7 @@ use crate::finding::Warning;
 use crate::fix::{self, PinOptions, SkipReason, write_atomically};
 use crate::pin_plan::{FileResult, apply_file, plan_paths};
 use crate::registry::{ClientOptions, CredentialStore, RegistryClient, ResolutionCache, Resolver};
+use crate::signatures::{Verifier, require_signatures, required_policies};
 
 #[derive(Debug, Args)]
 pub struct PinArgs {
@@ -24,6 +25,10 @@ pub struct PinArgs {
     dry_run: bool,
     #[command(flatten)]
     choices: PinChoices,
+    /// Pin only digests with a signature that verifies under config `signatures` (cosign
+    /// keys); every other image is left as it was, with the reason.
+    #[arg(long)]
+    require_signature: bool,
     /// Requests in flight at once per registry (1 to 256).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
@@ -109,6 +114,11 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
     fix::clean_up_on_signal();
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
     let options = args.choices.options();
+    let signature_policies = args
+        .require_signature
+        .then(|| required_policies(&settings))
+        .transpose()
+        .map_err(|e| miette::miette!("{e}"))?;
     let mut tally = Tally::default();
     let plan = plan_paths(&args.paths, &settings, options);
     report_scan_warnings(&plan.warnings);
@@ -123,8 +133,22 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         jobs: args.jobs.saturating_mul(4),
     };
     let progress = progress_bar(lookups.len() as u64, args.quiet);
-    let resolutions = resolver.resolve_tags(&lookups, || progress.inc(1));
+    let mut resolutions = resolver.resolve_tags(&lookups, || progress.inc(1));
     progress.finish_and_clear();
+    if let Some(policies) = &signature_policies {
+        let verifier = Verifier {
+            policies,
+            client: &client,
+            cache: cache.as_ref(),
+        };
+        require_signatures(
+            &mut resolutions,
+            &lookups,
+            &settings,
+            &verifier,
+            args.jobs.saturating_mul(4),
+        );
+    }
     if let Some(cache) = &cache {
         cache.save().map_err(|e| miette::miette!("{e}"))?;
     }

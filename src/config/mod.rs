@@ -4,6 +4,7 @@
 mod helm;
 mod load;
 mod settings;
+mod signatures;
 mod trust;
 
 pub use helm::{
@@ -14,6 +15,8 @@ pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use settings::{RuleSelection, Settings};
+pub(crate) use settings::{glob_set, host_glob};
+pub use signatures::{SignatureEntry, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
 
 use std::collections::BTreeMap;
@@ -47,12 +50,27 @@ pub struct Config {
     /// Helm values files, and how charts are rendered.
     #[serde(default)]
     pub helm: HelmConfig,
+    /// How Kustomize builds treat what lies outside the tree.
+    #[serde(default)]
+    pub kustomize: KustomizeConfig,
     /// The namespace of resources that name none and that no Kustomize `namespace:` sets
     /// (`default` when absent). Workloads and NetworkPolicies only match within a namespace.
     pub default_namespace: Option<String>,
     /// What the network policy rules ask for.
     #[serde(default)]
     pub network_policies: NetworkPolicies,
+    /// Images that must be signed, and the keys that sign them (checked with `--online`).
+    #[serde(default)]
+    pub signatures: Vec<SignatureEntry>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KustomizeConfig {
+    /// Clone remote bases (git URLs) into the cache, pinned to their ref, as
+    /// `check --fetch-remote` does. Honoured only from the invoker's config (`--config`,
+    /// `PINNACE_CONFIG`, the user's config), never from one found in the tree.
+    pub fetch_remote: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]

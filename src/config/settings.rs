@@ -209,7 +209,7 @@ impl FileLevels<'_> {
 
 /// Patterns were validated when the config was read; `*` stops at `/` so that
 /// `docker.io/library/*` does not reach into nested paths.
-fn glob_set(patterns: impl Iterator<Item = String>) -> GlobSet {
+pub(crate) fn glob_set(patterns: impl Iterator<Item = String>) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         let glob = GlobBuilder::new(&pattern)
@@ -225,7 +225,7 @@ fn glob_set(patterns: impl Iterator<Item = String>) -> GlobSet {
 
 /// A registry pattern as a glob on image names: a bare host (`registry.example.com`) stands
 /// for everything it serves.
-fn host_glob(pattern: &str) -> String {
+pub(crate) fn host_glob(pattern: &str) -> String {
     if pattern.contains('/') {
         pattern.to_string()
     } else {

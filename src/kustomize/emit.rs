@@ -107,9 +107,17 @@ fn scalar_text(node: &Node) -> String {
     }
 }
 
+/// Words YAML 1.1 reads as booleans, which kubectl quotes so that older readers still see
+/// a string.
+const YAML_11_BOOLEANS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF",
+];
+
 /// Text that reads back as the same plain scalar.
 fn is_safe_plain(text: &str) -> bool {
     !text.is_empty()
+        && !YAML_11_BOOLEANS.contains(&text)
         && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
         && !text.ends_with([' ', ':'])
         && !text.contains(": ")

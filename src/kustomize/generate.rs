@@ -32,7 +32,8 @@ pub fn run(
             generate(k, entry, kind, options, resources, builder)?;
         }
     }
-    Ok(())
+    super::helm_charts::inflate(k, resources, builder)?;
+    super::plugins::run_generators(k, resources, builder)
 }
 
 fn generate(
@@ -46,53 +47,119 @@ fn generate(
     let text = |key| entry.get(key).and_then(Node::as_str);
     let name =
         text("name").ok_or_else(|| KustomizeError::at("a generator needs a `name`", entry.span))?;
-    let namespace = text("namespace");
     let data = read_data(k, entry, builder)?;
-    let existing = resources
-        .iter()
-        .position(|r| r.kind() == kind && r.was_named(name, namespace));
-    match (text("behavior").unwrap_or("create"), existing) {
-        ("create", Some(_)) => Err(KustomizeError::at(
-            format!(
-                "{kind} `{name}` already exists: behavior must be merge or replace to change it"
-            ),
-            entry.span,
-        )),
-        ("create", None) => {
-            let mut resource = Resource::new(new_object(kind, name, namespace, entry, options));
-            put_data(&mut resource.node, kind, &data, false);
-            resource.needs_hash = !hash_disabled(entry, options);
-            resources.push(resource);
-            Ok(())
+    let mut generated = Resource::new(new_object(kind, name, text("namespace"), entry, options));
+    put_data(&mut generated.node, kind, &data, false);
+    generated.needs_hash = !hash_disabled(entry, options);
+    absorb(
+        generated,
+        text("behavior").unwrap_or("create"),
+        entry,
+        resources,
+    )
+}
+
+/// Adds a generated resource, or merges it into (or lets it replace) the one resource that
+/// has or had its id, as `behavior` says.
+fn absorb(
+    mut generated: Resource,
+    behavior: &str,
+    entry: &Node,
+    resources: &mut Vec<Resource>,
+) -> Result<(), KustomizeError> {
+    let id = generated.current_id();
+    let matches: Vec<usize> = (0..resources.len())
+        .filter(|&i| resources[i].had_id(&id))
+        .collect();
+    let (kind, name) = (id.kind.to_string(), id.name.to_string());
+    let index = match (behavior, matches.as_slice()) {
+        ("create" | "merge" | "replace", [_, _, ..]) => {
+            return Err(KustomizeError::at(
+                format!(
+                    "{} resources could take the {kind} `{name}` this generator makes",
+                    matches.len()
+                ),
+                entry.span,
+            ));
         }
-        (behavior @ ("merge" | "replace"), Some(index)) => {
-            let node = &mut resources[index].node;
-            put_data(node, kind, &data, behavior == "replace");
-            let labels = meta_pairs(entry, options, "labels");
-            let annotations = meta_pairs(entry, options, "annotations");
-            if let Some(metadata) = node.get_mut("metadata") {
-                for (key, pairs) in [("labels", labels), ("annotations", annotations)] {
-                    if !pairs.is_empty() {
-                        let mut map = metadata
-                            .get(key)
-                            .cloned()
-                            .unwrap_or_else(|| Node::mapping(Vec::new(), entry.span));
-                        merge_pairs(&mut map, &pairs);
-                        metadata.set(key, map);
-                    }
-                }
-            }
-            Ok(())
+        ("create", []) => {
+            resources.push(generated);
+            return Ok(());
         }
-        (behavior @ ("merge" | "replace"), None) => Err(KustomizeError::at(
-            format!("behavior `{behavior}` needs an existing {kind} `{name}` to change"),
-            entry.span,
-        )),
-        (other, _) => Err(KustomizeError::at(
-            format!("unknown behavior `{other}`"),
-            entry.span,
-        )),
+        ("create", [_]) => {
+            return Err(KustomizeError::at(
+                format!(
+                    "{kind} `{name}` already exists: behavior must be merge or replace to change it"
+                ),
+                entry.span,
+            ));
+        }
+        ("merge" | "replace", []) => {
+            return Err(KustomizeError::at(
+                format!("behavior `{behavior}` needs an existing {kind} `{name}` to change"),
+                entry.span,
+            ));
+        }
+        ("merge" | "replace", [index]) => *index,
+        (other, _) => {
+            return Err(KustomizeError::at(
+                format!("unknown behavior `{other}`"),
+                entry.span,
+            ));
+        }
+    };
+    let old = &resources[index];
+    if behavior == "merge" {
+        // A merged object stays the base generator's (its origin, its location).
+        generated.node.span = old.node.span;
+        for field in ["data", "binaryData"] {
+            merge_map_under(&mut generated.node, old.node.get(field), field, entry.span);
+        }
     }
+    take_identity(&mut generated, old, entry.span);
+    resources[index] = generated;
+    Ok(())
+}
+
+/// What a merged or replacing generator keeps of the resource it changes: its name and
+/// namespace, its labels and annotations (under the new ones), and what the build
+/// remembers of it. A hash suffix is kept only when both want one.
+fn take_identity(generated: &mut Resource, old: &Resource, span: Span) {
+    for field in ["labels", "annotations"] {
+        let old_map = old.node.at(&["metadata", field]);
+        if let Some(metadata) = generated.node.get_mut("metadata") {
+            merge_map_under(metadata, old_map, field, span);
+        }
+    }
+    generated.set_name(old.name(), span);
+    if let Some(metadata) = generated.node.get_mut("metadata") {
+        match old.namespace() {
+            Some(namespace) => metadata.set("namespace", Node::scalar(namespace, span)),
+            None => {
+                metadata.remove("namespace");
+            }
+        }
+    }
+    generated.previous = old.previous.clone();
+    generated.prefixes = old.prefixes.clone();
+    generated.suffixes = old.suffixes.clone();
+    generated.needs_hash = generated.needs_hash && old.needs_hash;
+}
+
+/// Puts the entries of `old` under `field` of `node`, below the entries already there.
+fn merge_map_under(node: &mut Node, old: Option<&Node>, field: &str, span: Span) {
+    let Some(old_entries) = old.and_then(Node::as_mapping) else {
+        return;
+    };
+    let mut merged = Node::mapping(old_entries.to_vec(), span);
+    if let Some(new_entries) = node.get(field).and_then(Node::as_mapping) {
+        for (key, value) in new_entries {
+            if let Some(key) = key.as_str() {
+                merged.set(key, value.clone());
+            }
+        }
+    }
+    node.set(field, merged);
 }
 
 /// `(key, value)` pairs from `literals`, `envs` (and the old `env`) and `files`, in that order.
@@ -261,12 +328,10 @@ fn base64_wrapped(bytes: &[u8]) -> String {
 pub fn add_hash_suffixes(resources: &mut [Resource]) {
     for resource in resources.iter_mut().filter(|r| r.needs_hash) {
         let hash = content_hash(&resource.node);
-        resource.remember_identity();
+        resource.store_previous_id();
         let name = format!("{}-{hash}", resource.name());
         let span = resource.node.span;
-        if let Some(metadata) = resource.node.get_mut("metadata") {
-            metadata.set("name", Node::scalar(name, span));
-        }
+        resource.set_name(&name, span);
     }
 }
 

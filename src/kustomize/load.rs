@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::resource::Resource;
+use super::validate::Role;
 use super::{KustomizeError, NotBuilt, transform};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::yaml::{Limits, Node, load_stream};
@@ -45,10 +46,19 @@ impl Kustomization {
 pub struct Builder {
     pub sources: SourceMap,
     pub not_built: Vec<NotBuilt>,
-    /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
-    pub inline_patches: Vec<(u32, u32, Span)>,
+    /// Inline patch text in `sources`, with where it is written in its kustomization.
+    pub inline_patches: Vec<super::InlinePatch>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The `configurations` of the kustomization being built, with its bases' (see
+    /// `configurations`).
+    pub config: super::configurations::TransformerConfig,
+    /// Every var declared so far (see `vars`).
+    pub vars: Vec<super::vars::Var>,
+    /// What `buildMetadata` asks to record (see `build_metadata`).
+    pub metadata: super::build_metadata::Tracker,
+    /// The root kustomization's `sortOptions`.
+    pub sort_options: Option<Node>,
 }
 
 impl Builder {
@@ -57,7 +67,11 @@ impl Builder {
         let canonical = resolve(dir)
             .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
         self.enter(&canonical, "kustomizations")?;
+        // A base starts from no configuration; what it collects joins its parent's.
+        let parent_config = std::mem::take(&mut self.config);
         let result = self.build_in(&canonical);
+        let own_config = std::mem::replace(&mut self.config, parent_config);
+        self.config.merge(own_config);
         self.stack.pop();
         result
     }
@@ -86,10 +100,18 @@ impl Builder {
     }
 
     fn build_in(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
-        let kustomization = self.load_kustomization(dir)?;
+        let is_root = self.stack.len() == 1;
+        let role = if is_root {
+            Role::Root
+        } else {
+            Role::Kustomization
+        };
+        let kustomization = self.load_kustomization(dir, role)?;
+        if is_root {
+            self.sort_options = kustomization.node.get("sortOptions").cloned();
+        }
         let mut resources = Vec::new();
         self.add_resources(&kustomization, &mut resources)?;
-        refuse_duplicates(&resources, dir)?;
         super::generate::run(&kustomization, &mut resources, self)?;
         for (path, span) in kustomization.strings("components") {
             self.apply_component(dir, &path, span, &mut resources)?;
@@ -124,15 +146,20 @@ impl Builder {
         canonical: &Path,
         resources: &mut Vec<Resource>,
     ) -> Result<(), KustomizeError> {
-        let component = self.load_kustomization(canonical)?;
+        let component = self.load_kustomization(canonical, Role::Component)?;
         self.add_resources(&component, resources)?;
+        super::generate::run(&component, resources, self)?;
         for (path, span) in component.strings("components") {
             self.apply_component(canonical, &path, span, resources)?;
         }
         transform::apply(&component, resources, self)
     }
 
-    fn load_kustomization(&mut self, dir: &Path) -> Result<Kustomization, KustomizeError> {
+    fn load_kustomization(
+        &mut self,
+        dir: &Path,
+        role: Role,
+    ) -> Result<Kustomization, KustomizeError> {
         let file = find_kustomization(dir).ok_or_else(|| {
             KustomizeError::new(format!(
                 "{} has no kustomization.yaml, kustomization.yml or Kustomization",
@@ -151,15 +178,19 @@ impl Builder {
                 dir.display()
             )));
         }
+        let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
-        let node = documents
+        let file_span = Span::new(start as usize, start as usize);
+        let mut node = documents
             .drain(..)
             .next()
-            .unwrap_or_else(|| Node::mapping(Vec::new(), Span::default()));
-        for (field, what) in [
-            ("helmCharts", "Helm charts"),
-            ("helmChartInflationGenerator", "Helm charts"),
-        ] {
+            .unwrap_or_else(|| Node::scalar("", file_span));
+        super::field_names::canonicalize(&mut node);
+        super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
+        let node = last_key_wins(node);
+        self.metadata.read_top(&node, dir);
+        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
+        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
             if let Some(value) = node.get(field) {
                 self.not_built.push(NotBuilt {
                     span: value.span,
@@ -167,10 +198,13 @@ impl Builder {
                 });
             }
         }
-        Ok(Kustomization {
+        let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
-        })
+        };
+        // Before its resources are built, as kustomize sets the schema (the first one wins).
+        super::openapi::read(&kustomization, self)?;
+        Ok(kustomization)
     }
 
     fn add_resources(
@@ -182,22 +216,32 @@ impl Builder {
             .strings("resources")
             .into_iter()
             .chain(kustomization.strings("bases"));
+        let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
             if is_remote(&entry) {
-                self.not_built.push(NotBuilt {
-                    span,
-                    reason: format!("remote resource `{entry}` is never fetched"),
-                });
+                let Some(dir) = self.remote_checkout(&entry, span)? else {
+                    continue;
+                };
+                let built = self.build_target(&dir).map_err(|mut error| {
+                    error.span = error.span.or(Some(span));
+                    error
+                })?;
+                for resource in built {
+                    append(resource, resources, &mut seen)?;
+                }
                 continue;
             }
             let (canonical, metadata) = resolve_in(&kustomization.dir, &entry).map_err(|e| {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
             if metadata.is_dir() {
-                resources.extend(self.build_target(&canonical).map_err(|mut error| {
+                let built = self.build_target(&canonical).map_err(|mut error| {
                     error.span = error.span.or(Some(span));
                     error
-                })?);
+                })?;
+                for resource in built {
+                    append(resource, resources, &mut seen)?;
+                }
                 continue;
             }
             if !canonical.starts_with(&kustomization.dir) {
@@ -209,11 +253,42 @@ impl Builder {
                     span,
                 ));
             }
-            for document in self.load_file(&canonical)? {
-                add_document(document, resources);
-            }
+            add_documents(self.load_file(&canonical)?, resources, &mut seen)?;
         }
         Ok(())
+    }
+
+    /// The cached checkout of a remote base (see `remote`), or `None` (recorded as not
+    /// built) when it was not fetched.
+    fn remote_checkout(
+        &mut self,
+        entry: &str,
+        span: Span,
+    ) -> Result<Option<PathBuf>, KustomizeError> {
+        let shown = super::remote::redact(entry);
+        let Some(base) = super::remote::parse(entry) else {
+            self.not_built.push(NotBuilt {
+                span,
+                reason: format!("remote resource `{shown}` is never fetched"),
+            });
+            return Ok(None);
+        };
+        match super::remote::locate(&base) {
+            Ok(Some(dir)) => Ok(Some(dir)),
+            Ok(None) => {
+                self.not_built.push(NotBuilt {
+                    span,
+                    reason: format!(
+                        "remote resource `{shown}` is not fetched (run `pinnace build --fetch` or `pinnace check --fetch-remote` to fetch it once into the cache)"
+                    ),
+                });
+                Ok(None)
+            }
+            Err(message) => Err(KustomizeError::at(
+                format!("remote resource `{shown}`: {message}"),
+                span,
+            )),
+        }
     }
 
     /// Patch text written inline in a kustomization, read as its own source.
@@ -225,7 +300,19 @@ impl Builder {
     ) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
+        let written = self.sources.lookup(span).and_then(|(file, local)| {
+            let file_base = span.start - local.start;
+            let lines = super::inline_lines(&file.text, local, text)?;
+            Some(lines.into_iter().map(|(t, f)| (t, f + file_base)).collect())
+        });
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
+        let end = base.saturating_add(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        self.inline_patches.push(super::InlinePatch {
+            start: base,
+            end,
+            lines: written.unwrap_or_default(),
+            entry: span,
+        });
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),
@@ -286,29 +373,55 @@ impl Builder {
     }
 }
 
-/// Kustomize refuses two resources with the same group, kind, namespace and name (a base
-/// reached twice through a diamond of overlays, say).
-fn refuse_duplicates(resources: &[Resource], dir: &Path) -> Result<(), KustomizeError> {
-    let mut seen = std::collections::HashSet::new();
-    for resource in resources {
-        let id = (
-            resource.group(),
-            resource.kind(),
-            resource.namespace(),
-            resource.name(),
-        );
-        if !seen.insert(id) {
-            return Err(KustomizeError::at(
-                format!(
-                    "{} `{}` is added twice while building {} (kustomize: already registered id)",
-                    resource.kind(),
-                    resource.name(),
-                    dir.display()
-                ),
-                resource.node.span,
-            ));
-        }
+/// The current ids of a list of resources, as kustomize compares them (group, version, kind,
+/// name, effective namespace).
+type IdSet = std::collections::HashSet<[String; 5]>;
+
+fn id_key(resource: &Resource) -> [String; 5] {
+    let id = resource.current_id();
+    [
+        id.group.to_string(),
+        id.version.to_string(),
+        id.kind.to_string(),
+        id.name.to_string(),
+        id.effective_namespace().to_string(),
+    ]
+}
+
+/// Adds resources made elsewhere in a build (a rendered Helm chart), each refused as
+/// [`append`] refuses it.
+pub fn extend_checked(
+    resources: &mut Vec<Resource>,
+    new: impl IntoIterator<Item = Resource>,
+) -> Result<(), KustomizeError> {
+    let mut seen: IdSet = resources.iter().map(id_key).collect();
+    for resource in new {
+        append(resource, resources, &mut seen)?;
     }
+    Ok(())
+}
+
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there (`seen` holds the ids of `resources`): a base reached twice through a
+/// diamond of overlays, say.
+fn append(
+    resource: Resource,
+    resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
+) -> Result<(), KustomizeError> {
+    if !seen.insert(id_key(&resource)) {
+        let id = resource.current_id();
+        return Err(KustomizeError::at(
+            format!(
+                "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
+                id.kind,
+                id.name,
+                id.describe()
+            ),
+            resource.node.span,
+        ));
+    }
+    resources.push(resource);
     Ok(())
 }
 
@@ -382,15 +495,63 @@ fn lexical(path: &Path) -> PathBuf {
     normal
 }
 
-/// A document is a resource, or a `kind: List` of them.
-fn add_document(document: Node, resources: &mut Vec<Resource>) {
-    if document.get("kind").and_then(Node::as_str) == Some("List") {
-        if let Some(items) = document.get("items").and_then(Node::as_sequence) {
-            resources.extend(items.iter().cloned().map(Resource::new));
+/// A document is a resource, or a list of them: any kind named `…List` with `items` (a
+/// `PodList` as well as a `List`). As kustomize does, a list's items go after the file's
+/// other documents.
+fn add_documents(
+    documents: Vec<Node>,
+    resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
+) -> Result<(), KustomizeError> {
+    let mut queue: std::collections::VecDeque<Node> = documents.into();
+    while let Some(document) = queue.pop_front() {
+        let is_list = document
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|kind| kind.ends_with("List"));
+        match document.get("items") {
+            Some(items) if is_list => match &items.value {
+                crate::yaml::Value::Sequence(items) => queue.extend(items.iter().cloned()),
+                _ if items.is_null() => {}
+                _ => {
+                    return Err(KustomizeError::at(
+                        "the `items` of a list must be a list of resources",
+                        items.span,
+                    ));
+                }
+            },
+            _ => append(Resource::new(document), resources, seen)?,
         }
-        return;
     }
-    resources.push(Resource::new(document));
+    Ok(())
+}
+
+/// A mapping that repeats a key keeps its last value, as kustomize reads a kustomization
+/// (through JSON).
+fn last_key_wins(mut node: Node) -> Node {
+    match &mut node.value {
+        crate::yaml::Value::Mapping(entries) => {
+            let taken = std::mem::take(entries);
+            let mut kept: Vec<(Node, Node)> = Vec::with_capacity(taken.len());
+            for (key, value) in taken {
+                let value = last_key_wins(value);
+                match kept
+                    .iter_mut()
+                    .find(|(k, _)| k.as_str().is_some() && k.as_str() == key.as_str())
+                {
+                    Some(slot) => slot.1 = value,
+                    None => kept.push((key, value)),
+                }
+            }
+            *entries = kept;
+        }
+        crate::yaml::Value::Sequence(items) => {
+            let taken = std::mem::take(items);
+            *items = taken.into_iter().map(last_key_wins).collect();
+        }
+        crate::yaml::Value::Scalar(_) => {}
+    }
+    node
 }
 
 /// Git and HTTP resources, in the forms kustomize accepts.

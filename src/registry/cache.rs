@@ -26,6 +26,16 @@ struct CacheFile {
     version: u32,
     /// `registry/repository:tag` to what it named.
     entries: BTreeMap<String, Entry>,
+    /// Signature verdicts, by digest and policy (see [`ResolutionCache::signature`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    signatures: BTreeMap<String, SignatureEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SignatureEntry {
+    verdict: crate::signatures::Verdict,
+    /// Seconds since the Unix epoch.
+    verified_at: u64,
 }
 
 #[derive(Debug)]
@@ -33,6 +43,7 @@ pub struct ResolutionCache {
     path: PathBuf,
     max_age: Duration,
     entries: Mutex<BTreeMap<String, Entry>>,
+    signatures: Mutex<BTreeMap<String, SignatureEntry>>,
     /// False when the file is a newer pinnace's: it is left as it is.
     writable: bool,
 }
@@ -52,6 +63,7 @@ impl ResolutionCache {
             path: path.to_path_buf(),
             max_age,
             entries: Mutex::new(BTreeMap::new()),
+            signatures: Mutex::new(BTreeMap::new()),
             writable: true,
         };
         let bytes = match crate::files::read_bounded(path, MAX_CACHE_BYTES) {
@@ -91,7 +103,31 @@ impl ResolutionCache {
             ));
         }
         cache.entries = Mutex::new(file.entries);
+        cache.signatures = Mutex::new(file.signatures);
         Ok((cache, None))
+    }
+
+    /// A signature verdict younger than the max age; `key` names the digest and the policy
+    /// (`registry/repository@digest` and a fingerprint of the keys it was judged under).
+    pub fn signature(&self, key: &str) -> Option<crate::signatures::Verdict> {
+        let entries = self.signatures.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(key)?;
+        let now = now();
+        if entry.verified_at > now || now - entry.verified_at > self.max_age.as_secs() {
+            return None;
+        }
+        Some(entry.verdict.clone())
+    }
+
+    pub fn put_signature(&self, key: &str, verdict: &crate::signatures::Verdict) {
+        let entry = SignatureEntry {
+            verdict: verdict.clone(),
+            verified_at: now(),
+        };
+        self.signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), entry);
     }
 
     /// A resolution younger than the max age.
@@ -134,9 +170,15 @@ impl ResolutionCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let signatures = self
+            .signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let file = CacheFile {
             version: VERSION,
             entries,
+            signatures,
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
         let target = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());

@@ -175,7 +175,7 @@ impl RegistryClient {
     }
 
     /// Tries the mirror (if any) before the registry itself; the digest is the same.
-    fn via_endpoints<T>(
+    pub(super) fn via_endpoints<T>(
         &self,
         registry: &str,
         mut attempt: impl FnMut(&str) -> Result<T, RegistryError>,
@@ -203,12 +203,25 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<Response, RegistryError> {
+        self.request_at(method, host, repository, "manifests", reference)
+    }
+
+    /// A request for `/v2/<repository>/<endpoint>/<reference>` (`manifests`, `blobs`), with
+    /// the auth handshake, retries and the per-host limit.
+    pub(super) fn request_at(
+        &self,
+        method: Method,
+        host: &str,
+        repository: &str,
+        endpoint: &str,
+        reference: &str,
+    ) -> Result<Response, RegistryError> {
         let scheme = if self.is_insecure(host) {
             "http"
         } else {
             "https"
         };
-        let url = format!("{scheme}://{host}/v2/{repository}/manifests/{reference}");
+        let url = format!("{scheme}://{host}/v2/{repository}/{endpoint}/{reference}");
         let scope = format!("repository:{repository}:pull");
         let key = format!("{host} {scope}");
         let _permit = self.limiter.acquire(host);

@@ -16,6 +16,8 @@ pub struct OnlineFacts {
     pub tags: HashMap<String, Result<Manifest, RegistryError>>,
     /// `registry/repository@digest` to the manifest, or why it could not be found.
     pub digests: HashMap<String, Result<Manifest, RegistryError>>,
+    /// `registry/repository@digest` to the verdicts of the `signatures` entries covering it.
+    pub signatures: crate::signatures::SignatureFacts,
 }
 
 /// The fact keys an image needs: its tag (when pinned with a tag) and its digest.
@@ -63,6 +65,7 @@ impl OnlineFacts {
         let run = || OnlineFacts {
             tags: fetch(tags, false),
             digests: fetch(digests, true),
+            signatures: Default::default(),
         };
         match pool {
             Ok(pool) => pool.install(run),

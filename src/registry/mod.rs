@@ -8,6 +8,7 @@ mod credentials;
 mod facts;
 mod limiter;
 mod resolver;
+mod signatures;
 mod verify;
 
 pub use cache::ResolutionCache;
@@ -15,6 +16,7 @@ pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
 pub use facts::{OnlineFacts, fact_keys};
 pub use resolver::{Resolutions, Resolver};
+pub use signatures::{CosignSignature, signature_tag};
 
 use crate::image_ref::Digest;
 
@@ -76,6 +78,10 @@ pub enum RegistryError {
     Network { host: String, detail: String },
     #[error("{host} answered unexpectedly: {detail}")]
     Protocol { host: String, detail: String },
+    /// The digest was resolved, but `pin --require-signature` found no signature that
+    /// verifies under config `signatures`.
+    #[error("{digest} is not pinned: {detail}")]
+    Unsigned { digest: String, detail: String },
 }
 
 impl RegistryError {
@@ -88,6 +94,7 @@ impl RegistryError {
             RegistryError::Tls { .. } => "tls",
             RegistryError::Network { .. } => "network",
             RegistryError::Protocol { .. } => "protocol",
+            RegistryError::Unsigned { .. } => "unsigned",
         }
     }
 }

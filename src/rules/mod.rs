@@ -13,6 +13,7 @@ mod recheck;
 mod single_arch_pin;
 mod stale_digest;
 mod unknown_digest;
+mod unsigned_image;
 mod untrusted_registry;
 mod yaml_syntax;
 
@@ -28,6 +29,7 @@ pub use recheck::{Recheck, recheck_reports, still_stands};
 pub use single_arch_pin::SingleArchPin;
 pub use stale_digest::StaleDigest;
 pub use unknown_digest::UnknownDigest;
+pub use unsigned_image::UnsignedImage;
 pub use untrusted_registry::UntrustedRegistry;
 pub use yaml_syntax::YAML_SYNTAX;
 
@@ -82,6 +84,7 @@ pub static RULES: &[&dyn Rule] = &[
     &StaleDigest,
     &UnknownDigest,
     &SingleArchPin,
+    &UnsignedImage,
 ];
 
 /// The rules that read the resources beyond the file or build they check

@@ -135,12 +135,15 @@ impl TreeBuilder<'_> {
                         start
                     };
                     let end = self.scalar_end(start, end, style);
+                    let mut text = text.into_owned();
+                    if self.is_block_at_unterminated_end(style, end) {
+                        // saphyr adds the line break the file does not have; kustomize's
+                        // reader (go-yaml) does not, so `|` at the very end reads as `|-`.
+                        text.pop();
+                    }
                     let node = Node {
                         span: Span::new(start as usize, end as usize),
-                        value: Value::Scalar(Scalar {
-                            text: text.into_owned(),
-                            style,
-                        }),
+                        value: Value::Scalar(Scalar { text, style }),
                     };
                     self.remember_anchor(anchor, &node);
                     self.push_node(node);
@@ -189,6 +192,13 @@ impl TreeBuilder<'_> {
             }
         }
         start
+    }
+
+    /// A literal or folded scalar whose last line ends the file with no line break after it.
+    fn is_block_at_unterminated_end(&self, style: ScalarStyle, end: u32) -> bool {
+        matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && !self.text.ends_with(['\n', '\r'])
+            && end as usize >= self.text.trim_end_matches([' ', '\t']).len()
     }
 
     /// saphyr ends a quoted scalar after any blanks and comment that follow it; find the
@@ -247,7 +257,7 @@ impl TreeBuilder<'_> {
                 anchor,
                 entries,
                 ..
-            } => (start, anchor, Value::Mapping(entries)),
+            } => (start, anchor, Value::Mapping(merge_keys(entries))),
         };
         let last_child_end = match &value {
             Value::Sequence(items) => items.last().map(|n| n.span.end),
@@ -315,6 +325,54 @@ impl TreeBuilder<'_> {
         }
         Ok(node.clone())
     }
+}
+
+/// Merge keys (`<<: *defaults`, `<<: [*a, *b]`), as go-yaml reads them and so as kubectl
+/// and kustomize see the document: the merged mappings' entries join this one, unless it
+/// has the key itself (or an earlier merged mapping had it).
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |key: &Node| matches!(&key.value, Value::Scalar(s) if s.text == "<<" && s.style == ScalarStyle::Plain);
+    if !entries.iter().any(|(key, _)| is_merge(key)) {
+        return entries;
+    }
+    let own: Vec<String> = entries
+        .iter()
+        .filter(|(key, _)| !is_merge(key))
+        .filter_map(|(key, _)| key.as_str().map(str::to_string))
+        .collect();
+    let mut merged_keys: Vec<String> = Vec::new();
+    let mut result = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if !is_merge(&key) {
+            result.push((key, value));
+            continue;
+        }
+        let sources: Vec<Node> = match value.value {
+            Value::Mapping(_) => vec![value],
+            Value::Sequence(items) => items,
+            // Not a mapping to merge: kept as an ordinary entry.
+            Value::Scalar(_) => {
+                result.push((key, value));
+                continue;
+            }
+        };
+        for source in sources {
+            let Value::Mapping(source_entries) = source.value else {
+                continue;
+            };
+            for (k, v) in source_entries {
+                let Some(name) = k.as_str().map(str::to_string) else {
+                    continue;
+                };
+                if own.contains(&name) || merged_keys.contains(&name) {
+                    continue;
+                }
+                merged_keys.push(name);
+                result.push((k, v));
+            }
+        }
+    }
+    result
 }
 
 /// How much a copy of a node costs: its nodes, and the bytes of its scalars.
@@ -424,6 +482,48 @@ mod tests {
         assert_eq!(used.span.start as usize, text.find("nginx").unwrap());
         let tagged = stream.documents[0].get("tagged").unwrap();
         assert_eq!(&text[tagged.span.range()], "'v'");
+    }
+
+    #[test]
+    fn merge_keys_join_the_mapping_and_its_own_keys_win() {
+        let text = "base: &b {app: web, tier: back}\nother: &o {zone: a, app: no}\nm:\n  <<: [*b, *o]\n  tier: front\n";
+        let stream = load(text);
+        let m = stream.documents[0].get("m").unwrap();
+        let keys: Vec<&str> = m
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["app", "zone", "tier"]);
+        assert_eq!(m.get("app").and_then(Node::as_str), Some("web"));
+        assert_eq!(m.get("tier").and_then(Node::as_str), Some("front"));
+    }
+
+    #[test]
+    fn a_block_scalar_ending_the_file_has_no_line_break_it_did_not_write() {
+        let value = |text: &str| {
+            load(text).documents[0]
+                .get("k")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(value("k: |\n  a\n  b"), "a\nb");
+        assert_eq!(value("k: |\n  a\n  b\n"), "a\nb\n");
+        assert_eq!(value("k: >\n  a\n  b"), "a b");
+    }
+
+    #[test]
+    fn quoted_and_plain_scalars_may_span_lines() {
+        let text = "a: 'one\n  two\n\n  three'\nb: \"x\n  y \\\n  z\"\nc: plain\n  more\nd: [ \"p\n   q\", r\n   s ]\n";
+        let doc = &load(text).documents[0];
+        assert_eq!(doc.get("a").and_then(Node::as_str), Some("one two\nthree"));
+        assert_eq!(doc.get("b").and_then(Node::as_str), Some("x y z"));
+        assert_eq!(doc.get("c").and_then(Node::as_str), Some("plain more"));
+        let d: Vec<&str> = doc.list("d").iter().filter_map(Node::as_str).collect();
+        assert_eq!(d, ["p q", "r s"]);
     }
 
     #[test]

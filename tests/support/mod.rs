@@ -11,6 +11,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod cosign;
 pub mod docker_config;
 pub mod hostile_server;
 pub mod http;

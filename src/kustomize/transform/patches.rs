@@ -9,22 +9,33 @@ use super::selector::Selector;
 use super::{json6902, smp};
 use crate::yaml::Node;
 
-/// `patchesStrategicMerge`: files or inline documents, each naming its target.
+/// `patchesStrategicMerge`: files or inline documents, each naming its target. kustomize
+/// refuses the field when every patch it names is empty.
 pub fn apply_strategic_merge(
     k: &Kustomization,
     resources: &mut Vec<Resource>,
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for entry in k.node.list("patchesStrategicMerge") {
+    let Some((key, entries)) = k.node.entry("patchesStrategicMerge") else {
+        return Ok(());
+    };
+    let mut patches = Vec::new();
+    for entry in entries.as_sequence().unwrap_or(&[]) {
         let text = entry.as_str().unwrap_or("");
-        let documents = if text.contains('\n') || text.contains(':') {
-            builder.load_inline(k, text, entry.span)?
+        if text.contains('\n') || text.contains(':') {
+            patches.extend(builder.load_inline(k, text, entry.span)?);
         } else {
-            builder.load_patch_file(k, text, entry.span)?
-        };
-        for patch in &documents {
-            apply_smp(patch, None, resources)?;
+            patches.extend(builder.load_patch_file(k, text, entry.span)?);
         }
+    }
+    if patches.is_empty() {
+        return Err(KustomizeError::at(
+            "every patch in `patchesStrategicMerge` is empty (kustomize: patch appears to be empty)",
+            key.span,
+        ));
+    }
+    for patch in &patches {
+        apply_smp(patch, None, PatchOptions::default(), resources)?;
     }
     Ok(())
 }
@@ -38,6 +49,17 @@ pub fn apply_patches(
     for entry in k.node.list("patches") {
         let documents = patch_documents(k, entry, builder)?;
         let selector = entry.get("target").map(Selector::read).transpose()?;
+        let options = PatchOptions::read(entry.get("options"));
+        let strategic = documents
+            .iter()
+            .filter(|d| d.as_sequence().is_none())
+            .count();
+        if selector.is_some() && strategic > 1 {
+            return Err(KustomizeError::at(
+                "a `patches` entry with a `target` may hold only one strategic merge patch",
+                entry.span,
+            ));
+        }
         for patch in &documents {
             if patch.as_sequence().is_some() {
                 let Some(selector) = &selector else {
@@ -47,10 +69,11 @@ pub fn apply_patches(
                     ));
                 };
                 for resource in resources.iter_mut().filter(|r| selector.matches(r)) {
+                    resource.store_previous_id();
                     json6902::apply(&mut resource.node, patch)?;
                 }
             } else {
-                apply_smp(patch, selector.as_ref(), resources)?;
+                apply_smp(patch, selector.as_ref(), options, resources)?;
             }
         }
     }
@@ -95,45 +118,46 @@ fn patch_documents(
     }
 }
 
+/// A patch's `options`: whether it may rename its target or change its kind.
+#[derive(Debug, Default, Clone, Copy)]
+struct PatchOptions {
+    allow_name_change: bool,
+    allow_kind_change: bool,
+}
+
+impl PatchOptions {
+    fn read(node: Option<&Node>) -> PatchOptions {
+        let flag = |key| node.and_then(|n| n.get(key)).and_then(Node::as_str) == Some("true");
+        PatchOptions {
+            allow_name_change: flag("allowNameChange"),
+            allow_kind_change: flag("allowKindChange"),
+        }
+    }
+}
+
 fn apply_smp(
     patch: &Node,
     selector: Option<&Selector>,
+    options: PatchOptions,
     resources: &mut Vec<Resource>,
 ) -> Result<(), KustomizeError> {
+    let targets: Vec<usize> = match selector {
+        Some(selector) => (0..resources.len())
+            .filter(|&i| selector.matches(&resources[i]))
+            .collect(),
+        None => vec![target_of(patch, resources)?],
+    };
     let mut deleted = Vec::new();
-    let mut matched = false;
-    for (index, resource) in resources.iter_mut().enumerate() {
-        let hit = match selector {
-            Some(selector) => selector.matches(resource),
-            None => targets_itself(patch, resource),
-        };
-        if !hit {
-            continue;
-        }
-        matched = true;
+    for index in targets {
+        let resource = &mut resources[index];
         let mut patch = patch.clone();
         if selector.is_some() {
-            // With a target, the patch's own identity does not rename what it patches.
+            // With a target, the patch takes the group and version of what it patches.
             patch.remove("apiVersion");
-            patch.remove("kind");
-            if let Some(metadata) = patch.get_mut("metadata") {
-                metadata.remove("name");
-            }
         }
-        if !smp::merge(&mut resource.node, &patch) {
+        if !merge_keeping_identity(resource, &patch, options) {
             deleted.push(index);
         }
-    }
-    if !matched && selector.is_none() {
-        let name = patch
-            .at(&["metadata", "name"])
-            .and_then(Node::as_str)
-            .unwrap_or("?");
-        let kind = patch.get("kind").and_then(Node::as_str).unwrap_or("?");
-        return Err(KustomizeError::at(
-            format!("the patch for {kind} `{name}` matches no resource"),
-            patch.span,
-        ));
     }
     for index in deleted.into_iter().rev() {
         resources.remove(index);
@@ -141,10 +165,63 @@ fn apply_smp(
     Ok(())
 }
 
-/// A strategic merge patch without a target patches the resource with its kind and name.
-fn targets_itself(patch: &Node, resource: &Resource) -> bool {
-    let kind = patch.get("kind").and_then(Node::as_str);
-    let name = patch.at(&["metadata", "name"]).and_then(Node::as_str);
-    let namespace = patch.at(&["metadata", "namespace"]).and_then(Node::as_str);
-    kind == Some(resource.kind()) && name.is_some_and(|name| resource.was_named(name, namespace))
+/// Merges `patch` into `resource`; its kind and name stay unless the patch may change them,
+/// and its namespace always stays. Returns `false` when the patch deletes the resource.
+fn merge_keeping_identity(resource: &mut Resource, patch: &Node, options: PatchOptions) -> bool {
+    let (kind, name) = (resource.kind().to_string(), resource.name().to_string());
+    let namespace = resource.namespace().map(str::to_string);
+    if options.allow_name_change || options.allow_kind_change {
+        resource.store_previous_id();
+    }
+    if !smp::merge(&mut resource.node, patch) {
+        return false;
+    }
+    let span = resource.node.span;
+    if !options.allow_kind_change {
+        resource.node.set("kind", Node::scalar(kind, span));
+    }
+    if !options.allow_name_change {
+        resource.set_name(&name, span);
+    }
+    if let Some(metadata) = resource.node.get_mut("metadata") {
+        match namespace {
+            Some(namespace) => metadata.set("namespace", Node::scalar(namespace, span)),
+            None => {
+                metadata.remove("namespace");
+            }
+        }
+    }
+    true
+}
+
+/// A strategic merge patch without a target patches the one resource that has (or had) its
+/// group, version, kind, name and namespace.
+fn target_of(patch: &Node, resources: &[Resource]) -> Result<usize, KustomizeError> {
+    let probe = Resource::new(patch.clone());
+    let id = probe.current_id();
+    let matches: Vec<usize> = (0..resources.len())
+        .filter(|&i| resources[i].had_id(&id))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(KustomizeError::at(
+            format!(
+                "the patch for {} `{}` matches no resource (kustomize: no matches for Id {})",
+                id.kind,
+                id.name,
+                id.describe()
+            ),
+            patch.span,
+        )),
+        _ => Err(KustomizeError::at(
+            format!(
+                "the patch for {} `{}` matches {} resources (kustomize: multiple matches for Id {})",
+                id.kind,
+                id.name,
+                matches.len(),
+                id.describe()
+            ),
+            patch.span,
+        )),
+    }
 }

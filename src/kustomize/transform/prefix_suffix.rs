@@ -1,21 +1,20 @@
 //! `namePrefix:` and `nameSuffix:` rename every resource but CRDs, APIServices and
-//! Namespaces; references to the renamed resources are fixed afterwards
-//! (see `name_reference`).
+//! Namespaces, and remember the prefix and suffix they gave; references to the renamed
+//! resources are fixed at the end of the build (see `name_reference`).
 
 use super::super::resource::Resource;
 use crate::yaml::Node;
 
-const NOT_RENAMED: &[&str] = &["CustomResourceDefinition", "APIService", "Namespace"];
+/// (group, kind) never renamed; an empty group matches any.
+const NOT_RENAMED: &[(&str, &str)] = &[
+    ("", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("", "Namespace"),
+];
 
 pub fn apply(kustomization: &Node, resources: &mut [Resource]) {
-    let prefix = kustomization
-        .get("namePrefix")
-        .and_then(Node::as_str)
-        .unwrap_or("");
-    let suffix = kustomization
-        .get("nameSuffix")
-        .and_then(Node::as_str)
-        .unwrap_or("");
+    let text = |key| kustomization.get(key).and_then(Node::as_str).unwrap_or("");
+    let (prefix, suffix) = (text("namePrefix"), text("nameSuffix"));
     if prefix.is_empty() && suffix.is_empty() {
         return;
     }
@@ -24,13 +23,28 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) {
         .or_else(|| kustomization.get("nameSuffix"))
         .map_or_else(Default::default, |node| node.span);
     for resource in resources {
-        if NOT_RENAMED.contains(&resource.kind()) {
+        let original = resource.original_id();
+        let skipped = NOT_RENAMED.iter().any(|(group, kind)| {
+            *kind == original.kind && (group.is_empty() || *group == original.group)
+        });
+        if skipped {
             continue;
         }
-        resource.remember_identity();
-        let renamed = format!("{prefix}{}{suffix}", resource.name());
-        if let Some(metadata) = resource.node.get_mut("metadata") {
-            metadata.set("name", Node::scalar(renamed, span));
+        // kustomize runs the prefix and the suffix as two transformers, each remembering
+        // the id it changed.
+        for (affix, is_prefix) in [(prefix, true), (suffix, false)] {
+            if affix.is_empty() {
+                continue;
+            }
+            resource.store_previous_id();
+            let renamed = if is_prefix {
+                resource.prefixes.push(affix.to_string());
+                format!("{affix}{}", resource.name())
+            } else {
+                resource.suffixes.push(affix.to_string());
+                format!("{}{affix}", resource.name())
+            };
+            resource.set_name(&renamed, span);
         }
     }
 }

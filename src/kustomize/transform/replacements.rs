@@ -52,8 +52,8 @@ fn replace(replacement: &Node, resources: &mut [Resource]) -> Result<(), Kustomi
         let option = |key| options.and_then(|o| o.get(key)).and_then(Node::as_str);
         let create = option("create") == Some("true");
         for resource in resources.iter_mut() {
-            let picked = select.as_ref().is_none_or(|s| s.matches(resource))
-                && !rejects.iter().any(|r| r.matches(resource));
+            let picked = select.as_ref().is_none_or(|s| s.matches_any_id(resource))
+                && !rejects.iter().any(|r| r.matches_any_id(resource));
             if !picked {
                 continue;
             }
@@ -73,7 +73,7 @@ fn source_value(source: &Node, resources: &[Resource]) -> Result<Node, Kustomize
     let selector = Selector::read(source)?;
     let resource = resources
         .iter()
-        .find(|r| selector.matches(r))
+        .find(|r| selector.matches_any_id(r))
         .ok_or_else(|| {
             KustomizeError::at("the replacement's source matches no resource", source.span)
         })?;
@@ -109,10 +109,7 @@ fn source_value(source: &Node, resources: &[Resource]) -> Result<Node, Kustomize
 
 fn set_value(slot: &mut Node, value: &Node, delimiter: Option<&str>, index: Option<&str>) {
     let (Some(delimiter), Some(current)) = (delimiter, slot.as_str().map(str::to_string)) else {
-        *slot = Node {
-            span: slot.span,
-            ..value.clone()
-        };
+        *slot = copied_value(slot, value);
         return;
     };
     let mut parts: Vec<String> = current.split(delimiter).map(str::to_string).collect();
@@ -125,6 +122,53 @@ fn set_value(slot: &mut Node, value: &Node, delimiter: Option<&str>, index: Opti
     if let Value::Scalar(scalar) = &mut slot.value {
         scalar.text = parts.join(delimiter);
     }
+}
+
+/// The value at a dotted field path (`spec.ports[0].port`, `data.KEY`), as `vars` read it:
+/// an index may follow its key directly.
+pub fn field_value(node: &Node, path: &str) -> Option<Node> {
+    let mut dotted = String::with_capacity(path.len() + 4);
+    let mut previous = '.';
+    for c in path.chars() {
+        if c == '[' && previous != '.' {
+            dotted.push('.');
+        }
+        dotted.push(c);
+        previous = c;
+    }
+    let segments: Vec<Segment> = parse_path(&dotted)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Key(key) => key.parse().map_or(Segment::Key(key), Segment::Index),
+            other => other,
+        })
+        .collect();
+    let mut found = None;
+    let mut copy = node.clone();
+    walk(&mut copy, &segments, false, node.span, &mut |value| {
+        found.get_or_insert_with(|| value.clone());
+    });
+    found
+}
+
+/// kustomize copies only the text into a scalar target and keeps the target's type: a string
+/// stays a string (`"8080"`), a number stays a number, and a field the replacement created
+/// (which has no type yet) reads the text as YAML would.
+fn copied_value(slot: &Node, value: &Node) -> Node {
+    let (Some(target), Some(source)) = (slot.as_scalar(), value.as_scalar()) else {
+        return Node {
+            span: slot.span,
+            ..value.clone()
+        };
+    };
+    let text = source.text.clone();
+    if target.is_null() {
+        return Node::scalar(text, slot.span);
+    }
+    if crate::config::to_json(slot).is_string() {
+        return super::string_node(&text, slot.span);
+    }
+    Node::scalar(text, slot.span)
 }
 
 #[derive(Debug, PartialEq)]

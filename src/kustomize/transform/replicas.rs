@@ -29,7 +29,7 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), Kus
         };
         let mut matched = false;
         for resource in resources.iter_mut() {
-            if !SCALABLE.contains(&resource.kind()) || !resource.was_named(name, None) {
+            if !SCALABLE.contains(&resource.kind()) || !resource.was_named(name) {
                 continue;
             }
             matched = true;

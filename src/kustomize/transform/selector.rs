@@ -47,25 +47,49 @@ impl Selector {
         })
     }
 
+    /// kustomize's `Select`: the name and namespace may match the resource's original or
+    /// its current ones (a namespace compared as kustomize does, none being `default`).
     pub fn matches(&self, resource: &Resource) -> bool {
-        let api_version = resource.api_version();
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let names = std::iter::once(resource.name())
-            .chain(resource.previous.iter().map(|(n, _)| n.as_str()));
-        self.group.as_ref().is_none_or(|re| re.is_match(group))
-            && self.version.as_ref().is_none_or(|re| re.is_match(version))
+        let (original, current) = (resource.original_id(), resource.current_id());
+        let either = |re: &Option<Regex>, first: &str, second: &str| {
+            re.as_ref()
+                .is_none_or(|re| re.is_match(first) || re.is_match(second))
+        };
+        let only = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|re| re.is_match(text));
+        only(&self.group, current.group)
+            && only(&self.version, current.version)
+            && only(&self.kind, current.kind)
+            && either(&self.name, original.name, current.name)
+            && either(
+                &self.namespace,
+                original.effective_namespace(),
+                current.effective_namespace(),
+            )
             && self
-                .kind
+                .labels
                 .as_ref()
-                .is_none_or(|re| re.is_match(resource.kind()))
+                .is_none_or(|reqs| satisfied(reqs, resource.node.at(&["metadata", "labels"])))
             && self
-                .name
+                .annotations
                 .as_ref()
-                .is_none_or(|re| names.clone().any(|n| re.is_match(n)))
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|re| re.is_match(resource.namespace().unwrap_or("")))
+                .is_none_or(|reqs| satisfied(reqs, resource.node.at(&["metadata", "annotations"])))
+    }
+}
+
+impl Selector {
+    /// How a replacement picks its source and targets: any id the resource has had (its
+    /// current one or an earlier one) may match.
+    pub fn matches_any_id(&self, resource: &Resource) -> bool {
+        let only = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|re| re.is_match(text));
+        let id_matches = resource.any_ids().any(|id| {
+            only(&self.group, id.group)
+                && only(&self.version, id.version)
+                && only(&self.kind, id.kind)
+                && only(&self.name, id.name)
+                && (only(&self.namespace, id.namespace)
+                    || only(&self.namespace, id.effective_namespace()))
+        });
+        id_matches
             && self
                 .labels
                 .as_ref()

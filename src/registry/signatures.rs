@@ -1,0 +1,100 @@
+//! Fetching cosign signatures: the `sha256-<hex>.sig` tag next to a digest, whose layers are
+//! simple-signing payloads with the signature in an annotation (cosign's signature
+//! specification, `specs/SIGNATURE_SPEC.md` in sigstore/cosign). Every answer is bounded, and
+//! each payload is checked against the digest its descriptor names: the registry is not
+//! trusted to serve the bytes that were signed.
+
+use reqwest::Method;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::{RegistryClient, RegistryError, verify};
+use crate::image_ref::Digest;
+
+/// The media type of a simple-signing payload layer.
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The annotation that holds a layer's signature (base64).
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Layers of one `.sig` manifest looked at; cosign appends one per `cosign sign`.
+pub const MAX_SIGNATURE_LAYERS: usize = 32;
+/// The largest payload read; cosign's are a few hundred bytes.
+pub const MAX_PAYLOAD_BYTES: u64 = 256 << 10;
+
+/// One signature as cosign stores it: the payload that was signed and the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignSignature {
+    pub payload: Vec<u8>,
+    /// The `dev.cosignproject.cosign/signature` annotation, base64; `None` when absent.
+    pub signature: Option<String>,
+}
+
+/// The tag cosign stores the signatures of `digest` under.
+pub fn signature_tag(digest: &Digest) -> String {
+    format!("{}-{}.sig", digest.algorithm(), digest.hex())
+}
+
+impl RegistryClient {
+    /// The cosign signatures stored for `digest` in `repository`; empty when it has none (no
+    /// `.sig` tag).
+    pub fn cosign_signatures(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<CosignSignature>, RegistryError> {
+        let manifest = match self.fetch(registry, repository, &signature_tag(digest)) {
+            Ok(manifest) => manifest,
+            Err(RegistryError::NotFound { .. }) => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        };
+        let host = registry.to_string();
+        let body = manifest.body.unwrap_or_default();
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|_| refused(&host, "a signature manifest that is not JSON"))?;
+        let layers = value["layers"].as_array().cloned().unwrap_or_default();
+        let mut signatures = Vec::new();
+        for layer in layers.iter().take(MAX_SIGNATURE_LAYERS) {
+            if layer["mediaType"].as_str() != Some(SIMPLE_SIGNING_MEDIA_TYPE) {
+                continue;
+            }
+            let Some(digest) = layer["digest"].as_str().and_then(|d| Digest::parse(d).ok()) else {
+                return Err(refused(&host, "a signature layer without a valid digest"));
+            };
+            let payload = self.blob(registry, repository, &digest, MAX_PAYLOAD_BYTES)?;
+            let signature = layer["annotations"][SIGNATURE_ANNOTATION]
+                .as_str()
+                .map(str::to_string);
+            signatures.push(CosignSignature { payload, signature });
+        }
+        Ok(signatures)
+    }
+
+    /// The bytes of the blob `digest`, at most `limit` of them, checked against the digest.
+    pub fn blob(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        self.via_endpoints(registry, |host| {
+            let mut response =
+                self.request_at(Method::GET, host, repository, "blobs", &digest.to_string())?;
+            let declared = response.content_length();
+            let bytes = verify::read_bounded(&mut response, declared, limit, "a signature payload")
+                .map_err(|what| refused(host, &what))?;
+            let actual = verify::hex(&Sha256::digest(&bytes));
+            if digest.algorithm() != "sha256" || digest.hex() != actual {
+                return Err(refused(host, "a blob whose bytes do not match its digest"));
+            }
+            Ok(bytes)
+        })
+    }
+}
+
+fn refused(host: &str, what: &str) -> RegistryError {
+    RegistryError::Protocol {
+        host: host.to_string(),
+        detail: format!("sent {what}"),
+    }
+}

@@ -1,0 +1,150 @@
+//! cosign public keys: PEM `PUBLIC KEY` (X.509 SubjectPublicKeyInfo) of the kinds cosign
+//! signs with. The cryptography is aws-lc-rs's (the library rustls already uses for TLS).
+//!
+//! The signature schemes follow what cosign and sigstore-go produce for each key kind:
+//! ECDSA (ASN.1 DER signatures) over SHA-256 — cosign's default digest for every key — and,
+//! for P-384, SHA-384 as sigstore-go signs; RSA PKCS#1 v1.5 or PSS over SHA-256; Ed25519 over
+//! the message itself.
+
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ED25519,
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, VerificationAlgorithm,
+};
+use rustls_pki_types::SubjectPublicKeyInfoDer;
+use rustls_pki_types::pem::PemObject;
+
+/// A key kind: its name for people, and the schemes a signature under it may use (the first
+/// one decides whether a key is of this kind).
+struct KeyKind {
+    name: &'static str,
+    schemes: &'static [&'static dyn VerificationAlgorithm],
+}
+
+static KINDS: &[KeyKind] = &[
+    KeyKind {
+        name: "ECDSA P-256",
+        schemes: &[&ECDSA_P256_SHA256_ASN1],
+    },
+    KeyKind {
+        name: "ECDSA P-384",
+        schemes: &[&ECDSA_P384_SHA384_ASN1, &ECDSA_P384_SHA256_ASN1],
+    },
+    KeyKind {
+        name: "RSA",
+        schemes: &[&RSA_PKCS1_2048_8192_SHA256, &RSA_PSS_2048_8192_SHA256],
+    },
+    KeyKind {
+        name: "Ed25519",
+        schemes: &[&ED25519],
+    },
+];
+
+/// A public key that signatures are checked under.
+pub struct PublicKey {
+    /// How config names it (`keys/release.pub`), for messages.
+    pub name: String,
+    /// `ECDSA P-256`, `RSA` …
+    pub kind: &'static str,
+    /// The SubjectPublicKeyInfo, which identifies the key in the cache.
+    pub der: Vec<u8>,
+    parsed: Vec<ParsedPublicKey>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({}, {})", self.name, self.kind)
+    }
+}
+
+impl PublicKey {
+    /// Reads a PEM `PUBLIC KEY`; the error says what the file is instead.
+    pub fn from_pem(name: &str, pem: &[u8]) -> Result<PublicKey, String> {
+        let der = SubjectPublicKeyInfoDer::from_pem_slice(pem).map_err(|_| {
+            "holds no PEM `PUBLIC KEY` block (a cosign public key, as `cosign generate-key-pair` writes cosign.pub)".to_string()
+        })?;
+        let der = der.as_ref().to_vec();
+        for kind in KINDS {
+            let parsed: Vec<ParsedPublicKey> = kind
+                .schemes
+                .iter()
+                .filter_map(|scheme| ParsedPublicKey::new(*scheme, &der).ok())
+                .collect();
+            if parsed.len() == kind.schemes.len() {
+                return Ok(PublicKey {
+                    name: name.to_string(),
+                    kind: kind.name,
+                    der,
+                    parsed,
+                });
+            }
+        }
+        Err(
+            "is not an ECDSA P-256 or P-384, RSA (2048 to 8192 bits) or Ed25519 public key"
+                .to_string(),
+        )
+    }
+
+    /// Whether `signature` is this key's signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed
+            .iter()
+            .any(|key| key.verify_sig(message, signature).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair,
+        Ed25519KeyPair, KeyPair,
+    };
+    use base64::Engine;
+
+    use super::PublicKey;
+
+    fn pem(der: &[u8]) -> String {
+        let text = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PUBLIC KEY-----\n{text}\n-----END PUBLIC KEY-----\n")
+    }
+
+    #[test]
+    fn what_is_not_a_public_key_is_refused() {
+        assert!(PublicKey::from_pem("k", b"not a key").is_err());
+        let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert!(PublicKey::from_pem("k", certificate.as_bytes()).is_err());
+        assert!(PublicKey::from_pem("k", pem(b"\x30\x03\x02\x01\x01").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn ecdsa_keys_verify_their_own_signatures_only() {
+        let random = SystemRandom::new();
+        for (signing, kind) in [
+            (&ECDSA_P256_SHA256_ASN1_SIGNING, "ECDSA P-256"),
+            (&ECDSA_P384_SHA384_ASN1_SIGNING, "ECDSA P-384"),
+        ] {
+            let pair = EcdsaKeyPair::generate(signing).unwrap();
+            let der = pair.public_key().as_der().unwrap();
+            let key = PublicKey::from_pem("k", pem(der.as_ref()).as_bytes()).unwrap();
+            assert_eq!(key.kind, kind);
+            let signature = pair.sign(&random, b"payload").unwrap();
+            assert!(key.verifies(b"payload", signature.as_ref()));
+            assert!(!key.verifies(b"payloaD", signature.as_ref()));
+            let other = EcdsaKeyPair::generate(signing).unwrap();
+            let forged = other.sign(&random, b"payload").unwrap();
+            assert!(!key.verifies(b"payload", forged.as_ref()));
+        }
+    }
+
+    #[test]
+    fn ed25519_keys_verify_their_own_signatures_only() {
+        let pair = Ed25519KeyPair::generate().unwrap();
+        let der = pair.public_key().as_der().unwrap();
+        let key = PublicKey::from_pem("k", pem(der.as_ref()).as_bytes()).unwrap();
+        assert_eq!(key.kind, "Ed25519");
+        let signature = pair.sign(b"payload");
+        assert!(key.verifies(b"payload", signature.as_ref()));
+        assert!(!key.verifies(b"other", signature.as_ref()));
+    }
+}

@@ -1,0 +1,124 @@
+//! `signatures:` compiled for a run: globs built, key files read (inside the config's folder,
+//! regular files only, within a size bound) and parsed.
+
+use std::path::Path;
+
+use globset::GlobSet;
+use sha2::{Digest as _, Sha256};
+
+use super::keys::PublicKey;
+use crate::config::{SignatureEntry, glob_set, host_glob, outside_reason};
+
+/// No PEM public key is near this size; a bigger file is not a key.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
+
+/// One `signatures` entry, ready to judge signatures.
+#[derive(Debug)]
+pub struct Policy {
+    /// The entry's position in `signatures` (0-based), for messages.
+    pub index: usize,
+    images: GlobSet,
+    pub keys: Vec<PublicKey>,
+    /// What the entry trusts, as a hash of its keys: a cached verdict is reused only under the
+    /// same keys.
+    pub fingerprint: String,
+}
+
+/// Every entry of `signatures`.
+#[derive(Debug, Default)]
+pub struct Policies {
+    pub entries: Vec<Policy>,
+}
+
+impl Policies {
+    /// Compiles the entries; `root` is the config file's folder. The error names the file and
+    /// what is wrong with it.
+    pub fn load(entries: &[SignatureEntry], root: &Path) -> Result<Policies, String> {
+        let entries = entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let keys = entry
+                    .keys
+                    .iter()
+                    .map(|name| read_key(root, name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut hash = Sha256::new();
+                for key in &keys {
+                    hash.update((key.der.len() as u64).to_be_bytes());
+                    hash.update(&key.der);
+                }
+                let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                Ok(Policy {
+                    index,
+                    images: glob_set(entry.images.iter().map(|p| host_glob(p))),
+                    keys,
+                    fingerprint,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Policies { entries })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries that cover an image name (`ghcr.io/acme/shop`): a digest must verify under
+    /// each of them.
+    pub fn covering<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Policy> + 'a {
+        self.entries
+            .iter()
+            .filter(move |policy| policy.images.is_match(name))
+    }
+}
+
+/// Reads and parses one key file, held to `root`.
+fn read_key(root: &Path, name: &str) -> Result<PublicKey, String> {
+    let fail = |why: String| format!("signatures: key file `{name}` {why}");
+    if let Some(why) = outside_reason(name) {
+        return Err(fail(why.to_string()));
+    }
+    let bytes = read_inside(root, name, MAX_KEY_FILE_BYTES).map_err(fail)?;
+    PublicKey::from_pem(name, &bytes).map_err(fail)
+}
+
+/// The bytes of `root/name`: a regular file whose real path (symlinks resolved) is inside
+/// `root`, at most `limit` bytes.
+pub fn read_inside(root: &Path, name: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let root = std::fs::canonicalize(root).map_err(|e| format!("cannot be found: {e}"))?;
+    let path =
+        std::fs::canonicalize(root.join(name)).map_err(|e| format!("cannot be read: {e}"))?;
+    if !path.starts_with(&root) {
+        return Err("leads outside the config file's folder (through a symlink)".to_string());
+    }
+    crate::files::read_bounded(&path, limit).map_err(|error| match error {
+        crate::files::ReadError::NotRegular(_) => "is not a regular file".to_string(),
+        crate::files::ReadError::TooLarge { .. } => format!("is larger than {} KiB", limit >> 10),
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_are_held_to_the_config_folder() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("key.pub"), "secret").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("key.pub"), root.path().join("link.pub"))
+            .unwrap();
+        std::fs::create_dir(root.path().join("keys")).unwrap();
+        let error = read_inside(root.path(), "link.pub", 1024).unwrap_err();
+        assert!(error.contains("outside"), "{error}");
+        let error = read_inside(root.path(), "keys", 1024).unwrap_err();
+        assert!(error.contains("regular file"), "{error}");
+        std::fs::write(root.path().join("big.pub"), vec![b'a'; 2048]).unwrap();
+        let error = read_inside(root.path(), "big.pub", 1024).unwrap_err();
+        assert!(error.contains("larger"), "{error}");
+        let error = read_key(root.path(), "../key.pub").unwrap_err();
+        assert!(error.contains("leaves"), "{error}");
+    }
+}
