@@ -223,8 +223,19 @@ fn read(document: &Node) -> Result<TransformerConfig, KustomizeError> {
                     })
                     .collect();
             }
-            // Read by kustomize, but they only restate built-in places.
-            "labels" | "templateLabels" | "volumeClaimTemplateLabels" => {}
+            // The places of the `labels:` field: this build has only the built-in ones, so an
+            // empty section is fine and one with places of its own is refused, not ignored.
+            "labels" | "templateLabels" | "volumeClaimTemplateLabels" => {
+                if specs().next().is_some() {
+                    return Err(KustomizeError::at(
+                        format!(
+                            "`{}` in a configuration file is not supported by pinnace's Kustomize build yet",
+                            key.as_str().unwrap_or_default()
+                        ),
+                        key.span,
+                    ));
+                }
+            }
             other => {
                 return Err(KustomizeError::at(
                     format!("`{other}` is not a section of a kustomize configuration file"),

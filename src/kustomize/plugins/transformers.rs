@@ -20,7 +20,20 @@ pub fn run(
 ) -> Result<(), KustomizeError> {
     let field = |key: &str| config.get(key).cloned();
     let as_field = |name, value: Option<Node>| value.map(|v| vec![(name, v)]);
-    let fields = match builtin_kind(config, span)? {
+    let kind = builtin_kind(config, span)?;
+    // These run as the kustomization field they stand for, over that field's built-in places;
+    // places of their own would be silently ignored, so they are refused instead.
+    if matches!(
+        kind,
+        "NamespaceTransformer" | "ImageTagTransformer" | "ReplicaCountTransformer"
+    ) && let Some(specs) = config.get("fieldSpecs")
+    {
+        return Err(KustomizeError::at(
+            format!("`fieldSpecs` of a {kind} are not supported by pinnace's Kustomize build yet"),
+            specs.span,
+        ));
+    }
+    let fields = match kind {
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
             affix(config, resources);
             return Ok(());
