@@ -14,12 +14,14 @@ use rayon::prelude::*;
 use crate::config::{ScopeKind, Settings};
 use crate::discover::FoundFile;
 use crate::finding::{FileReport, Finding, Note, Subject, Warning};
+use crate::image_ref::ImageRef;
 use crate::kustomize::{self, Build, KUSTOMIZATION_FILE_NAMES};
 use crate::model::{ParsedImage, Scope, ScopeIndex, extract_build};
 use crate::pipeline::settle;
 use crate::registry::OnlineFacts;
 use crate::rules::{Context, RULES, recheck_reports};
 use crate::source::{SourceFile, Span};
+use crate::yaml::Node;
 
 #[derive(Debug, Default)]
 pub struct BuildResults {
@@ -35,6 +37,96 @@ pub struct BuildResults {
     pub built: HashSet<PathBuf>,
     /// The NetworkPolicies, ServiceAccounts and Secrets the builds make.
     pub index: ScopeIndex,
+    /// What roots that could not be built still say about their files: the patch files they
+    /// name (patches, not resources: never checked as such), and, per resource file, the
+    /// names of the images their `images:` entries retag (what the file writes is not what
+    /// runs, so it is not judged).
+    pub refused: Refused,
+}
+
+/// See [`BuildResults::refused`].
+#[derive(Debug, Default)]
+pub struct Refused {
+    pub patches: HashSet<PathBuf>,
+    pub retagged: HashMap<PathBuf, HashSet<String>>,
+}
+
+/// How many kustomization folders a refused root is followed through.
+const MAX_REFUSED_FOLDERS: usize = 64;
+
+impl Refused {
+    /// Reads what a root that does not build names: its patches, its resource files and its
+    /// `images:` entries, through the kustomizations it includes.
+    fn add_root(&mut self, dir: &Path) {
+        let mut folders = vec![dir.to_path_buf()];
+        let mut names = HashSet::new();
+        let mut resources = Vec::new();
+        let mut next = 0;
+        while next < folders.len() && folders.len() <= MAX_REFUSED_FOLDERS {
+            let folder = folders[next].clone();
+            next += 1;
+            let Some(root) = kustomization_of(&folder) else {
+                continue;
+            };
+            let file = |entry: &Node| {
+                let path = folder.join(entry.as_str()?);
+                std::fs::canonicalize(path).ok().filter(|p| p.is_file())
+            };
+            let entries = |field| root.list(field).iter();
+            let patch_paths = entries("patches")
+                .chain(entries("patchesJson6902"))
+                .filter_map(|entry| entry.get("path"))
+                .chain(entries("patchesStrategicMerge"))
+                .filter_map(file);
+            self.patches.extend(patch_paths);
+            resources.extend(
+                entries("resources")
+                    .chain(entries("bases"))
+                    .filter_map(file),
+            );
+            names.extend(
+                entries("images")
+                    .filter_map(|entry| entry.get("name").and_then(Node::as_str))
+                    .filter_map(|name| ImageRef::parse(name).ok().map(|r| r.name())),
+            );
+            for included in kustomize::referenced_folders(&folder) {
+                if !folders.contains(&included) {
+                    folders.push(included);
+                }
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        for resource in resources {
+            self.retagged
+                .entry(resource)
+                .or_default()
+                .extend(names.iter().cloned());
+        }
+    }
+
+    /// Whether a finding is about an image a refused root retags in this file.
+    pub fn is_retagged(&self, file: &Path, finding: &Finding) -> bool {
+        let Some(names) = self.retagged.get(file) else {
+            return false;
+        };
+        finding
+            .subject
+            .as_ref()
+            .and_then(|subject| subject.image.as_deref())
+            .and_then(|image| ImageRef::parse(image).ok())
+            .is_some_and(|image| names.contains(&image.name()))
+    }
+}
+
+/// The first document of the kustomization in `dir`.
+fn kustomization_of(dir: &Path) -> Option<Node> {
+    let text = crate::files::read_text(&kustomize::find_kustomization(dir)?).ok()?;
+    crate::yaml::load_stream(&text, crate::yaml::Limits::default())
+        .documents
+        .into_iter()
+        .next()
 }
 
 impl BuildResults {
@@ -72,13 +164,16 @@ pub fn check_builds(
                     index,
                 }
             }
-            Err(error) => RootOutcome::Failed(Warning {
-                path: display(dir),
-                message: format!(
-                    "cannot build this kustomization ({}); its files are checked on their own",
-                    error.message
-                ),
-            }),
+            Err(error) => RootOutcome::Failed(
+                dir.clone(),
+                Warning {
+                    path: display(dir),
+                    message: format!(
+                        "cannot build this kustomization ({}); its files are checked on their own",
+                        error.message
+                    ),
+                },
+            ),
         })
         .collect();
     let mut per_build = Vec::new();
@@ -95,7 +190,10 @@ pub fn check_builds(
                 results.warnings.extend(not_built);
                 per_build.push(reports);
             }
-            RootOutcome::Failed(warning) => results.warnings.push(warning),
+            RootOutcome::Failed(dir, warning) => {
+                results.refused.add_root(&dir);
+                results.warnings.push(warning);
+            }
         }
     }
     for (path, source, findings) in per_build.into_iter().flatten() {
@@ -184,7 +282,7 @@ enum RootOutcome {
         reports: Vec<(PathBuf, SourceFile, Vec<Finding>)>,
         index: ScopeIndex,
     },
-    Failed(Warning),
+    Failed(PathBuf, Warning),
 }
 
 /// Warnings for the entries a build did not build (remote bases, Helm charts), at their place.
@@ -311,6 +409,8 @@ pub struct PinScope {
     pub additions: HashMap<PathBuf, Vec<BuiltImage>>,
     pub covered: HashSet<PathBuf>,
     pub warnings: Vec<Warning>,
+    /// Images inline patches write, at their lines in the kustomization file.
+    pub inline: Vec<(PathBuf, Span, BuiltImage)>,
 }
 
 pub fn scan_for_pin(
@@ -382,7 +482,18 @@ pub fn scan_for_pin(
         }
         for site in sites {
             match site {
-                ImageSite::Written(path, span, _) => {
+                ImageSite::Written(path, span, built) => {
+                    let in_kustomization = path
+                        .file_name()
+                        .is_some_and(|n| KUSTOMIZATION_FILE_NAMES.iter().any(|k| n == *k));
+                    if in_kustomization
+                        && !scope
+                            .inline
+                            .iter()
+                            .any(|(p, s, _)| *p == path && *s == span)
+                    {
+                        scope.inline.push((path.clone(), span, (*built).clone()));
+                    }
                     scope.written.entry(path).or_default().insert(span);
                 }
                 ImageSite::SetBy(path, span, built) => {

@@ -128,9 +128,11 @@ fn link_out_of_tree(path: &Path, top: &Path) -> Option<Warning> {
     }
 }
 
-/// A `templates/` folder beside a `Chart.yaml` holds Go templates, not YAML.
+/// A `templates/` folder beside a `Chart.yaml` holds Go templates, not YAML; so does its
+/// `files/` folder, which the chart reads with `.Files.Get` (and often renders with `tpl`).
 fn is_helm_templates(path: &Path) -> bool {
-    path.file_name().is_some_and(|name| name == "templates")
+    path.file_name()
+        .is_some_and(|name| name == "templates" || name == "files")
         && path
             .parent()
             .is_some_and(|chart| chart.join("Chart.yaml").is_file())

@@ -123,11 +123,13 @@ fn stdin_bytes() -> Result<&'static Vec<u8>, String> {
         .map_err(Clone::clone)
 }
 
-/// How output names a file: as the walk reached it when it did, otherwise relative to the
-/// current folder (a base outside the paths given), otherwise absolute.
+/// How output names a file: as the walk reached it when it did; otherwise (a base outside
+/// the paths given) in the same style as the paths given: absolute when they are, else
+/// relative to the current folder (with `..` where needed), so one report never mixes both.
 pub struct DisplayNames {
     by_absolute: std::collections::HashMap<PathBuf, String>,
     cwd: Option<PathBuf>,
+    absolute: bool,
 }
 
 impl DisplayNames {
@@ -140,6 +142,7 @@ impl DisplayNames {
             cwd: std::env::current_dir()
                 .ok()
                 .and_then(|cwd| std::fs::canonicalize(cwd).ok()),
+            absolute: !files.is_empty() && files.iter().all(|f| f.display.is_absolute()),
         }
     }
 
@@ -150,9 +153,31 @@ impl DisplayNames {
         let relative = self
             .cwd
             .as_ref()
-            .and_then(|cwd| absolute.strip_prefix(cwd).ok());
-        display_name(relative.unwrap_or(absolute))
+            .filter(|_| !self.absolute)
+            .and_then(|cwd| relative_path(cwd, absolute));
+        display_name(relative.as_deref().unwrap_or(absolute))
     }
+}
+
+/// `to` as seen from `from` (both absolute): `base/x.yaml`, `../other/x.yaml`.
+pub fn relative_path(from: &Path, to: &Path) -> Option<PathBuf> {
+    if !to.is_absolute() {
+        return None;
+    }
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for component in &to[common..] {
+        path.push(component);
+    }
+    Some(path)
 }
 
 /// Paths as people write them: no leading `./`, forward slashes.

@@ -118,12 +118,14 @@ fn folders_included(dir: &Path) -> Vec<PathBuf> {
     seen
 }
 
-/// `path` as the user would write it from the current folder, when it is below it.
+/// `path` as the user would write it from the current folder (`base/x.yaml`,
+/// `../overlays/prod/kustomization.yaml`), so that what a run derives from relative paths
+/// is named relative too.
 pub fn relative_to_cwd(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| std::fs::canonicalize(cwd).ok())
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .and_then(|cwd| crate::inputs::relative_path(&cwd, path))
         .filter(|relative| !relative.as_os_str().is_empty())
         .unwrap_or_else(|| path.to_path_buf())
 }

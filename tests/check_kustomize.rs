@@ -147,12 +147,12 @@ fn a_kustomization_pinnace_cannot_build_falls_back_to_its_files() {
     write(
         repo.path(),
         "app/overlays/prod/kustomization.yaml",
-        "resources:\n- ../../base\nopenapi:\n  path: schema.json\n",
+        "resources:\n- ../../base\nvalidators:\n- validator.yaml\n",
     );
     let (report, stderr, _) = check_json(repo.path(), &["app/overlays/prod", "app/base"]);
     let warnings = report["warnings"].to_string();
     assert!(
-        warnings.contains("cannot build this kustomization") && warnings.contains("openapi"),
+        warnings.contains("cannot build this kustomization") && warnings.contains("validators"),
         "{warnings} {stderr}"
     );
     let paths: Vec<String> = findings(&report).into_iter().map(|f| f.1).collect();
@@ -175,7 +175,7 @@ fn a_remote_base_is_reported_as_not_built() {
     let warnings = report["warnings"].to_string();
     assert!(
         warnings.contains("app/overlays/prod/kustomization.yaml:3:3")
-            && warnings.contains("never fetched"),
+            && warnings.contains("is not fetched"),
         "{warnings}"
     );
 }

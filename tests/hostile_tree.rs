@@ -282,3 +282,41 @@ fn jobs_and_durations_out_of_range_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn a_rendered_source_comment_cannot_point_outside_the_chart() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree(&[
+        ("outside/secret.yaml", "token: hunter2-outside\n"),
+        ("repo/config.yaml", "helm: {binary: tools/helm}\n"),
+        (
+            "repo/app/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        ),
+        ("repo/app/values.yaml", "replicas: 1\n"),
+        (
+            "repo/tools/helm",
+            "#!/bin/sh\nprintf -- '---\\n# Source: app/../../outside/secret.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: c\\n      image: nginx:1.25\\n'\n",
+        ),
+    ]);
+    let helm = dir.path().join("repo/tools/helm");
+    fs::set_permissions(&helm, fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.path().join("repo/config.yaml");
+    let output = check_repo(dir.path(), &[("PINNACE_CONFIG", &config)]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&output)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("nginx:1.25"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for finding in report["findings"].as_array().unwrap() {
+        let path = finding["path"].as_str().unwrap();
+        assert!(
+            !path.contains("secret"),
+            "reported in the outside file: {path}"
+        );
+    }
+}

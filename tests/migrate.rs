@@ -588,6 +588,19 @@ fn a_repository_with_changes_of_its_own_is_left_alone() {
     assert!(!dir.path().join("report.md").exists());
 }
 
+/// Every file below a folder.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            files.extend(files_below(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
 /// A home whose git config names a credential helper that answers `user` and `password`.
 fn home_with_credential_helper(user: &str, password: &str) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
@@ -719,6 +732,25 @@ fn clone_and_push_with_credentials(tls: bool) {
         std::fs::read_to_string(dir.path().join("report.md")).unwrap(),
     ] {
         assert!(!text.contains(PASSWORD), "{text}");
+    }
+    // The clone keeps no copy of them: they went to git through a credential callback, not
+    // into the remote's URL in .git/config or the clone's reflog.
+    let git_dir = dir
+        .path()
+        .join("inline")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for file in files_below(&git_dir.join(".git")) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+            "{} holds the password",
+            file.display()
+        );
     }
     std::fs::write(dir.path().join("repos.txt"), format!("{url}\n")).unwrap();
     if !tls {

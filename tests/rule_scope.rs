@@ -49,6 +49,11 @@ fn a_policy_in_another_file_covers_workloads_of_its_namespace_only() {
                 + "---\n"
                 + &policy("api", "shop", "{podSelector: {matchLabels: {app: api}}}")),
         ),
+        // `ops` has a policy too (for other pods), so its workloads are judged one by one.
+        (
+            "policies/ops.yaml",
+            &policy("other", "ops", "{podSelector: {matchLabels: {app: other}}}"),
+        ),
     ]);
     assert_eq!(
         found(repo.path(), &[SELECT_NETWORK, "."]),
@@ -93,7 +98,8 @@ fn the_default_namespace_comes_from_config() {
     let workload = deployment("web", None, "{app: web}", "");
     let deny = policy("deny", "shop", "{podSelector: {}}");
     let repo = tree(&[("web.yaml", &workload), ("deny.yaml", &deny)]);
-    assert_eq!(found(repo.path(), &[SELECT_NETWORK, "."]).len(), 2);
+    // `default` has no policy at all: one finding for the namespace.
+    assert_eq!(found(repo.path(), &[SELECT_NETWORK, "."]).len(), 1);
     let repo = tree(&[
         ("web.yaml", &workload),
         ("deny.yaml", &deny),
@@ -225,10 +231,8 @@ fn checking_a_few_files_still_sees_the_repositorys_policies() {
     assert_eq!(found(repo.path(), &args), Vec::<String>::new());
     // Without a config file and outside a git repository, the file is its own scope.
     std::fs::remove_file(repo.path().join(".pinnace.yaml")).unwrap();
-    let alone = [
-        "missing-default-deny apps/web.yaml:5",
-        "missing-network-policy apps/web.yaml:9",
-    ];
+    // (`shop` then has no policy at all: one finding for the namespace)
+    let alone = ["missing-default-deny apps/web.yaml:5"];
     assert_eq!(
         found(repo.path(), &[SELECT_NETWORK, "apps/web.yaml"]),
         alone
@@ -239,8 +243,11 @@ fn checking_a_few_files_still_sees_the_repositorys_policies() {
         found(repo.path(), &[SELECT_NETWORK, "apps/web.yaml"]),
         Vec::<String>::new()
     );
-    // A folder named on its own is its own scope.
-    assert_eq!(found(repo.path(), &[SELECT_NETWORK, "apps"]).len(), 2);
+    // A folder named on its own is its own scope (where `shop` has no policy: one finding).
+    assert_eq!(
+        found(repo.path(), &[SELECT_NETWORK, "apps"]),
+        ["missing-default-deny apps/web.yaml:5"]
+    );
 }
 
 #[test]
@@ -396,13 +403,13 @@ fn a_build_sees_the_policies_and_accounts_of_other_builds() {
         ".",
     ];
     assert_eq!(found(repo.path(), &args), Vec::<String>::new());
-    // Without the other root the same build is reported, each finding where its edit belongs.
+    // Without the other root the same build is reported, each finding where its edit belongs
+    // (`shop` then has no policy at all: one finding for the namespace).
     std::fs::remove_dir_all(repo.path().join("platform")).unwrap();
     assert_eq!(
         found(repo.path(), &args),
         [
             "missing-default-deny apps/web/kustomization.yaml:1",
-            "missing-network-policy apps/web/web.yaml:8",
             "missing-pull-secret apps/web/web.yaml:12",
         ]
     );

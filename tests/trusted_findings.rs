@@ -281,3 +281,160 @@ fn a_file_named_alone_reports_its_own_findings_and_those_about_it() {
         )]
     );
 }
+
+/// `check --format concise ARGS` in the project folder: its lines.
+fn concise(args: &[&str]) -> Vec<String> {
+    let output = run(
+        Path::new(PROJECT),
+        &[&["check", "--format", "concise"], args].concat(),
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_rendered_chart_is_trusted_and_findings_land_where_certain() {
+    // Rendered with helm (tests/helm_charts.rs needs it too). The image's registry is a key of
+    // the chart's own: helm's finding stands, names the values key, and the values file's
+    // wrong composition (`docker.io/acme/shop`) is dropped. The image line sits after a
+    // disabled `if`, so which template line wrote it is not certain: the rendered output.
+    // The network finding is at the pod template's labels; the test hook is not judged, and
+    // `files/` holds a Go template, not a manifest.
+    let lines = concise(&["testdata/trust/chart"]);
+    assert_eq!(
+        lines,
+        [
+            "testdata/trust/chart (helm template release-name):47:18: digest-pinning image `ghcr.io/acme/shop:2.4.1` is not pinned to a digest",
+            "testdata/trust/chart/templates/deployment.yaml:5:14: missing-default-deny namespace `shop` has no default-deny NetworkPolicy for ingress",
+            "testdata/trust/chart/templates/deployment.yaml:14:7: missing-network-policy no NetworkPolicy in namespace `shop` selects these pods",
+            "testdata/trust/chart/values.yaml:9:10: digest-pinning image `envoyproxy/envoy:v1.29` is not pinned to a digest",
+            "Found 2 errors, 2 warnings and 0 notes in 3 files.",
+        ]
+    );
+    let output = run(
+        Path::new(PROJECT),
+        &["check", "--format", "json", "testdata/trust/chart"],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let image = &report["findings"][0];
+    assert!(
+        image["help"].as_str().unwrap().contains("not certain"),
+        "{image:#}"
+    );
+    assert_eq!(
+        image["related"][0]["path"],
+        "testdata/trust/chart/values.yaml"
+    );
+    assert_eq!(image["related"][0]["line"], 6);
+}
+
+#[test]
+fn an_inline_patch_finding_lands_on_its_line_in_the_kustomization() {
+    let lines = concise(&[
+        "--ignore",
+        "missing-default-deny",
+        "testdata/trust/inline-patch",
+    ]);
+    assert_eq!(
+        lines[0],
+        "testdata/trust/inline-patch/overlay/kustomization.yaml:15:22: digest-pinning image `busybox:1.36` is not pinned to a digest"
+    );
+    let output = run(
+        Path::new(PROJECT),
+        &["check", "--format", "github", "testdata/trust/inline-patch"],
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("inline patch"), "{text}");
+}
+
+/// `pinnace images --format json` rows as `path:line image status`.
+fn images(args: &[&str]) -> Vec<String> {
+    let output = run(
+        Path::new(PROJECT),
+        &[&["images", "--format", "json"], args].concat(),
+    );
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{} {} {}",
+                r["path"].as_str().unwrap(),
+                r["line"],
+                r["image"].as_str().unwrap(),
+                r["status"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn images_lists_composed_values_inline_patches_and_untagged() {
+    assert_eq!(
+        images(&[
+            "testdata/trust/inline-patch",
+            "testdata/trust/values-compose"
+        ]),
+        [
+            "testdata/trust/inline-patch/base/deploy.yaml:9 ghcr.io/acme/web:1.0@sha256:0000000000000000000000000000000000000000000000000000000000000000 pinned",
+            "testdata/trust/inline-patch/overlay/kustomization.yaml:15 busybox:1.36 tagged",
+            "testdata/trust/values-compose/values-mirror.yaml:6 quay.io/acme/app:1.0 tagged",
+            "testdata/trust/values-compose/values.yaml:12 registry.k8s.io/ingress-nginx/controller:v1.9.4 tagged",
+            "testdata/trust/values-compose/values.yaml:14 docker.io/istio/pilot:1.20.0 tagged",
+            "testdata/trust/values-compose/values.yaml:19 docker.elastic.co/elasticsearch/elasticsearch:8.5.1 tagged",
+        ]
+    );
+    let dir = tree(&[("pod.yaml", &common::pod("nginx"))]);
+    let output = run(dir.path(), &["images", "--format", "json", "pod.yaml"]);
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "untagged");
+}
+
+#[test]
+fn a_root_that_cannot_be_built_judges_neither_its_patches_nor_what_it_retags() {
+    let output = run(
+        Path::new(PROJECT),
+        &[
+            "check",
+            "--format",
+            "concise",
+            "--ignore",
+            "missing-default-deny",
+            "testdata/trust/refused",
+        ],
+    );
+    assert!(stderr(&output).contains("cannot build this kustomization"));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        text,
+        "testdata/trust/refused/base/deploy.yaml:9:32: digest-pinning image `ghcr.io/acme/sidecar:1.0` is not pinned to a digest\nFound 1 error, 0 warnings and 0 notes in 3 files.\n"
+    );
+}
+
+#[test]
+fn paths_in_one_report_share_one_style() {
+    let base = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: ghcr.io/acme/web:1.0}\n";
+    let dir = tree(&[
+        ("work/.keep", ""),
+        ("repo/base/kustomization.yaml", "resources: [deploy.yaml]\n"),
+        ("repo/base/deploy.yaml", base),
+        ("repo/overlay/kustomization.yaml", "resources: [../base]\n"),
+    ]);
+    let work = dir.path().join("work");
+    let paths = |target: &str| -> Vec<String> {
+        check(&work, &[common::NO_NETWORK_RULES, target])
+            .into_iter()
+            .map(|f| f.1)
+            .collect()
+    };
+    // The base is outside the path given: named as the path given is.
+    assert_eq!(paths("../repo/overlay"), ["../repo/base/deploy.yaml"]);
+    let absolute = std::fs::canonicalize(dir.path().join("repo/overlay")).unwrap();
+    let found = paths(absolute.to_str().unwrap());
+    let expected = std::fs::canonicalize(dir.path().join("repo/base/deploy.yaml")).unwrap();
+    assert_eq!(found, [expected.to_str().unwrap()]);
+}

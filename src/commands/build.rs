@@ -12,9 +12,15 @@ use crate::kustomize::{self, KustomizeError};
 pub struct BuildArgs {
     /// A folder with a kustomization.yaml.
     dir: PathBuf,
+    /// Clone remote bases (git URLs) into the cache, pinned to their ref; without it only
+    /// bases already in the cache are built.
+    #[arg(long)]
+    fetch: bool,
 }
 
 pub fn run(args: BuildArgs) -> miette::Result<u8> {
+    kustomize::set_helm(kustomize::runner_on_path());
+    kustomize::set_fetch(args.fetch);
     let build = kustomize::build(&args.dir).map_err(|error| located(&args.dir, error))?;
     for not_built in &build.not_built {
         let place = build

@@ -48,6 +48,10 @@ pub struct CheckArgs {
     /// `unsigned-image` rules).
     #[arg(long)]
     online: bool,
+    /// Clone the remote bases Kustomize builds name (git URLs) into the cache, pinned to
+    /// their ref, so this run and later offline runs build them.
+    #[arg(long)]
+    fetch_remote: bool,
     /// With `--online`: requests in flight at once per registry (1 to 256).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = super::parse_jobs)]
     jobs: usize,
@@ -97,6 +101,10 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
     let settings = settings(&args.config, &args.paths, selection)?;
+    crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
+    crate::kustomize::set_fetch(
+        args.fetch_remote || settings.config.kustomize.fetch_remote == Some(true),
+    );
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     let mut only = None;
@@ -150,9 +158,17 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     scope.extend(std::mem::take(&mut charts.index));
     builds.recheck(&scope, &settings);
     charts.recheck(&scope, &settings);
-    inputs
-        .files
-        .retain(|file| !builds.covered.contains(&file.absolute));
+    // Patches of a root that cannot be built are not resources.
+    inputs.files.retain(|file| {
+        !builds.covered.contains(&file.absolute) && !builds.refused.patches.contains(&file.absolute)
+    });
+    let retagged: BTreeMap<String, std::path::PathBuf> = builds
+        .refused
+        .retagged
+        .keys()
+        .map(|file| (names.get(file), file.clone()))
+        .collect();
+    let refused = std::mem::take(&mut builds.refused);
     summary.files_checked += builds.covered.len();
     if let Some(baseline) = baseline.as_mut() {
         builds
@@ -167,11 +183,25 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         .map(|report| (report.source.name.clone(), report))
         .collect();
     summary.files_checked += charts.rendered;
+    let overruled = std::mem::take(&mut charts.overruled);
     for (name, report) in charts.reports {
         pending.entry(name).or_insert(report);
     }
     let mut reported_once = HashSet::new();
     let mut emit = |mut report: FileReport, summary: &mut Summary| {
+        // Images a root that cannot be built retags: what this file writes does not run.
+        if let Some(file) = retagged.get(&report.source.name) {
+            report
+                .findings
+                .retain(|finding| !refused.is_retagged(file, finding));
+        }
+        // Values images helm rendered otherwise: the rendered finding names the key.
+        if let Some(images) = overruled.get(&report.source.name) {
+            report.findings.retain(|finding| {
+                let image = finding.subject.as_ref().and_then(|s| s.image.as_ref());
+                image.is_none_or(|image| !images.contains(image))
+            });
+        }
         if let Some(only) = &only
             && !only.contains(&report.source.name)
         {

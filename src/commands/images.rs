@@ -61,8 +61,9 @@ struct ImageRow {
     normalized: Option<String>,
     tag: Option<String>,
     digest: Option<String>,
-    /// `pinned`, `tagged`, `templated` or `invalid`; `overridden` for an image every
-    /// Kustomize build in scope replaces through an overlay's `images:` entry.
+    /// `pinned`, `tagged`, `untagged` (neither tag nor digest: `latest`), `templated` or
+    /// `invalid`; `overridden` for an image every Kustomize build in scope replaces through an
+    /// overlay's `images:` entry.
     status: &'static str,
     /// With `--signatures`: who signed the pinned digest (the key), or what was found instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +128,7 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         |file_rows| rows.extend(file_rows),
     );
     rows.extend(overlay_rows(&scope, &names));
+    rows.extend(inline_patch_rows(&scope, &names));
     rows.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     rows.dedup_by(|a, b| {
         (&a.path, a.line, a.column, &a.image) == (&b.path, b.line, b.column, &b.image)
@@ -228,10 +230,10 @@ fn describe(
             Some(r.name()),
             r.tag().map(str::to_string),
             r.digest().map(|d| d.to_string()),
-            if r.digest().is_some() {
-                "pinned"
-            } else {
-                "tagged"
+            match (r.digest(), r.tag()) {
+                (Some(_), _) => "pinned",
+                (None, Some(_)) => "tagged",
+                (None, None) => "untagged",
             },
         ),
         ParsedImage::Templated => (None, None, None, "templated"),
@@ -239,11 +241,41 @@ fn describe(
     }
 }
 
+/// One row per image an inline Kustomize patch writes, at its line in the kustomization.
+fn inline_patch_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
+    let mut rows = Vec::new();
+    for (path, span, built) in &scope.inline {
+        let Ok(text) = crate::files::read_text(path) else {
+            continue;
+        };
+        let source = crate::source::SourceFile::new(names.get(path), text);
+        let position = source.position(span.start);
+        let (normalized, tag, digest, status) = describe(&built.parsed);
+        rows.push(ImageRow {
+            path: source.name.clone(),
+            line: position.line,
+            column: position.column,
+            kind: built.subject.kind.clone(),
+            name: built.subject.name.clone(),
+            namespace: built.subject.namespace.clone(),
+            container: built.subject.container.clone(),
+            field: "kustomize patch".to_string(),
+            image: built.text.clone(),
+            normalized,
+            tag,
+            digest,
+            status,
+            signature: None,
+        });
+    }
+    rows
+}
+
 /// One row per Kustomize `images:` entry that sets an image in a build, at the entry.
 fn overlay_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
     let mut rows = Vec::new();
     for (path, entries) in &scope.entries {
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = crate::files::read_text(path) else {
             continue;
         };
         let source = crate::source::SourceFile::new(names.get(path), text);

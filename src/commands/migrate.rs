@@ -69,6 +69,7 @@ pub struct MigrateArgs {
 }
 
 pub fn run(args: MigrateArgs) -> miette::Result<u8> {
+    crate::fix::clean_up_on_signal();
     let list = std::fs::read_to_string(&args.repos)
         .map_err(|e| miette::miette!("cannot read {}: {e}", args.repos.display()))?;
     let repos: Vec<RepoLine> = parse_repo_list(&list)

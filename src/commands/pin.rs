@@ -82,7 +82,12 @@ impl CacheArgs {
         self.cache
             .as_deref()
             .map(|path| {
-                ResolutionCache::open(path, self.cache_max_age).map_err(|e| miette::miette!("{e}"))
+                let (cache, warning) = ResolutionCache::open(path, self.cache_max_age)
+                    .map_err(|e| miette::miette!("{e}"))?;
+                if let Some(warning) = warning {
+                    eprintln!("warning: {warning}");
+                }
+                Ok(cache)
             })
             .transpose()
     }
@@ -106,6 +111,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         ));
     }
     super::require_paths(&args.paths)?;
+    fix::clean_up_on_signal();
     let settings = settings(&args.config, &args.paths, RuleSelection::default())?;
     let options = args.choices.options();
     let signature_policies = args
@@ -149,20 +155,22 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
 
     let mut stdout = std::io::stdout().lock();
     for file in plan.into_files() {
-        let result = apply_file(file, &resolutions);
-        tally_result(&mut tally, &result);
-        let Some(new_text) = &result.new_text else {
-            continue;
-        };
-        tally.files_changed += 1;
-        if args.dry_run {
-            let diff = fix::unified_diff(&result.name, &result.text, new_text);
-            super::output(stdout.write_all(diff.as_bytes()))?;
-        } else if let Err(error) =
-            write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
-        {
-            tally.failures.push(format!("{}: {error}", result.name));
+        let mut result = apply_file(file, &resolutions);
+        if let Some(new_text) = &result.new_text {
+            if args.dry_run {
+                let diff = fix::unified_diff(&result.name, &result.text, new_text);
+                super::output(stdout.write_all(diff.as_bytes()))?;
+            } else if let Err(error) =
+                write_atomically(&result.path, result.text.as_bytes(), new_text.as_bytes())
+            {
+                // Left alone: its images are not pinned, and the file is not changed.
+                tally.failures.push(format!("{}: {error}", result.name));
+                result.pinned.clear();
+                result.new_text = None;
+            }
         }
+        tally.files_changed += usize::from(result.new_text.is_some());
+        tally_result(&mut tally, &result);
     }
     super::output(stdout.flush())?;
     print_summary(&tally, &args, lookups.len(), client.requests_sent());
@@ -207,10 +215,33 @@ pub fn client_options(settings: &Settings, jobs: usize) -> ClientOptions {
             .ca_files
             .iter()
             .map(|f| settings.root.join(f))
+            .filter(|file| usable_ca_file(file))
             .collect(),
         per_registry: jobs.max(1),
         credentials: CredentialStore::from_environment(),
         ..ClientOptions::default()
+    }
+}
+
+/// Most bytes a CA file may have: a bundle of every public CA is about 200 KiB.
+const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Whether a `registries.ca_files` entry is a regular file within the bound (`/dev/zero`
+/// would be read until memory runs out, a FIFO forever); otherwise it is left out, with a
+/// warning.
+fn usable_ca_file(file: &std::path::Path) -> bool {
+    match std::fs::metadata(file) {
+        Ok(metadata) if metadata.is_file() && metadata.len() <= MAX_CA_FILE_BYTES => true,
+        Ok(_) => {
+            eprintln!(
+                "warning: {}: not a regular file of at most {} MiB; not used as a CA file",
+                file.display(),
+                MAX_CA_FILE_BYTES >> 20
+            );
+            false
+        }
+        // Reading it reports the error as before.
+        Err(_) => true,
     }
 }
 

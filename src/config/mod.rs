@@ -50,6 +50,9 @@ pub struct Config {
     /// Helm values files, and how charts are rendered.
     #[serde(default)]
     pub helm: HelmConfig,
+    /// How Kustomize builds treat what lies outside the tree.
+    #[serde(default)]
+    pub kustomize: KustomizeConfig,
     /// The namespace of resources that name none and that no Kustomize `namespace:` sets
     /// (`default` when absent). Workloads and NetworkPolicies only match within a namespace.
     pub default_namespace: Option<String>,
@@ -59,6 +62,15 @@ pub struct Config {
     /// Images that must be signed, and the keys that sign them (checked with `--online`).
     #[serde(default)]
     pub signatures: Vec<SignatureEntry>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KustomizeConfig {
+    /// Clone remote bases (git URLs) into the cache, pinned to their ref, as
+    /// `check --fetch-remote` does. Honoured only from the invoker's config (`--config`,
+    /// `PINNACE_CONFIG`, the user's config), never from one found in the tree.
+    pub fetch_remote: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]

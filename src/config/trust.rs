@@ -29,6 +29,9 @@ pub fn restrict_to_tree(config: &mut Config, root: &Path) -> Vec<String> {
     if config.helm.binary.take().is_some() {
         removed.push("helm.binary".to_string());
     }
+    if config.kustomize.fetch_remote.take().is_some() {
+        removed.push("kustomize.fetch_remote".to_string());
+    }
     let registries = &mut config.registries;
     if !registries.insecure.is_empty() {
         registries.insecure.clear();
@@ -57,6 +60,7 @@ pub fn restrict_to_tree(config: &mut Config, root: &Path) -> Vec<String> {
 /// Gives a config found in the tree the invoker-only settings of the invoker's own config.
 pub fn add_invoker_settings(config: &mut Config, invoker: &Config, invoker_root: &Path) {
     config.helm.binary.clone_from(&invoker.helm.binary);
+    config.kustomize.fetch_remote = invoker.kustomize.fetch_remote;
     if let Some(binary) = &mut config.helm.binary
         && binary.contains('/')
     {

@@ -6,6 +6,8 @@ mod append;
 mod diff;
 mod plan;
 mod rewrite;
+mod temporary;
+pub use temporary::clean_up_on_signal;
 mod values;
 mod verify;
 mod write;

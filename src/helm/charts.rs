@@ -13,7 +13,7 @@ use super::render::{Render, find_binary};
 use super::stream::Sources;
 use crate::config::{DEFAULT_TIMEOUT_SECONDS, Settings};
 use crate::discover::FoundFile;
-use crate::finding::{FileReport, Finding, Warning};
+use crate::finding::{FileReport, Finding, Note, Warning};
 use crate::image_ref::ImageRef;
 use crate::model::ScopeIndex;
 use crate::model::values_images;
@@ -37,6 +37,10 @@ pub struct ChartResults {
     pub rendered: usize,
     /// The NetworkPolicies, ServiceAccounts and Secrets the rendered charts make.
     pub index: ScopeIndex,
+    /// Values images helm contradicted, by values file (as output names it): the image as
+    /// pinnace composed it from the values, which the chart renders otherwise (a registry the
+    /// chart keeps where pinnace did not look). Their findings are left to the rendered one.
+    pub overruled: BTreeMap<String, HashSet<String>>,
 }
 
 impl ChartResults {
@@ -81,7 +85,7 @@ pub fn check_charts(
         .iter()
         .flat_map(|chart| renders_for(chart, &binary, timeout, settings))
         .collect();
-    let outcomes: Vec<Result<(Vec<FileReport>, ScopeIndex), Warning>> = renders
+    let outcomes: Vec<Result<Rendered, Warning>> = renders
         .par_iter()
         .map(|render| {
             let text = render.run().map_err(|message| Warning {
@@ -94,9 +98,20 @@ pub fn check_charts(
     let mut results = ChartResults::default();
     for outcome in outcomes {
         match outcome {
-            Ok((reports, index)) => {
+            Ok(Rendered {
+                reports,
+                index,
+                overruled,
+            }) => {
                 results.rendered += 1;
                 results.index.extend(index);
+                for (file, image) in overruled {
+                    results
+                        .overruled
+                        .entry(display(&file))
+                        .or_default()
+                        .insert(image);
+                }
                 for report in reports {
                     merge(&mut results.reports, report);
                 }
@@ -115,7 +130,7 @@ fn is_application_chart(dir: &Path) -> bool {
         .filter(|parent| parent.file_name().is_some_and(|n| n == "charts"))
         .and_then(Path::parent)
         .is_some_and(|parent| parent.join("Chart.yaml").is_file());
-    let library = std::fs::read_to_string(dir.join("Chart.yaml")).is_ok_and(|text| {
+    let library = crate::files::read_text(&dir.join("Chart.yaml")).is_ok_and(|text| {
         load_stream(&text, Limits::default())
             .documents
             .first()
@@ -143,6 +158,7 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
             namespace: entry.namespace.clone(),
             values: entry.values.iter().map(|v| settings.root.join(v)).collect(),
             timeout,
+            extra_args: Vec::new(),
         })
         .collect();
     if !configured.is_empty() {
@@ -155,7 +171,16 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
         namespace: None,
         values: Vec::new(),
         timeout,
+        extra_args: Vec::new(),
     }]
+}
+
+/// What one render yields.
+struct Rendered {
+    reports: Vec<FileReport>,
+    index: ScopeIndex,
+    /// `(values file, image as composed)` of values images helm rendered otherwise.
+    overruled: Vec<(PathBuf, String)>,
 }
 
 /// Checks one rendered stream and sorts its findings into the templates that wrote them.
@@ -165,7 +190,7 @@ fn check_rendered(
     settings: &Settings,
     online: Option<&OnlineFacts>,
     display: &(dyn Fn(&Path) -> String + Sync),
-) -> (Vec<FileReport>, ScopeIndex) {
+) -> Rendered {
     let input = Input {
         name: format!(
             "{} (helm template {})",
@@ -180,15 +205,35 @@ fn check_rendered(
     let Ok((FileReport { source, findings }, index)) =
         pipeline::check_with_index(input, settings, online, None)
     else {
-        return (Vec::new(), ScopeIndex::default());
+        return Rendered {
+            reports: Vec::new(),
+            index: ScopeIndex::default(),
+            overruled: Vec::new(),
+        };
     };
-    let set_by_values = values_set_images(render);
+    let values = chart_values(render);
+    let set_by_values: HashSet<String> = values
+        .iter()
+        .filter_map(|value| image_key(&value.text))
+        .collect();
+    let mut overruled = Vec::new();
     let sources = Sources::scan(&source.text).unwrap_or_default();
     let mut templates: BTreeMap<PathBuf, FileReport> = BTreeMap::new();
     let mut unplaced = Vec::new();
     for mut finding in findings {
         if is_set_by_values(&finding, &set_by_values) {
             continue;
+        }
+        // An image some values key feeds, which pinnace composed otherwise: helm is right,
+        // and the finding names the key where the chart reads it.
+        if let Some(value) = feeding_value(&finding, &values) {
+            overruled.push((value.file.clone(), value.text.clone()));
+            finding.notes.push(Note {
+                path: display(&value.file),
+                line: value.position.line,
+                column: value.position.column,
+                message: format!("the chart reads this image from `{}`", value.key),
+            });
         }
         let Some(path) = finding
             .template
@@ -199,7 +244,7 @@ fn check_rendered(
             continue;
         };
         if !templates.contains_key(&path) {
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = crate::files::read_text(&path) else {
                 unplaced.push(finding);
                 continue;
             };
@@ -225,7 +270,15 @@ fn check_rendered(
                 finding.template = Some(report.source.name.clone());
                 report.findings.push(finding);
             }
-            None => unplaced.push(finding),
+            None => {
+                finding.help = Some(format!(
+                    "{}{}which line of the template wrote this is not certain (helm keeps no map \
+                     from its output to its templates), so it is shown in the rendered output",
+                    finding.help.as_deref().unwrap_or(""),
+                    if finding.help.is_some() { "; " } else { "" }
+                ));
+                unplaced.push(finding);
+            }
         }
     }
     let mut reports: Vec<FileReport> = templates
@@ -238,36 +291,74 @@ fn check_rendered(
             findings: unplaced,
         });
     }
-    (reports, index)
+    Rendered {
+        reports,
+        index,
+        overruled,
+    }
 }
 
 /// The file a `# Source:` path names: `web/templates/x.yaml` below the chart folder, a
 /// subchart's `web/charts/db/templates/x.yaml` below its folder in `charts/`.
 fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
     let (_, inside) = written.split_once('/')?;
-    let path = chart.join(inside);
-    path.is_file().then_some(path)
+    // The comment is the chart's own text: `# Source: app/../../../etc/passwd` must not make
+    // pinnace read and quote a file outside the chart, through `..` or a symlink.
+    let path = std::fs::canonicalize(chart.join(inside)).ok()?;
+    let chart = std::fs::canonicalize(chart).ok()?;
+    (path.starts_with(&chart) && path.is_file()).then_some(path)
 }
 
-/// Images the chart's values files set (its `values.yaml` and the `-f` files), by
-/// normalized name, tag and digest.
-fn values_set_images(render: &Render) -> HashSet<String> {
+/// An image a chart's values files set: the file, the key path, where, and the image as
+/// pinnace composes it.
+struct ChartValue {
+    file: PathBuf,
+    key: String,
+    position: crate::source::Position,
+    text: String,
+}
+
+/// The images the chart's values files set (its `values.yaml` and the `-f` files).
+fn chart_values(render: &Render) -> Vec<ChartValue> {
     let files =
         std::iter::once(render.chart.join("values.yaml")).chain(render.values.iter().cloned());
-    let mut keys = HashSet::new();
+    let mut found = Vec::new();
     for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let Ok(text) = crate::files::read_text(&file) else {
             continue;
         };
-        for document in load_stream(&text, Limits::default()).documents {
-            keys.extend(
+        let source = SourceFile::new(String::new(), text);
+        for document in load_stream(&source.text, Limits::default()).documents {
+            found.extend(
                 values_images(&document, "")
-                    .iter()
-                    .filter_map(|image| image_key(&image.text)),
+                    .into_iter()
+                    .map(|image| ChartValue {
+                        file: file.clone(),
+                        key: image.path,
+                        position: source.position(image.node.span.start),
+                        text: image.text,
+                    }),
             );
         }
     }
-    keys
+    found
+}
+
+/// The values image that feeds a rendered image pinnace composed differently: the same
+/// repository path at the end of the name (the registry is what charts keep elsewhere) and
+/// the same tag.
+fn feeding_value<'v>(finding: &Finding, values: &'v [ChartValue]) -> Option<&'v ChartValue> {
+    let rendered = ImageRef::parse(finding.subject.as_ref()?.image.as_deref()?).ok()?;
+    values.iter().find(|value| {
+        let Ok(composed) = ImageRef::parse(&value.text) else {
+            return false;
+        };
+        let path = composed.repository().trim_start_matches("library/");
+        composed.name() != rendered.name()
+            && (rendered.repository() == path
+                || rendered.repository().ends_with(&format!("/{path}")))
+            && composed.tag() == rendered.tag()
+    })
 }
 
 fn is_set_by_values(finding: &Finding, keys: &HashSet<String>) -> bool {

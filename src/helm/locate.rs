@@ -1,15 +1,17 @@
 //! Where in a template a rendered line came from. Helm keeps no source map, so this is a
-//! match by shape: a rendered line written literally in the template is that line; otherwise
-//! the rendered line's key (`image:`), counted among the rendered lines of its document that
-//! the template does not write literally, is the same occurrence among the template's lines
-//! with that key and a `{{ }}` in them. It holds for the usual template (one line per field,
-//! `{{ }}` in values, `if` around whole lines); when the counts cannot match (a `range` loop
-//! writes more lines than the template has), the finding stays in the rendered stream.
+//! match by shape, and only where it is certain: a rendered line written literally in the
+//! template is the same occurrence of that line in the template; otherwise the rendered line's
+//! key (`image:`), counted among the rendered lines of its document that the template does not
+//! write literally, is the same occurrence among the template's lines with that key and a
+//! `{{ }}` in them. Either way the counts must agree: when the template writes such a line more
+//! or fewer times than its document renders it (an `if` that left one out, a `range` that
+//! wrote several), nothing says which one this is, and the finding stays in the rendered
+//! stream, which says so.
 
 use crate::source::{SourceFile, Span};
 
 /// The span, in `template`, of the value of the line that rendered `span` of `rendered`;
-/// `document_start` is where the rendered document begins.
+/// `document_start` is where the rendered document begins. `None` when not certain.
 pub fn locate(
     rendered: &SourceFile,
     document_start: u32,
@@ -19,26 +21,75 @@ pub fn locate(
     let line = rendered.position(span.start).line;
     let text = rendered.line_text(line);
     let key = key_of(text)?;
-    let lines = template_lines(template);
-    let literal = |rendered: &str| {
+    let first = rendered.position(document_start).line;
+    let document: Vec<(u32, &str)> = document_lines(rendered, first).collect();
+    let lines = template_document(template_lines(template), &document);
+    let is_literal = |rendered: &str| {
         lines
             .iter()
-            .position(|(_, written)| written.trim() == rendered.trim())
+            .any(|(_, written)| written.trim() == rendered.trim())
     };
-    if let Some(index) = literal(text) {
-        let (start, written) = lines[index];
-        return Some(value_span(written, start, key));
+    let (candidates, occurrence, rendered_count) = if is_literal(text) {
+        let same = |other: &str| other.trim() == text.trim();
+        let written: Vec<&(usize, &str)> = lines.iter().filter(|(_, w)| same(w)).collect();
+        let before = document
+            .iter()
+            .filter(|(l, t)| *l < line && same(t))
+            .count();
+        let count = document.iter().filter(|(_, t)| same(t)).count();
+        (written, before, count)
+    } else {
+        let templated = |other: &str| key_of(other) == Some(key) && !is_literal(other);
+        let written: Vec<&(usize, &str)> = lines
+            .iter()
+            .filter(|(_, w)| key_of(w) == Some(key) && w.contains("{{"))
+            .collect();
+        let before = document
+            .iter()
+            .filter(|(l, t)| *l < line && templated(t))
+            .count();
+        let count = document.iter().filter(|(_, t)| templated(t)).count();
+        (written, before, count)
+    };
+    if candidates.len() != rendered_count {
+        return None;
     }
-    let first = rendered.position(document_start).line;
-    let occurrence = (first..line)
-        .map(|l| rendered.line_text(l))
-        .filter(|other| key_of(other) == Some(key) && literal(other).is_none())
-        .count();
-    let (start, written) = lines
-        .iter()
-        .filter(|(_, written)| key_of(written) == Some(key) && written.contains("{{"))
-        .nth(occurrence)?;
+    let (start, written) = candidates.get(occurrence)?;
     Some(value_span(written, *start, key))
+}
+
+/// The lines of the template's document that rendered `document`: a template may write
+/// several (helm sorts them by kind, so order says nothing), and the one whose `kind:` line
+/// the rendered document has is it. All the lines when that does not tell.
+fn template_document<'t>(
+    lines: Vec<(usize, &'t str)>,
+    document: &[(u32, &str)],
+) -> Vec<(usize, &'t str)> {
+    let Some(kind) = document
+        .iter()
+        .find(|(_, text)| key_of(text) == Some("kind") && !text.starts_with(' '))
+        .map(|(_, text)| text.trim())
+    else {
+        return lines;
+    };
+    let documents: Vec<&[(usize, &str)]> =
+        lines.split(|(_, text)| text.starts_with("---")).collect();
+    let mut with_kind = documents
+        .iter()
+        .filter(|part| part.iter().any(|(_, text)| text.trim() == kind));
+    match (with_kind.next(), with_kind.next()) {
+        (Some(only), None) => only.to_vec(),
+        _ => lines,
+    }
+}
+
+/// The lines of the rendered document that starts at line `first`, up to the next `---`.
+fn document_lines(rendered: &SourceFile, first: u32) -> impl Iterator<Item = (u32, &str)> {
+    (first..=rendered.line_count())
+        .map(|line| (line, rendered.line_text(line)))
+        .enumerate()
+        .take_while(|(index, (_, text))| *index == 0 || !text.starts_with("---"))
+        .map(|(_, line)| line)
 }
 
 /// Each line of a template with the offset where it starts, without its line ending.
@@ -123,14 +174,26 @@ mod tests {
                 0,
                 Span::new(start, start + needle.len()),
                 template,
-            )
-            .unwrap();
-            &template[span.range()]
+            )?;
+            Some(&template[span.range()])
         };
-        assert_eq!(at("envoy:v1"), "envoy:v1");
-        // The app line was not rendered, so the first templated line is not this one's:
-        // the count of templated lines cannot tell, and picks the first.
-        assert_eq!(at("other:2"), "{{ .Values.app }}");
+        assert_eq!(at("envoy:v1").unwrap(), "envoy:v1");
+        // The app line was not rendered: two templated lines, one rendered, so which one
+        // wrote it is not certain, and no line is claimed.
+        assert_eq!(at("other:2"), None);
+    }
+
+    #[test]
+    fn a_literal_line_is_the_same_occurrence_of_it() {
+        // `labels:` twice: the Deployment's and the pod template's.
+        let template = "metadata:\n  labels:\n    {{- include \"l\" . | nindent 4 }}\nspec:\n  template:\n    metadata:\n      labels:\n        {{- include \"l\" . | nindent 8 }}\n";
+        let rendered = SourceFile::new(
+            "r",
+            "metadata:\n  labels:\n    app: web\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n",
+        );
+        let second = rendered.text.rfind("labels").unwrap();
+        let span = locate(&rendered, 0, Span::new(second, second + 6), template).unwrap();
+        assert_eq!(span.start as usize, template.rfind("labels").unwrap());
     }
 
     #[test]

@@ -16,6 +16,6 @@ mod values;
 
 pub use charts::{ChartResults, check_charts};
 pub use gitops::gitops_images;
-pub use render::Render;
+pub use render::{Render, find_binary};
 pub use stream::{Sources, name_templates};
 pub use values::{explain_map_fixes, is_values_file, values_of};

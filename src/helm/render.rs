@@ -21,6 +21,8 @@ pub struct Render {
     pub namespace: Option<String>,
     pub values: Vec<PathBuf>,
     pub timeout: Duration,
+    /// Further `helm template` flags (`--include-crds` …), after the values files.
+    pub extra_args: Vec<std::ffi::OsString>,
 }
 
 impl Render {
@@ -34,6 +36,7 @@ impl Render {
         for values in &self.values {
             args.extend(["-f".into(), values.clone().into()]);
         }
+        args.extend(self.extra_args.iter().cloned());
         args.extend([
             "--".into(),
             self.release.clone().into(),
@@ -167,6 +170,7 @@ mod tests {
             namespace: Some("shop".into()),
             values: vec!["a.yaml".into(), "b.yaml".into()],
             timeout: Duration::from_secs(1),
+            extra_args: Vec::new(),
         };
         let args: Vec<String> = render
             .args()

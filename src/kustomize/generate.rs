@@ -32,7 +32,8 @@ pub fn run(
             generate(k, entry, kind, options, resources, builder)?;
         }
     }
-    Ok(())
+    super::helm_charts::inflate(k, resources, builder)?;
+    super::plugins::run_generators(k, resources, builder)
 }
 
 fn generate(
@@ -109,6 +110,8 @@ fn absorb(
     };
     let old = &resources[index];
     if behavior == "merge" {
+        // A merged object stays the base generator's (its origin, its location).
+        generated.node.span = old.node.span;
         for field in ["data", "binaryData"] {
             merge_map_under(&mut generated.node, old.node.get(field), field, entry.span);
         }

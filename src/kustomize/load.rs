@@ -46,10 +46,17 @@ impl Kustomization {
 pub struct Builder {
     pub sources: SourceMap,
     pub not_built: Vec<NotBuilt>,
-    /// Offsets of inline patch text in `sources`, with the kustomization entry it came from.
-    pub inline_patches: Vec<(u32, u32, Span)>,
+    /// Inline patch text in `sources`, with where it is written in its kustomization.
+    pub inline_patches: Vec<super::InlinePatch>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
+    /// The `configurations` of the kustomization being built, with its bases' (see
+    /// `configurations`).
+    pub config: super::configurations::TransformerConfig,
+    /// Every var declared so far (see `vars`).
+    pub vars: Vec<super::vars::Var>,
+    /// What `buildMetadata` asks to record (see `build_metadata`).
+    pub metadata: super::build_metadata::Tracker,
     /// The root kustomization's `sortOptions`.
     pub sort_options: Option<Node>,
 }
@@ -60,7 +67,11 @@ impl Builder {
         let canonical = resolve(dir)
             .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
         self.enter(&canonical, "kustomizations")?;
+        // A base starts from no configuration; what it collects joins its parent's.
+        let parent_config = std::mem::take(&mut self.config);
         let result = self.build_in(&canonical);
+        let own_config = std::mem::replace(&mut self.config, parent_config);
+        self.config.merge(own_config);
         self.stack.pop();
         result
     }
@@ -158,16 +169,16 @@ impl Builder {
         let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
         let file_span = Span::new(start as usize, start as usize);
-        let node = documents
+        let mut node = documents
             .drain(..)
             .next()
             .unwrap_or_else(|| Node::scalar("", file_span));
+        super::field_names::canonicalize(&mut node);
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
         let node = last_key_wins(node);
-        for (field, what) in [
-            ("helmCharts", "Helm charts"),
-            ("helmChartInflationGenerator", "Helm charts"),
-        ] {
+        self.metadata.read_top(&node, dir);
+        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
+        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
             if let Some(value) = node.get(field) {
                 self.not_built.push(NotBuilt {
                     span: value.span,
@@ -175,10 +186,13 @@ impl Builder {
                 });
             }
         }
-        Ok(Kustomization {
+        let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
-        })
+        };
+        // Before its resources are built, as kustomize sets the schema (the first one wins).
+        super::openapi::read(&kustomization, self)?;
+        Ok(kustomization)
     }
 
     fn add_resources(
@@ -190,12 +204,19 @@ impl Builder {
             .strings("resources")
             .into_iter()
             .chain(kustomization.strings("bases"));
+        let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
             if is_remote(&entry) {
-                self.not_built.push(NotBuilt {
-                    span,
-                    reason: format!("remote resource `{entry}` is never fetched"),
-                });
+                let Some(dir) = self.remote_checkout(&entry, span)? else {
+                    continue;
+                };
+                let built = self.build_target(&dir).map_err(|mut error| {
+                    error.span = error.span.or(Some(span));
+                    error
+                })?;
+                for resource in built {
+                    append(resource, resources, &mut seen)?;
+                }
                 continue;
             }
             let (canonical, metadata) = resolve_in(&kustomization.dir, &entry).map_err(|e| {
@@ -207,7 +228,7 @@ impl Builder {
                     error
                 })?;
                 for resource in built {
-                    append(resource, resources)?;
+                    append(resource, resources, &mut seen)?;
                 }
                 continue;
             }
@@ -220,9 +241,42 @@ impl Builder {
                     span,
                 ));
             }
-            add_documents(self.load_file(&canonical)?, resources)?;
+            add_documents(self.load_file(&canonical)?, resources, &mut seen)?;
         }
         Ok(())
+    }
+
+    /// The cached checkout of a remote base (see `remote`), or `None` (recorded as not
+    /// built) when it was not fetched.
+    fn remote_checkout(
+        &mut self,
+        entry: &str,
+        span: Span,
+    ) -> Result<Option<PathBuf>, KustomizeError> {
+        let shown = super::remote::redact(entry);
+        let Some(base) = super::remote::parse(entry) else {
+            self.not_built.push(NotBuilt {
+                span,
+                reason: format!("remote resource `{shown}` is never fetched"),
+            });
+            return Ok(None);
+        };
+        match super::remote::locate(&base) {
+            Ok(Some(dir)) => Ok(Some(dir)),
+            Ok(None) => {
+                self.not_built.push(NotBuilt {
+                    span,
+                    reason: format!(
+                        "remote resource `{shown}` is not fetched (run `pinnace build --fetch` or `pinnace check --fetch-remote` to fetch it once into the cache)"
+                    ),
+                });
+                Ok(None)
+            }
+            Err(message) => Err(KustomizeError::at(
+                format!("remote resource `{shown}`: {message}"),
+                span,
+            )),
+        }
     }
 
     /// Patch text written inline in a kustomization, read as its own source.
@@ -234,7 +288,19 @@ impl Builder {
     ) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(text, Limits::default());
         let name = format!("{}{}", k.dir.display(), super::INLINE_SUFFIX);
+        let written = self.sources.lookup(span).and_then(|(file, local)| {
+            let file_base = span.start - local.start;
+            let lines = super::inline_lines(&file.text, local, text)?;
+            Some(lines.into_iter().map(|(t, f)| (t, f + file_base)).collect())
+        });
         let base = self.sources.add(SourceFile::new(name, text.to_string()));
+        let end = base.saturating_add(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        self.inline_patches.push(super::InlinePatch {
+            start: base,
+            end,
+            lines: written.unwrap_or_default(),
+            entry: span,
+        });
         if let Some(error) = stream.error {
             return Err(KustomizeError::at(
                 format!("invalid inline patch: {}", error.message),
@@ -295,11 +361,44 @@ impl Builder {
     }
 }
 
-/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
-/// already there: a base reached twice through a diamond of overlays, say.
-pub fn append(resource: Resource, resources: &mut Vec<Resource>) -> Result<(), KustomizeError> {
+/// The current ids of a list of resources, as kustomize compares them (group, version, kind,
+/// name, effective namespace).
+type IdSet = std::collections::HashSet<[String; 5]>;
+
+fn id_key(resource: &Resource) -> [String; 5] {
     let id = resource.current_id();
-    if resources.iter().any(|r| r.current_id().equals(&id)) {
+    [
+        id.group.to_string(),
+        id.version.to_string(),
+        id.kind.to_string(),
+        id.name.to_string(),
+        id.effective_namespace().to_string(),
+    ]
+}
+
+/// Adds resources made elsewhere in a build (a rendered Helm chart), each refused as
+/// [`append`] refuses it.
+pub fn extend_checked(
+    resources: &mut Vec<Resource>,
+    new: impl IntoIterator<Item = Resource>,
+) -> Result<(), KustomizeError> {
+    let mut seen: IdSet = resources.iter().map(id_key).collect();
+    for resource in new {
+        append(resource, resources, &mut seen)?;
+    }
+    Ok(())
+}
+
+/// Adds a resource, refused (as kustomize refuses it) when one with the same current id is
+/// already there (`seen` holds the ids of `resources`): a base reached twice through a
+/// diamond of overlays, say.
+fn append(
+    resource: Resource,
+    resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
+) -> Result<(), KustomizeError> {
+    if !seen.insert(id_key(&resource)) {
+        let id = resource.current_id();
         return Err(KustomizeError::at(
             format!(
                 "{} `{}` is added twice (kustomize: may not add resource with an already registered id: {})",
@@ -390,6 +489,7 @@ fn lexical(path: &Path) -> PathBuf {
 fn add_documents(
     documents: Vec<Node>,
     resources: &mut Vec<Resource>,
+    seen: &mut IdSet,
 ) -> Result<(), KustomizeError> {
     let mut queue: std::collections::VecDeque<Node> = documents.into();
     while let Some(document) = queue.pop_front() {
@@ -408,7 +508,7 @@ fn add_documents(
                     ));
                 }
             },
-            _ => append(Resource::new(document), resources)?,
+            _ => append(Resource::new(document), resources, seen)?,
         }
     }
     Ok(())

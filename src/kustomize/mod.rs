@@ -4,21 +4,34 @@
 //!
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`. Remote bases and
-//! `helmCharts` are reported as not built. See `testdata/kustomize/` for what is proven
+//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
+//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
+//! `generators`, `buildMetadata`. Remote bases and `helmCharts` are reported as not built.
+//! See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
+mod build_metadata;
+mod configurations;
 mod emit;
+mod field_names;
 mod fieldspec;
 mod generate;
+mod helm_charts;
 mod load;
+mod local_config;
+mod openapi;
 mod order;
+mod plugins;
+mod remote;
 mod resource;
 mod transform;
 mod validate;
+mod vars;
 
 pub use emit::emit_yaml;
+pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
+pub use remote::set_fetch;
 pub use resource::Resource;
 
 use std::path::Path;
@@ -34,19 +47,98 @@ pub struct Build {
     /// Entries pinnace does not build (remote bases, Helm charts), with where they are.
     pub not_built: Vec<NotBuilt>,
     /// Inline patches are sources of their own; a span in one belongs, for a person, to the
-    /// kustomization entry that holds the patch.
-    inline_patches: Vec<(u32, u32, Span)>,
+    /// lines of the kustomization that write the patch.
+    inline_patches: Vec<InlinePatch>,
+}
+
+/// Inline patch text, read as a source of its own, and where it is written.
+#[derive(Debug, Clone)]
+pub struct InlinePatch {
+    /// The patch source's offsets in the build.
+    pub start: u32,
+    pub end: u32,
+    /// For each line of the patch text: its offset in the text, and the build offset where
+    /// the kustomization writes it (a literal block: the same line, indented). Empty when the
+    /// lines cannot be told (a quoted or folded string).
+    pub lines: Vec<(u32, u32)>,
+    /// The `patches:` entry, where a span lands when its line cannot be told.
+    pub entry: Span,
+}
+
+impl InlinePatch {
+    /// A span of the patch source, in the kustomization file.
+    fn map(&self, span: Span) -> Span {
+        let offset = |at: u32| {
+            let local = at.checked_sub(self.start)?;
+            let index = self
+                .lines
+                .partition_point(|(text, _)| *text <= local)
+                .checked_sub(1)?;
+            let (text, written) = self.lines[index];
+            Some(written + (local - text))
+        };
+        match (offset(span.start), offset(span.end)) {
+            (Some(start), Some(end)) if end >= start => Span { start, end },
+            _ => self.entry,
+        }
+    }
+}
+
+/// Where each line of inline patch `text` is written inside `range` of a kustomization's
+/// text: the lines of a literal block scalar, each indented alike. `None` when no run of
+/// lines there reads as the text.
+pub(crate) fn inline_lines(file: &str, range: Span, text: &str) -> Option<Vec<(u32, u32)>> {
+    let region = file.get(range.range())?;
+    let mut file_lines = Vec::new();
+    let mut offset = range.start as usize;
+    for line in region.split_inclusive('\n') {
+        file_lines.push((offset, line.trim_end_matches(['\n', '\r'])));
+        offset += line.len();
+    }
+    let mut text_lines = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        text_lines.push((at, line.trim_end_matches('\n')));
+        at += line.len();
+    }
+    let first = text_lines
+        .iter()
+        .position(|(_, line)| !line.trim().is_empty())?;
+    let wanted = text_lines[first].1;
+    (first..file_lines.len()).find_map(|candidate| {
+        let written = file_lines[candidate].1;
+        let indent = written.strip_suffix(wanted)?;
+        if !indent.bytes().all(|b| b == b' ') {
+            return None;
+        }
+        let top = candidate - first;
+        text_lines
+            .iter()
+            .enumerate()
+            .map(|(index, (text_at, line))| {
+                let (file_at, written) = *file_lines.get(top + index)?;
+                let same = if line.is_empty() {
+                    written.trim().is_empty()
+                } else {
+                    written.strip_prefix(indent) == Some(*line)
+                };
+                let column = indent.len().min(written.len());
+                same.then_some((*text_at as u32, (file_at + column) as u32))
+            })
+            .collect()
+    })
 }
 
 impl Build {
     /// The file and file-local span a build span stands for: inline patch text maps to its
-    /// `patches:` entry in the kustomization file.
+    /// own line in the kustomization file (or to its `patches:` entry when lines cannot be
+    /// told), never to the patch source, which is no file.
     pub fn locate(&self, span: Span) -> Option<(&crate::source::SourceFile, Span)> {
         let span = self
             .inline_patches
             .iter()
-            .find(|(start, end, _)| (*start..=*end).contains(&span.start))
-            .map_or(span, |(_, _, entry)| *entry);
+            .find(|patch| (patch.start..=patch.end).contains(&span.start))
+            .map_or(span, |patch| patch.map(span));
         self.sources.lookup(span)
     }
 
@@ -126,6 +218,13 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
 pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+    openapi::reset();
+    let result = build_root(dir);
+    openapi::reset();
+    result
+}
+
+fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
     let mut builder = load::Builder::default();
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
@@ -141,6 +240,15 @@ pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
         error.sources = Some(std::sync::Arc::new(builder.sources));
         return Err(error);
     }
+    configurations::fix_name_references(&mut resources, &builder.config);
+    if let Err(mut error) = vars::resolve(&builder.vars, &mut resources, &builder.config) {
+        error.sources = Some(std::sync::Arc::new(builder.sources));
+        return Err(error);
+    }
+    local_config::drop_local(&mut resources);
+    builder
+        .metadata
+        .finish(&mut resources, &builder.sources, &builder.inline_patches);
     order::sort(&mut resources, builder.sort_options.as_ref());
     resources.iter_mut().for_each(Resource::finish_annotations);
     Ok(Build {

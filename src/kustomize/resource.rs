@@ -17,6 +17,8 @@ pub struct Resource {
     pub image_overrides: Vec<ImageOverride>,
     /// Made by a generator that wants a content-hash suffix at the end of the build.
     pub needs_hash: bool,
+    /// The `vars` whose `objref` names this resource (see `vars`).
+    pub ref_vars: Vec<String>,
 }
 
 /// A kind, name and namespace a resource once had (its group and version are its current
@@ -106,6 +108,7 @@ impl Resource {
             suffixes: Vec::new(),
             image_overrides: Vec::new(),
             needs_hash: false,
+            ref_vars: Vec::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::repos::UrlCredentials;
 use git2::{
     BranchType, Cred, CredentialType, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository,
     Signature, StatusOptions,
@@ -55,14 +56,19 @@ pub fn open(path: &Path) -> Result<Repository, String> {
 }
 
 /// Clones `url` into `dest`, checking out its default branch; a clone already at `dest`
-/// (from an earlier run) is used as it is.
-pub fn clone(url: &str, dest: &Path) -> Result<Repository, String> {
+/// (from an earlier run) is used as it is. `url` holds no credentials (they would be written
+/// into `.git/config` and the reflog): `credentials` are given to git when it asks.
+pub fn clone(
+    url: &str,
+    dest: &Path,
+    credentials: Option<&UrlCredentials>,
+) -> Result<Repository, String> {
     if dest.join(".git").exists() {
         return open(dest);
     }
     let config = git2::Config::open_default().map_err(|e| error("cannot read git config", e))?;
     let mut fetch = FetchOptions::new();
-    fetch.remote_callbacks(callbacks(config));
+    fetch.remote_callbacks(callbacks(config, credentials.cloned()));
     git2::build::RepoBuilder::new()
         .fetch_options(fetch)
         .clone(url, dest)
@@ -246,7 +252,11 @@ fn reset_index(repo: &Repository, base: Oid) -> Result<(), String> {
 }
 
 /// Pushes `branch` to `origin` under the same name.
-pub fn push(repo: &Repository, branch: &str) -> Result<(), String> {
+pub fn push(
+    repo: &Repository,
+    branch: &str,
+    credentials: Option<&UrlCredentials>,
+) -> Result<(), String> {
     let mut remote = repo
         .find_remote("origin")
         .map_err(|e| error("no remote `origin`", e))?;
@@ -255,7 +265,7 @@ pub fn push(repo: &Repository, branch: &str) -> Result<(), String> {
         .map_err(|e| error("cannot read git config", e))?;
     let mut rejection: Option<String> = None;
     {
-        let mut callbacks = callbacks(config);
+        let mut callbacks = callbacks(config, credentials.cloned());
         callbacks.push_update_reference(|name, status| {
             if let Some(status) = status {
                 rejection = Some(format!("{name}: {status}"));
@@ -275,18 +285,24 @@ pub fn push(repo: &Repository, branch: &str) -> Result<(), String> {
     }
 }
 
-/// Credentials as git finds them: the ssh agent for ssh URLs, the configured credential
-/// helper for https, then the platform default. libgit2 asks again after each refusal, so a
-/// few tries end in an error rather than a loop.
-fn callbacks<'a>(config: git2::Config) -> RemoteCallbacks<'a> {
+/// Credentials as git finds them: those the repository's URL carried, the ssh agent for ssh
+/// URLs, the configured credential helper for https, then the platform default. libgit2 asks
+/// again after each refusal, so a few tries end in an error rather than a loop.
+fn callbacks<'a>(config: git2::Config, from_url: Option<UrlCredentials>) -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
     let mut tries = 0;
+    let mut from_url = from_url;
     callbacks.credentials(move |url, username, allowed| {
         tries += 1;
         if tries > 3 {
             return Err(git2::Error::from_str(
                 "authentication failed: the remote refused the credentials git's helpers gave",
             ));
+        }
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+            && let Some(given) = from_url.take()
+        {
+            return Cred::userpass_plaintext(&given.user, &given.password);
         }
         if allowed.contains(CredentialType::SSH_KEY) {
             return Cred::ssh_key_from_agent(username.unwrap_or("git"));

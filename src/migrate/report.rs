@@ -142,7 +142,11 @@ impl MigrationReport {
         }
     }
 
-    pub fn add(&mut self, repo: RepoReport) {
+    pub fn add(&mut self, mut repo: RepoReport) {
+        // Nothing pinned while images failed to resolve: every image it had to pin failed.
+        if matches!(repo.status, Status::Unchanged) && !repo.failed.is_empty() {
+            repo.status = Status::Failed;
+        }
         let totals = &mut self.totals;
         totals.repositories += 1;
         totals.images_pinned += repo.images_pinned();
@@ -288,6 +292,20 @@ mod tests {
             commit_message(&files),
             "Pin container images to digests\n\npinnace pinned 1 image in 1 file:\n\ndeploy/app.yaml\n- r/app:1 pinned to sha256:ab\n"
         );
+    }
+
+    #[test]
+    fn a_repository_whose_every_image_failed_is_failed() {
+        let mut report = MigrationReport::new("b", false, None);
+        let mut repo = RepoReport::new("r");
+        repo.failed.push(Item {
+            file: Some("a.yaml".into()),
+            image: Some("r/app:1".into()),
+            reason: "not found".into(),
+        });
+        report.add(repo);
+        assert!(matches!(report.repositories[0].status, Status::Failed));
+        assert_eq!((report.totals.failed, report.totals.unchanged), (1, 0));
     }
 
     #[test]

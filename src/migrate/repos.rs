@@ -22,25 +22,109 @@ pub struct RepoLine {
 impl RepoLine {
     /// `text` with the URL's secret (if any) masked, for messages that may quote the URL.
     pub fn redact(&self, text: &str) -> String {
-        match secret_of(&self.text) {
-            Some(secret) => text.replace(secret, "***"),
-            None => text.to_string(),
-        }
+        let mut secrets = secrets_of(&self.text);
+        // The longest first, so that one secret inside another is masked whole.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets
+            .iter()
+            .fold(text.to_string(), |text, secret| text.replace(secret, "***"))
     }
 }
 
 /// The password of `scheme://user:password@host/…`, or the token of `http(s)://token@host/…`
-/// (an ssh user name such as `git@` is no secret).
-fn secret_of(text: &str) -> Option<&str> {
-    let (scheme, rest) = text.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    match userinfo.split_once(':') {
-        Some((_, password)) if !password.is_empty() => Some(password),
+/// (an ssh user name such as `git@` is no secret), and every value of the query string
+/// (`?private_token=…`): a URL's query is where some servers take a token.
+fn secrets_of(text: &str) -> Vec<&str> {
+    let mut secrets: Vec<&str> = userinfo_secret(text).into_iter().collect();
+    if let Some((_, query)) = text.split_once('?') {
+        let query = query.split('#').next().unwrap_or(query);
+        secrets.extend(
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('=').map(|(_, value)| value))
+                .filter(|value| !value.is_empty()),
+        );
+    }
+    secrets
+}
+
+fn userinfo_secret(text: &str) -> Option<&str> {
+    let (user, password) = userinfo(text)?;
+    match password {
+        Some(password) if !password.is_empty() => Some(password),
         Some(_) => None,
-        None if scheme.starts_with("http") && !userinfo.is_empty() => Some(userinfo),
+        None if text.starts_with("http") && !user.is_empty() => Some(user),
         None => None,
     }
+}
+
+/// The user and password written in a URL's authority (`scheme://user:password@host/…`).
+fn userinfo(text: &str) -> Option<(&str, Option<&str>)> {
+    let (_, rest) = text.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    Some(match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    })
+}
+
+/// The user and password an http(s) URL carries, which pinnace hands to git through a
+/// credential callback instead of the URL, so that they are not written into the clone's
+/// `.git/config` or its reflogs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UrlCredentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for UrlCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UrlCredentials({}, ***)", self.user)
+    }
+}
+
+/// An http(s) URL without its user and password, and them; other URLs as they are (an ssh
+/// user name is no secret, and ssh takes no password from a URL).
+pub fn split_credentials(url: &str) -> (String, Option<UrlCredentials>) {
+    let Some((user, password)) = userinfo(url).filter(|_| url.starts_with("http")) else {
+        return (url.to_string(), None);
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = rest[..at]
+        .rsplit_once('@')
+        .map_or(&rest[..at], |(_, host)| host);
+    let clean = format!("{scheme}://{host}{}", &rest[at..]);
+    let credentials = UrlCredentials {
+        user: percent_decode(user),
+        password: percent_decode(password.unwrap_or("")),
+    };
+    (clean, Some(credentials))
+}
+
+/// `%XX` escapes decoded, as a URL's user information may hold them.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +303,32 @@ mod tests {
             repos[0].redact("cannot clone https://bot:s3cret@git.example/a.git"),
             "cannot clone https://bot:***@git.example/a.git"
         );
+    }
+
+    #[test]
+    fn query_string_tokens_are_masked() {
+        let repos = parse_repo_list("https://git.example/a.git?private_token=glpat-XYZ&x=1\n");
+        assert_eq!(
+            repos[0].display,
+            "https://git.example/a.git?private_token=***&x=***"
+        );
+    }
+
+    #[test]
+    fn credentials_are_taken_out_of_http_urls() {
+        let (clean, credentials) = split_credentials("https://bot:s%40cret@git.example:8443/a.git");
+        assert_eq!(clean, "https://git.example:8443/a.git");
+        let credentials = credentials.unwrap();
+        assert_eq!(
+            (credentials.user.as_str(), credentials.password.as_str()),
+            ("bot", "s@cret")
+        );
+        let (clean, credentials) = split_credentials("https://ghp_tok@git.example/b");
+        assert_eq!(clean, "https://git.example/b");
+        assert_eq!(credentials.unwrap().user, "ghp_tok");
+        for kept in ["ssh://git@host/c", "https://git.example/d", "file:///tmp/e"] {
+            assert_eq!(split_credentials(kept), (kept.to_string(), None));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use git2::Repository;
 
 use super::git::{self, Author, BranchPoint};
 use super::report::{FileChange, Item, PinnedItem, RepoReport, Status, commit_message};
-use super::repos::{RepoLine, RepoSource, clone_name};
+use super::repos::{RepoLine, RepoSource, UrlCredentials, clone_name, split_credentials};
 use crate::config::{CONFIG_FILE_NAMES, Config, RuleSelection, Settings, load_config};
 use crate::fix::{PinOptions, SkipReason, write_atomically};
 use crate::image_ref::ImageRef;
@@ -33,6 +33,8 @@ pub struct Prepared {
     root: PathBuf,
     point: BranchPoint,
     plan: PinPlan,
+    /// What the repository's URL carried, for the push.
+    credentials: Option<UrlCredentials>,
 }
 
 impl Prepared {
@@ -68,11 +70,14 @@ pub fn prepare(
     clone_dir: Option<&PathBuf>,
     job: &Job,
 ) -> Result<Prepared, String> {
+    let mut credentials = None;
     let repo = match (&line.source, clone_dir) {
         (RepoSource::Url(url), Some(dir)) => {
             std::fs::create_dir_all(dir.parent().unwrap_or(dir))
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            git::clone(url, dir)
+            let (url, given) = split_credentials(url);
+            credentials = given;
+            git::clone(&url, dir, credentials.as_ref())
         }
         (RepoSource::Path(path), _) => git::open(path),
         (RepoSource::Url(_), None) => Err("no folder to clone into".to_string()),
@@ -111,6 +116,7 @@ pub fn prepare(
         root,
         point,
         plan,
+        credentials,
     })
 }
 
@@ -139,6 +145,7 @@ pub fn finish(prepared: Prepared, resolutions: &Resolutions, job: &Job) -> RepoR
         root,
         point,
         plan,
+        credentials,
     } = prepared;
     let results: Vec<FileResult> = plan
         .into_files()
@@ -165,8 +172,14 @@ pub fn finish(prepared: Prepared, resolutions: &Resolutions, job: &Job) -> RepoR
         report.status = Status::WouldPin;
         return report;
     }
-    let outcome = git::open(&root)
-        .and_then(|repo| commit_pins(&repo, &root, &point, &changed, &report.files, job));
+    let outcome = git::open(&root).and_then(|repo| {
+        let target = Target {
+            root: &root,
+            point: &point,
+            credentials: credentials.as_ref(),
+        };
+        commit_pins(&repo, &target, &changed, &report.files, job)
+    });
     match outcome {
         Ok((commit, pushed)) => {
             report.status = Status::Pinned;
@@ -238,16 +251,28 @@ fn relative(path: &Path, root: &Path) -> String {
         .replace('\\', "/")
 }
 
+/// Where a repository's pins go: its work tree, the commit its branch starts from, and the
+/// credentials its URL carried.
+struct Target<'a> {
+    root: &'a Path,
+    point: &'a BranchPoint,
+    credentials: Option<&'a UrlCredentials>,
+}
+
 /// Branch, write, commit, push; on any failure the repository is rolled back to its branch
 /// point and the error returned with what the rollback could not undo.
 fn commit_pins(
     repo: &Repository,
-    root: &Path,
-    point: &BranchPoint,
+    target: &Target<'_>,
     changed: &[&FileResult],
     files: &[FileChange],
     job: &Job,
 ) -> Result<(String, bool), String> {
+    let Target {
+        root,
+        point,
+        credentials,
+    } = *target;
     let signature = git::signature(repo, job.author.as_ref())?;
     if git::branch_point(repo)?.base != point.base {
         return Err("HEAD moved while the images were resolved; left alone (run again)".into());
@@ -267,7 +292,7 @@ fn commit_pins(
             .collect();
         let commit = git::commit(repo, &paths, &commit_message(files), &signature, point)?;
         if job.push {
-            git::push(repo, &job.branch)?;
+            git::push(repo, &job.branch, credentials)?;
         }
         Ok((commit.to_string(), job.push))
     })();

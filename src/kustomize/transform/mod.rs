@@ -13,7 +13,9 @@ mod replicas;
 mod selector;
 mod smp;
 
+pub use images::ImageFieldSpec;
 pub use name_reference::fix_name_references;
+pub use replacements::field_value;
 
 use super::KustomizeError;
 use super::load::{Builder, Kustomization};
@@ -21,14 +23,7 @@ use super::resource::Resource;
 
 /// Fields of a kustomization this build does not implement yet. Building without them would
 /// give wrong results, so their presence is an error that names them.
-const NOT_YET_SUPPORTED: &[&str] = &[
-    "vars",
-    "transformers",
-    "generators",
-    "crds",
-    "openapi",
-    "validators",
-];
+const NOT_YET_SUPPORTED: &[&str] = &["crds", "validators"];
 
 /// Runs the transformers of one kustomization (or component) over `resources`, in
 /// kustomize's order.
@@ -45,19 +40,44 @@ pub fn apply(
             ));
         }
     }
+    let own = super::configurations::load(kustomization, builder)?;
+    builder.config.merge(own);
+    run_builtins(kustomization, resources, builder, true)?;
+    builder.metadata.record_builtins(kustomization, resources);
+    super::plugins::run_transformers(kustomization, resources, builder)?;
+    super::vars::declare(kustomization, resources, &mut builder.vars)
+}
+
+/// The builtin transformers that a kustomization's fields configure, in kustomize's order.
+/// A builtin plugin's config (`transformers:` entries) runs through here as a kustomization
+/// of its own, without the places `configurations` add (`configured: false`).
+pub fn run_builtins(
+    kustomization: &Kustomization,
+    resources: &mut Vec<Resource>,
+    builder: &mut Builder,
+    configured: bool,
+) -> Result<(), KustomizeError> {
     let node = &kustomization.node;
     patches::apply_strategic_merge(kustomization, resources, builder)?;
     patches::apply_patches(kustomization, resources, builder)?;
     namespace::apply(node, resources);
-    prefix_suffix::apply(node, resources);
+    if !(configured && super::configurations::rename(node, &builder.config, resources)) {
+        prefix_suffix::apply(node, resources);
+    }
     labels::apply(node, resources)?;
     annotations::apply(node, resources)?;
+    if configured {
+        super::configurations::apply_extra(node, &builder.config, resources);
+    }
     patches::apply_json6902(kustomization, resources, builder)?;
     replicas::apply(node, resources)?;
-    let extra_images = configurations(kustomization, builder)?;
+    let extra_images = if configured {
+        builder.config.images.clone()
+    } else {
+        Vec::new()
+    };
     images::apply(node, resources, &extra_images)?;
-    replacements::apply(kustomization, resources, builder)?;
-    Ok(())
+    replacements::apply(kustomization, resources, builder)
 }
 
 /// A string scalar: quoted when plain text would read as another type (`true`, `3`), so
@@ -95,44 +115,4 @@ pub fn string_pairs(
             Some((k.as_str()?.to_string(), value, v.span))
         })
         .collect()
-}
-
-/// `configurations:` files: the `images` field specs they add (where custom resources hold
-/// images). Other sections of such files are not supported yet, and say so.
-fn configurations(
-    k: &Kustomization,
-    builder: &mut Builder,
-) -> Result<Vec<images::ImageFieldSpec>, KustomizeError> {
-    let mut specs = Vec::new();
-    for entry in k.node.list("configurations") {
-        let path = entry.as_str().unwrap_or("");
-        for document in builder.load_patch_file(k, path, entry.span)? {
-            for (key, value) in document.as_mapping().unwrap_or(&[]) {
-                if key.as_str() != Some("images") {
-                    return Err(KustomizeError::at(
-                        format!(
-                            "`{}` in `configurations` is not supported by pinnace's Kustomize build yet",
-                            key.as_str().unwrap_or("?")
-                        ),
-                        key.span,
-                    ));
-                }
-                for spec in value.as_sequence().unwrap_or(&[]) {
-                    let text = |field| {
-                        spec.get(field)
-                            .and_then(crate::yaml::Node::as_str)
-                            .unwrap_or("")
-                            .to_string()
-                    };
-                    specs.push(images::ImageFieldSpec {
-                        group: text("group"),
-                        kind: text("kind"),
-                        path: text("path"),
-                        create: text("create") == "true",
-                    });
-                }
-            }
-        }
-    }
-    Ok(specs)
 }

@@ -124,6 +124,33 @@ fn set_value(slot: &mut Node, value: &Node, delimiter: Option<&str>, index: Opti
     }
 }
 
+/// The value at a dotted field path (`spec.ports[0].port`, `data.KEY`), as `vars` read it:
+/// an index may follow its key directly.
+pub fn field_value(node: &Node, path: &str) -> Option<Node> {
+    let mut dotted = String::with_capacity(path.len() + 4);
+    let mut previous = '.';
+    for c in path.chars() {
+        if c == '[' && previous != '.' {
+            dotted.push('.');
+        }
+        dotted.push(c);
+        previous = c;
+    }
+    let segments: Vec<Segment> = parse_path(&dotted)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Key(key) => key.parse().map_or(Segment::Key(key), Segment::Index),
+            other => other,
+        })
+        .collect();
+    let mut found = None;
+    let mut copy = node.clone();
+    walk(&mut copy, &segments, false, node.span, &mut |value| {
+        found.get_or_insert_with(|| value.clone());
+    });
+    found
+}
+
 /// kustomize copies only the text into a scalar target and keeps the target's type: a string
 /// stays a string (`"8080"`), a number stays a number, and a field the replacement created
 /// (which has no type yet) reads the text as YAML would.

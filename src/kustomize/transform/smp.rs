@@ -13,6 +13,7 @@ const PATCH: &str = "$patch";
 
 /// Merges `patch` into `target`. Returns `false` when the patch deletes the target itself.
 pub fn merge(target: &mut Node, patch: &Node) -> bool {
+    super::super::openapi::merging(target.get("kind").and_then(Node::as_str).unwrap_or(""));
     merge_at(target, patch, &[])
 }
 
@@ -74,7 +75,10 @@ fn merge_list(items: &mut Vec<Node>, patch_items: &[Node], path: &[&str]) {
             .collect();
         return;
     }
-    let Some(key) = merge_key(path) else {
+    // A custom `openapi` schema's word on the list comes first.
+    let key = super::super::openapi::merge_key(path)
+        .unwrap_or_else(|| merge_key(path).map(str::to_string));
+    let Some(key) = key.as_deref() else {
         *items = patch_items.iter().map(strip_directives).collect();
         return;
     };

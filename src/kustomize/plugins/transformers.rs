@@ -1,0 +1,119 @@
+//! Builtin transformer configs. Those whose `fieldSpecs` say where they act (prefix and
+//! suffix, labels, annotations) run here over exactly those places; the others become the
+//! kustomization field they stand for and run through the kustomization's transformers.
+
+use super::super::KustomizeError;
+use super::super::configurations::ConfigFieldSpec;
+use super::super::load::{Builder, Kustomization};
+use super::super::resource::Resource;
+use super::super::transform::{merge_pairs, run_builtins, string_pairs};
+use super::{builtin_kind, kustomization_of, sequence};
+use crate::source::Span;
+use crate::yaml::Node;
+
+pub fn run(
+    k: &Kustomization,
+    config: &Node,
+    span: Span,
+    resources: &mut Vec<Resource>,
+    builder: &mut Builder,
+) -> Result<(), KustomizeError> {
+    let field = |key: &str| config.get(key).cloned();
+    let as_field = |name, value: Option<Node>| value.map(|v| vec![(name, v)]);
+    let fields = match builtin_kind(config, span)? {
+        "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+            affix(config, resources);
+            return Ok(());
+        }
+        "LabelTransformer" => {
+            put_pairs(config, "labels", resources);
+            return Ok(());
+        }
+        "AnnotationsTransformer" => {
+            put_pairs(config, "annotations", resources);
+            return Ok(());
+        }
+        "NamespaceTransformer" => {
+            as_field("namespace", config.at(&["metadata", "namespace"]).cloned())
+        }
+        "ImageTagTransformer" => {
+            field("imageTag").map(|t| vec![("images", sequence(vec![t], span))])
+        }
+        "ReplicaCountTransformer" => {
+            field("replica").map(|r| vec![("replicas", sequence(vec![r], span))])
+        }
+        "ReplacementTransformer" => as_field("replacements", field("replacements")),
+        "PatchTransformer" => Some(vec![(
+            "patches",
+            sequence(
+                vec![patch_entry(config, &["patch", "path", "target", "options"])],
+                span,
+            ),
+        )]),
+        "PatchJson6902Transformer" => {
+            let mut entry = patch_entry(config, &["path", "target"]);
+            if let Some(op) = config.get("jsonOp") {
+                entry.set("patch", op.clone());
+            }
+            Some(vec![("patchesJson6902", sequence(vec![entry], span))])
+        }
+        "PatchStrategicMergeTransformer" => {
+            let mut items: Vec<Node> = config.list("paths").to_vec();
+            items.extend(config.get("patches").cloned());
+            Some(vec![("patchesStrategicMerge", sequence(items, span))])
+        }
+        other => {
+            return Err(KustomizeError::at(
+                format!(
+                    "not built: builtin transformer `{other}` is not supported by pinnace's Kustomize build"
+                ),
+                span,
+            ));
+        }
+    };
+    let Some(fields) = fields else {
+        return Ok(());
+    };
+    let synthesized = kustomization_of(k, fields, span);
+    run_builtins(&synthesized, resources, builder, false)
+}
+
+/// The fields of a patch config that a `patches:` entry has too.
+fn patch_entry(config: &Node, keys: &[&str]) -> Node {
+    let mut entry = Node::mapping(Vec::new(), config.span);
+    for key in keys {
+        if let Some(value) = config.get(key) {
+            entry.set(key, value.clone());
+        }
+    }
+    entry
+}
+
+fn field_specs(config: &Node) -> Vec<ConfigFieldSpec> {
+    config
+        .list("fieldSpecs")
+        .iter()
+        .map(ConfigFieldSpec::read)
+        .collect()
+}
+
+/// `prefix` and `suffix` on the fields the specs name.
+fn affix(config: &Node, resources: &mut [Resource]) {
+    let text = |key| config.get(key).and_then(Node::as_str).unwrap_or("");
+    let specs = field_specs(config);
+    super::super::configurations::affix(resources, text("prefix"), &specs, text("suffix"));
+}
+
+/// `labels` or `annotations`, merged into the mappings the specs name.
+fn put_pairs(config: &Node, key: &str, resources: &mut [Resource]) {
+    let pairs = string_pairs(config.get(key));
+    if pairs.is_empty() {
+        return;
+    }
+    let specs = field_specs(config);
+    for resource in resources.iter_mut() {
+        for spec in &specs {
+            spec.visit(resource, &mut |node| merge_pairs(node, &pairs));
+        }
+    }
+}
