@@ -79,6 +79,23 @@ fn patch_and_generator_files_symlinked_out_of_their_root_are_refused() {
 }
 
 #[test]
+fn a_kustomization_file_symlinked_out_of_its_folder_is_refused() {
+    let dir = tree(&[(
+        "outside/secret.yaml",
+        "resources: []\nnamePrefix: hunter2-\n",
+    )]);
+    fs::create_dir_all(dir.path().join("app")).unwrap();
+    symlink(
+        "../outside/secret.yaml",
+        dir.path().join("app/kustomization.yaml"),
+    )
+    .unwrap();
+    let (code, _, stderr) = build(dir.path(), "app");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
 fn a_symlink_inside_its_root_is_followed() {
     let dir = tree(&[
         ("app/real/cm.yaml", CONFIG_MAP),

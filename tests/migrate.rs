@@ -275,7 +275,7 @@ fn clones_by_url_commits_the_pins_on_a_branch_and_reports_each_repository() {
         "remote/kustomization.yaml:2:3"
     );
     let reason = second["skipped"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("never fetched"), "{reason}");
+    assert!(reason.contains("is not fetched"), "{reason}");
     let third = repo_entry(&json, &three);
     assert_eq!(third["status"], "unchanged");
     assert_eq!(third["commit"], Value::Null);

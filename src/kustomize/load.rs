@@ -166,6 +166,18 @@ impl Builder {
                 dir.display()
             ))
         })?;
+        // Like kustomize, a kustomization file that resolves outside its folder is none.
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        let inside = name
+            .and_then(|name| resolve_in(dir, &name).ok())
+            .is_some_and(|(real, _)| real.starts_with(dir));
+        if !inside {
+            return Err(KustomizeError::new(format!(
+                "{} is a symlink out of {}: kustomize finds no kustomization there",
+                file.display(),
+                dir.display()
+            )));
+        }
         let start = self.sources.next_offset();
         let mut documents = self.load_file(&file)?;
         let file_span = Span::new(start as usize, start as usize);
