@@ -249,24 +249,7 @@ fn inline_patch_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
             continue;
         };
         let source = crate::source::SourceFile::new(names.get(path), text);
-        let position = source.position(span.start);
-        let (normalized, tag, digest, status) = describe(&built.parsed);
-        rows.push(ImageRow {
-            path: source.name.clone(),
-            line: position.line,
-            column: position.column,
-            kind: built.subject.kind.clone(),
-            name: built.subject.name.clone(),
-            namespace: built.subject.namespace.clone(),
-            container: built.subject.container.clone(),
-            field: "kustomize patch".to_string(),
-            image: built.text.clone(),
-            normalized,
-            tag,
-            digest,
-            status,
-            signature: None,
-        });
+        rows.push(built_row(&source, *span, built, "kustomize patch"));
     }
     rows
 }
@@ -280,26 +263,37 @@ fn overlay_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
         };
         let source = crate::source::SourceFile::new(names.get(path), text);
         for (span, built) in entries {
-            let Some(built) = built else { continue };
-            let position = source.position(span.start);
-            let (normalized, tag, digest, status) = describe(&built.parsed);
-            rows.push(ImageRow {
-                path: source.name.clone(),
-                line: position.line,
-                column: position.column,
-                kind: built.subject.kind.clone(),
-                name: built.subject.name.clone(),
-                namespace: built.subject.namespace.clone(),
-                container: built.subject.container.clone(),
-                field: "kustomize images".to_string(),
-                image: built.text.clone(),
-                normalized,
-                tag,
-                digest,
-                status,
-                signature: None,
-            });
+            if let Some(built) = built {
+                rows.push(built_row(&source, *span, built, "kustomize images"));
+            }
         }
     }
     rows
+}
+
+/// The row of an image a build sets, at `span` of the kustomization file `source`.
+fn built_row(
+    source: &crate::source::SourceFile,
+    span: crate::source::Span,
+    built: &crate::builds::BuiltImage,
+    field: &str,
+) -> ImageRow {
+    let position = source.position(span.start);
+    let (normalized, tag, digest, status) = describe(&built.parsed);
+    ImageRow {
+        path: source.name.clone(),
+        line: position.line,
+        column: position.column,
+        kind: built.subject.kind.clone(),
+        name: built.subject.name.clone(),
+        namespace: built.subject.namespace.clone(),
+        container: built.subject.container.clone(),
+        field: field.to_string(),
+        image: built.text.clone(),
+        normalized,
+        tag,
+        digest,
+        status,
+        signature: None,
+    }
 }

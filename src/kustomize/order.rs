@@ -80,13 +80,6 @@ pub fn sort(resources: &mut [Resource], options: Option<&Node>) {
 /// Namespace of no group sorts after other Namespaces, as kustomize has it.
 fn gvk_order(a: &ResId<'_>, b: &ResId<'_>) -> std::cmp::Ordering {
     let text = |id: &ResId<'_>| {
-        let or = |s: &str, none: &'static str| {
-            if s.is_empty() {
-                none.to_string()
-            } else {
-                s.to_string()
-            }
-        };
         format!(
             "{}_{}_{}",
             or(id.group, "~G"),
@@ -105,13 +98,6 @@ fn gvk_order(a: &ResId<'_>, b: &ResId<'_>) -> std::cmp::Ordering {
 
 /// kustomize's sort text of an id: `Kind.version.group|namespace|name`.
 fn id_text(id: &ResId<'_>) -> String {
-    let or = |s: &str, none: &'static str| {
-        if s.is_empty() {
-            none.to_string()
-        } else {
-            s.to_string()
-        }
-    };
     format!(
         "{}.{}.{}|{}|{}",
         or(id.kind, "[noKind]"),
@@ -120,4 +106,9 @@ fn id_text(id: &ResId<'_>) -> String {
         or(id.namespace, "~X"),
         or(id.name, "~N")
     )
+}
+
+/// `text`, or `none` when it is empty: how kustomize writes an empty part of an id.
+fn or<'a>(text: &'a str, none: &'a str) -> &'a str {
+    if text.is_empty() { none } else { text }
 }
