@@ -6,25 +6,13 @@ mod common;
 
 use std::path::Path;
 
-use common::{PROJECT, check, run, stderr, tree};
+use common::{PROJECT, check, check_findings, run, stderr, tree};
 use serde_json::Value;
 
 /// `(rule, path:line, image)` of each finding of `check --format json ARGS` run in the
 /// project folder.
 fn found(args: &[&str]) -> Vec<String> {
-    let output = run(
-        Path::new(PROJECT),
-        &[&["check", "--format", "json"], args].concat(),
-    );
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "{}",
-        stderr(&output)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["findings"]
-        .as_array()
-        .unwrap()
+    check_findings(Path::new(PROJECT), args)
         .iter()
         .map(|f| {
             format!(

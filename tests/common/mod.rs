@@ -57,9 +57,8 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// `check --format json ARGS`: the exit code must be 0 or 1; returns the findings as
-/// (rule, path, line, column).
-pub fn check(dir: &Path, args: &[&str]) -> Vec<(String, String, u64, u64)> {
+/// The findings of `check --format json ARGS` run in `dir`, whose exit code must be 0 or 1.
+pub fn check_findings(dir: &Path, args: &[&str]) -> Vec<Value> {
     let output = run(dir, &[&["check", "--format", "json"], args].concat());
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
@@ -67,9 +66,13 @@ pub fn check(dir: &Path, args: &[&str]) -> Vec<(String, String, u64, u64)> {
         stderr(&output)
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["findings"]
-        .as_array()
-        .unwrap()
+    report["findings"].as_array().unwrap().clone()
+}
+
+/// `check --format json ARGS`: the exit code must be 0 or 1; returns the findings as
+/// (rule, path, line, column).
+pub fn check(dir: &Path, args: &[&str]) -> Vec<(String, String, u64, u64)> {
+    check_findings(dir, args)
         .iter()
         .map(|f| {
             let text = |k: &str| f[k].as_str().unwrap().to_string();
