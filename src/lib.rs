@@ -5,6 +5,7 @@
 //! findings. [`commands`] composes these for each subcommand.
 
 pub mod baseline;
+pub mod build_roots;
 pub mod builds;
 pub mod changed;
 pub mod commands;
@@ -19,7 +20,6 @@ pub mod inputs;
 pub mod kustomize;
 pub mod migrate;
 pub mod model;
-pub mod narrow;
 pub mod pin_plan;
 pub mod pipeline;
 pub mod registry;

@@ -98,6 +98,61 @@ fn a_namespace_without_policies_is_one_finding_and_hooks_are_not_judged() {
     );
 }
 
+/// A Deployment in namespace `ci`, labelled `app: NAME`.
+fn deployment(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: ci}}\nspec:\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: c, image: \"nginx:1.25\"}}]\n"
+    )
+}
+
+#[test]
+fn test_fixtures_are_not_judged_by_the_network_rules() {
+    // A Tekton catalog task's test resources (a registry its test run deploys), an Argo CD
+    // style e2e fixture, and one real workload in the same namespace.
+    let dir = tree(&[
+        (
+            "task/kaniko/0.6/tests/resources.yaml",
+            &deployment("registry"),
+        ),
+        ("test/e2e/testdata/guestbook.yaml", &deployment("guestbook")),
+        ("apps/web.yaml", &deployment("web")),
+    ]);
+    let network = ["--select", "missing-default-deny,missing-network-policy"];
+    let found = check(dir.path(), &[network[0], network[1], "."]);
+    assert_eq!(
+        found,
+        [(
+            "missing-default-deny".to_string(),
+            "apps/web.yaml".to_string(),
+            3,
+            34
+        )]
+    );
+    // `test_fixtures: []` judges every workload; an override can judge one fixture folder.
+    fs_write(
+        dir.path(),
+        ".pinnace.yaml",
+        "network_policies: {test_fixtures: []}
+",
+    );
+    let found = check(dir.path(), &[network[0], network[1], "task"]);
+    assert_eq!(common::rules(&found), ["missing-default-deny"]);
+    fs_write(
+        dir.path(),
+        ".pinnace.yaml",
+        "overrides:\n  - paths: [\"test/**\"]\n    rules: {missing-default-deny: error}\n",
+    );
+    let found = check(dir.path(), &[network[0], network[1], "test", "task"]);
+    assert_eq!(
+        found.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+        ["test/e2e/testdata/guestbook.yaml"]
+    );
+}
+
+fn fs_write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
 #[test]
 fn tekton_param_defaults_and_deployment_configs_are_judged() {
     assert_eq!(
@@ -288,16 +343,17 @@ fn a_rendered_chart_is_trusted_and_findings_land_where_certain() {
     // Rendered with helm (tests/helm_charts.rs needs it too). The image's registry is a key of
     // the chart's own: helm's finding stands, names the values key, and the values file's
     // wrong composition (`docker.io/acme/shop`) is dropped. The image line sits after a
-    // disabled `if`, so which template line wrote it is not certain: the rendered output.
+    // disabled `if`, so which template line wrote it is not certain: the finding is at the
+    // values key the chart reads it from.
     // The network finding is at the pod template's labels; the test hook is not judged, and
     // `files/` holds a Go template, not a manifest.
     let lines = concise(&["testdata/trust/chart"]);
     assert_eq!(
         lines,
         [
-            "testdata/trust/chart (helm template release-name):47:18: digest-pinning image `ghcr.io/acme/shop:2.4.1` is not pinned to a digest",
             "testdata/trust/chart/templates/deployment.yaml:5:14: missing-default-deny namespace `shop` has no default-deny NetworkPolicy for ingress",
             "testdata/trust/chart/templates/deployment.yaml:14:7: missing-network-policy no NetworkPolicy in namespace `shop` selects these pods",
+            "testdata/trust/chart/values.yaml:6:8: digest-pinning image `ghcr.io/acme/shop:2.4.1` is not pinned to a digest",
             "testdata/trust/chart/values.yaml:9:10: digest-pinning image `envoyproxy/envoy:v1.29` is not pinned to a digest",
             "Found 2 errors, 2 warnings and 0 notes in 3 files.",
         ]
@@ -307,16 +363,71 @@ fn a_rendered_chart_is_trusted_and_findings_land_where_certain() {
         &["check", "--format", "json", "testdata/trust/chart"],
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let image = &report["findings"][0];
+    let image = &report["findings"][2];
+    let help = image["help"].as_str().unwrap();
     assert!(
-        image["help"].as_str().unwrap().contains("not certain"),
+        help.contains("reads this image from `image`") && help.contains("not certain"),
         "{image:#}"
     );
     assert_eq!(
-        image["related"][0]["path"],
-        "testdata/trust/chart/values.yaml"
+        image["template"],
+        "testdata/trust/chart/templates/deployment.yaml"
     );
-    assert_eq!(image["related"][0]["line"], 6);
+}
+
+#[test]
+fn an_uncertain_template_line_without_a_values_key_is_the_template_itself() {
+    // A `range` writes the image line twice from one template line, and no values key holds
+    // an image: the findings stand at the template's first line (a real file, for annotations
+    // and SARIF), and say which rendered line they are about.
+    let dir = tree(&[
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        ),
+        ("chart/values.yaml", "names: [nginx, redis]\ntag: \"7.2\"\n"),
+        (
+            "chart/templates/deploy.yaml",
+            "# the workers\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n{{- range .Values.names }}\n        - name: {{ . }}\n          image: \"{{ . }}:{{ $.Values.tag }}\"\n{{- end }}\n",
+        ),
+    ]);
+    let output = run(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "digest-pinning",
+            "chart",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let places: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}:{} {}",
+                f["path"].as_str().unwrap(),
+                f["line"],
+                f["column"],
+                f["image"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "chart/templates/deploy.yaml:2:1 nginx:7.2",
+            "chart/templates/deploy.yaml:2:1 redis:7.2",
+        ]
+    );
+    let help = findings[1]["help"].as_str().unwrap();
+    assert!(
+        help.contains("renders `image: \"redis:7.2\"`") && help.contains("not certain"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
-    super::rules::validate_ids(selection.select.iter().flatten().chain(&selection.ignore))?;
+    super::explain::validate_ids(selection.select.iter().flatten().chain(&selection.ignore))?;
     if args.statistics && !matches!(args.format, Format::Human | Format::Concise) {
         return Err(miette::miette!(
             "--statistics prints a table: use it with --format human or concise"
@@ -228,7 +228,12 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
         &inputs,
         &args.stdin_filename,
         |input| pipeline::check(input, &settings, facts.as_ref(), Some(&scope)),
-        |report| {
+        |mut report| {
+            // What a rendered chart places in a values file joins that file's own report.
+            if let Some(placed) = pending.remove(&report.source.name) {
+                report.findings.extend(placed.findings);
+                report.findings.sort_by_key(|finding| finding.span.start);
+            }
             while let Some(entry) = pending
                 .first_entry()
                 .filter(|e| *e.key() < report.source.name)

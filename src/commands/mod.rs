@@ -3,11 +3,11 @@
 mod build;
 mod check;
 mod check_ci;
+mod explain;
 mod images;
 mod migrate;
 mod narrow;
 pub(crate) mod pin;
-mod rules;
 mod scope;
 mod shell_docs;
 
@@ -51,9 +51,9 @@ enum Command {
     /// List every image reference with its file, line, column, workload and container.
     Images(images::ImagesArgs),
     /// List the rules.
-    Rules(rules::RulesArgs),
+    Rules(explain::RulesArgs),
     /// Print a rule's page: what it checks, why, examples and the fix.
-    Explain(rules::ExplainArgs),
+    Explain(explain::ExplainArgs),
     /// Build a Kustomize folder in-process and print the result as YAML.
     Build(build::BuildArgs),
     /// Print the JSON Schema of `.pinnace.yaml`.
@@ -130,8 +130,8 @@ pub fn main() -> ExitCode {
         Command::Pin(args) => pin::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Build(args) => build::run(args),
-        Command::Rules(args) => rules::list(args),
-        Command::Explain(args) => rules::explain(args),
+        Command::Rules(args) => explain::list(args),
+        Command::Explain(args) => explain::explain(args),
         Command::ConfigSchema => print_out(&crate::config::json_schema()).map(|()| exit::CLEAN),
         Command::Completions(args) => shell_docs::completions(args),
         Command::Man(args) => shell_docs::man(args),

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::build_roots::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 use crate::changed::{Changes, changed_since as changed_since_rev};
 use crate::config::{CONFIG_FILE_NAMES, Settings};
 use crate::kustomize::find_kustomization;
-use crate::narrow::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 
 /// What a narrowed run reads, and what it reports.
 #[derive(Debug)]

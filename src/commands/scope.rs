@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use crate::build_roots::repository_root;
 use crate::builds::{BuildResults, scope_of_builds};
 use crate::config::Settings;
 use crate::finding::Warning;
 use crate::inputs::{Inputs, for_each_input, gather_inputs};
 use crate::model::{ScopeIndex, extract};
-use crate::narrow::repository_root;
 use crate::pipeline;
 use crate::rules::SCOPE_RULES;
 use crate::yaml::{Limits, load_stream};

@@ -166,6 +166,9 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
         config.registries.trusted.as_deref().unwrap_or(&[]),
     )?;
     check_globs(root.get("exclude"), &config.exclude)?;
+    if let Some(globs) = &config.network_policies.test_fixtures {
+        check_globs(root.at(&["network_policies", "test_fixtures"]), globs)?;
+    }
     check_globs(root.at(&["helm", "values"]), &config.helm.values)?;
     super::signatures::validate(&config.signatures, root.list("signatures"))?;
     check_helm_charts(root.at(&["helm", "charts"]), config)?;
@@ -218,7 +221,7 @@ fn check_helm_charts(node: Option<&Node>, config: &Config) -> Result<(), (Span, 
     for (item, chart) in items.iter().zip(&config.helm.charts) {
         let span_of = |key: &str| item.get(key).map_or(item.span, |value| value.span);
         if let Some(release) = &chart.release
-            && let Err(why) = super::helm::check_release_name(release)
+            && let Err(why) = super::helm_settings::check_release_name(release)
         {
             return Err((
                 span_of("release"),
@@ -228,7 +231,7 @@ fn check_helm_charts(node: Option<&Node>, config: &Config) -> Result<(), (Span, 
             ));
         }
         if let Some(namespace) = &chart.namespace
-            && let Err(why) = super::helm::check_namespace(namespace)
+            && let Err(why) = super::helm_settings::check_namespace(namespace)
         {
             return Err((
                 span_of("namespace"),

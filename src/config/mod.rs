@@ -1,13 +1,13 @@
 //! `.pinnace.yaml`: what the user asks of pinnace, read with spans so that a mistake is
 //! reported at its line like any other finding.
 
-mod helm;
+mod helm_settings;
 mod load;
 mod settings;
 mod signatures;
 mod trust;
 
-pub use helm::{
+pub use helm_settings::{
     DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig, MAX_TIMEOUT_SECONDS, check_namespace,
     check_release_name,
 };
@@ -80,6 +80,28 @@ pub struct NetworkPolicies {
     /// egress too, and `missing-network-policy` a policy that selects each pod for egress.
     #[serde(default)]
     pub egress: bool,
+    /// Globs, relative to the config file's folder, of test fixtures: workloads that test runs
+    /// deploy (Tekton catalog `tests/`, Argo CD `test/e2e/`), which never serve, so the
+    /// network rules do not judge them. Default `["**/tests/**", "**/e2e/**", "**/fixtures/**"]`;
+    /// `[]` judges every workload. An `overrides` entry that sets a network rule for a path still applies there.
+    pub test_fixtures: Option<Vec<String>>,
+}
+
+/// Where test fixtures live when config does not say. `test/` alone is left out: it is as often
+/// an environment (`overlays/test`) as a test suite.
+pub const DEFAULT_TEST_FIXTURES: [&str; 3] = ["**/tests/**", "**/e2e/**", "**/fixtures/**"];
+
+impl NetworkPolicies {
+    /// The test fixture globs in force.
+    pub fn test_fixture_globs(&self) -> Vec<String> {
+        match &self.test_fixtures {
+            Some(globs) => globs.clone(),
+            None => DEFAULT_TEST_FIXTURES
+                .iter()
+                .map(|g| g.to_string())
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]

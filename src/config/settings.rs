@@ -29,6 +29,8 @@ pub struct Settings {
     /// `helm.values` globs and the `values` of `helm.charts`: values files wherever they are.
     values_files: GlobSet,
     overrides: Vec<(GlobSet, BTreeMap<String, RuleLevel>)>,
+    /// `network_policies.test_fixtures`: paths whose workloads the network rules leave alone.
+    test_fixtures: GlobSet,
     pub catalog: Catalog,
     selection: RuleSelection,
     /// Whether a config file was found walking up (not named with `--config`): its folder is
@@ -41,7 +43,12 @@ pub struct Settings {
 pub struct FileLevels<'a> {
     settings: &'a Settings,
     overrides: Vec<usize>,
+    /// The file is a test fixture: the network rules are off unless an override sets them.
+    test_fixture: bool,
 }
+
+/// The rules a test fixture is not judged by: its pods never serve.
+const NETWORK_RULES: [&str; 2] = ["missing-network-policy", "missing-default-deny"];
 
 impl Settings {
     /// Compiles a config that [`super::load_config`] already validated.
@@ -66,6 +73,7 @@ impl Settings {
             .iter()
             .map(|o| (glob_set(o.paths.iter().cloned()), o.rules.clone()))
             .collect();
+        let test_fixtures = glob_set(config.network_policies.test_fixture_globs().into_iter());
         let mut catalog = Catalog::builtin();
         for location in &config.images {
             let (path, pod) = match (&location.path, &location.pod_spec) {
@@ -94,6 +102,7 @@ impl Settings {
             exclude,
             values_files,
             overrides,
+            test_fixtures,
             catalog,
             selection,
             from_file: false,
@@ -156,6 +165,7 @@ impl Settings {
         FileLevels {
             settings: self,
             overrides,
+            test_fixture: self.test_fixtures.is_match(relative),
         }
     }
 }
@@ -167,12 +177,14 @@ impl Settings {
         let everywhere = FileLevels {
             settings: self,
             overrides: Vec::new(),
+            test_fixture: false,
         };
         everywhere.severity(rule).is_some()
             || self.overrides.iter().enumerate().any(|(index, _)| {
                 FileLevels {
                     settings: self,
                     overrides: vec![index],
+                    test_fixture: false,
                 }
                 .severity(rule)
                 .is_some()
@@ -200,6 +212,9 @@ impl FileLevels<'_> {
             .iter()
             .rev()
             .find_map(|&index| self.settings.overrides[index].1.get(rule.id).copied());
+        if overridden.is_none() && self.test_fixture && NETWORK_RULES.contains(&rule.id) {
+            return None;
+        }
         match overridden.or(configured) {
             Some(level) => level.severity(),
             None => Some(rule.default_severity),

@@ -8,8 +8,8 @@ mod plan;
 mod rewrite;
 mod temporary;
 pub use temporary::clean_up_on_signal;
-mod values;
-mod verify;
+mod proof;
+mod values_plan;
 mod write;
 
 pub use append::{NewEntry, append_images_entries};
@@ -18,9 +18,9 @@ pub use plan::{
     EditKind, PinOptions, PinTarget, SkipReason, TargetAction, eligible, plan_overlay_entry,
     plan_pins,
 };
+pub use proof::{VerifyError, verify_edit};
 pub use rewrite::{FileRewrite, Outcome, rewrite_file};
-pub use values::plan_values_pins;
-pub use verify::{VerifyError, verify_edit};
+pub use values_plan::plan_values_pins;
 pub use write::{WriteError, write_atomically};
 
 use crate::source::Span;

@@ -1,7 +1,7 @@
 //! One file's rewrite: the resolved digests written into its planned targets, verified.
 
 use super::plan::{EditKind, PinTarget, TargetAction};
-use super::verify::{VerifyError, verify_edit};
+use super::proof::{VerifyError, verify_edit};
 use super::{Edit, apply_edits};
 use crate::registry::{RegistryError, Resolutions};
 use crate::source::Span;

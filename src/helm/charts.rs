@@ -20,7 +20,7 @@ use crate::model::values_images;
 use crate::pipeline::{self, Input};
 use crate::registry::OnlineFacts;
 use crate::rules::recheck_reports;
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 use crate::yaml::{Limits, load_stream};
 
 /// The release name `helm template` uses when none is given.
@@ -226,14 +226,9 @@ fn check_rendered(
         }
         // An image some values key feeds, which pinnace composed otherwise: helm is right,
         // and the finding names the key where the chart reads it.
-        if let Some(value) = feeding_value(&finding, &values) {
+        let feeding = feeding_value(&finding, &values);
+        if let Some(value) = feeding {
             overruled.push((value.file.clone(), value.text.clone()));
-            finding.notes.push(Note {
-                path: display(&value.file),
-                line: value.position.line,
-                column: value.position.column,
-                message: format!("the chart reads this image from `{}`", value.key),
-            });
         }
         let Some(path) = finding
             .template
@@ -243,21 +238,12 @@ fn check_rendered(
             unplaced.push(finding);
             continue;
         };
-        if !templates.contains_key(&path) {
-            let Ok(text) = crate::files::read_text(&path) else {
-                unplaced.push(finding);
-                continue;
-            };
-            let report = FileReport {
-                source: SourceFile::new(display(&path), text),
-                findings: Vec::new(),
-            };
-            templates.insert(path.clone(), report);
-        }
-        let Some(report) = templates.get_mut(&path) else {
+        let Some(report) = report_for(&mut templates, &path, display) else {
+            unplaced.push(finding);
             continue;
         };
         let start = sources.document_start(finding.span.start);
+        let template_name = report.source.name.clone();
         match locate(&source, start, finding.span, &report.source.text) {
             Some(span) => {
                 if finding.rule.fixable {
@@ -266,18 +252,53 @@ fn check_rendered(
                         render.release
                     ));
                 }
+                if let Some(value) = feeding {
+                    finding.notes.push(value.note(display));
+                }
                 finding.span = span;
-                finding.template = Some(report.source.name.clone());
+                finding.template = Some(template_name);
                 report.findings.push(finding);
             }
             None => {
-                finding.help = Some(format!(
-                    "{}{}which line of the template wrote this is not certain (helm keeps no map \
-                     from its output to its templates), so it is shown in the rendered output",
-                    finding.help.as_deref().unwrap_or(""),
-                    if finding.help.is_some() { "; " } else { "" }
-                ));
-                unplaced.push(finding);
+                let rendered = source
+                    .line_text(source.position(finding.span.start).line)
+                    .trim()
+                    .to_string();
+                let uncertain = format!(
+                    "`helm template {}` renders `{rendered}` from `{template_name}`, at a line \
+                     that is not certain (helm keeps no map from its output to its templates, \
+                     and an `if` or a `range` renders lines a number of times the template does \
+                     not show)",
+                    render.release
+                );
+                finding.template = Some(template_name);
+                // The values key the chart reads the image from is the place to edit; without
+                // one, the template as a whole is what wrote it.
+                let placed = feeding.and_then(|value| {
+                    let report = report_for(&mut templates, &value.file, display)?;
+                    Some((report, value.span, value))
+                });
+                let (report, span) = match placed {
+                    Some((report, span, value)) => {
+                        finding.help = Some(format!(
+                            "the chart reads this image from `{}`: {uncertain}; `pinnace pin` pins image values in values files",
+                            value.key
+                        ));
+                        (report, span)
+                    }
+                    None => {
+                        let Some(report) = templates.get_mut(&path) else {
+                            continue;
+                        };
+                        finding.help = Some(format!(
+                            "{uncertain}: change the image where the chart decides it, in its values or in this template"
+                        ));
+                        let span = first_line(&report.source.text);
+                        (report, span)
+                    }
+                };
+                finding.span = span;
+                report.findings.push(finding);
             }
         }
     }
@@ -298,6 +319,38 @@ fn check_rendered(
     }
 }
 
+/// The report of a template or values file of the chart, read the first time a finding lands
+/// in it; `None` when it cannot be read.
+fn report_for<'r>(
+    reports: &'r mut BTreeMap<PathBuf, FileReport>,
+    path: &Path,
+    display: &(dyn Fn(&Path) -> String + Sync),
+) -> Option<&'r mut FileReport> {
+    if !reports.contains_key(path) {
+        let text = crate::files::read_text(path).ok()?;
+        let report = FileReport {
+            source: SourceFile::new(display(path), text),
+            findings: Vec::new(),
+        };
+        reports.insert(path.to_path_buf(), report);
+    }
+    reports.get_mut(path)
+}
+
+/// The first line of a file that is not a comment (a template's whole text wrote the finding,
+/// and its first line is where an annotation can stand for it).
+fn first_line(text: &str) -> Span {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if !trimmed.trim().is_empty() && !trimmed.trim_start().starts_with('#') {
+            return Span::new(offset, offset + trimmed.len());
+        }
+        offset += line.len();
+    }
+    Span::new(0, 0)
+}
+
 /// The file a `# Source:` path names: `web/templates/x.yaml` below the chart folder, a
 /// subchart's `web/charts/db/templates/x.yaml` below its folder in `charts/`.
 fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
@@ -315,7 +368,20 @@ struct ChartValue {
     file: PathBuf,
     key: String,
     position: crate::source::Position,
+    span: Span,
     text: String,
+}
+
+impl ChartValue {
+    /// A note that the chart reads the image from this key.
+    fn note(&self, display: &(dyn Fn(&Path) -> String + Sync)) -> Note {
+        Note {
+            path: display(&self.file),
+            line: self.position.line,
+            column: self.position.column,
+            message: format!("the chart reads this image from `{}`", self.key),
+        }
+    }
 }
 
 /// The images the chart's values files set (its `values.yaml` and the `-f` files).
@@ -336,6 +402,7 @@ fn chart_values(render: &Render) -> Vec<ChartValue> {
                         file: file.clone(),
                         key: image.path,
                         position: source.position(image.node.span.start),
+                        span: image.node.span,
                         text: image.text,
                     }),
             );

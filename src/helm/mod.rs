@@ -12,10 +12,10 @@ mod gitops;
 mod locate;
 mod render;
 mod stream;
-mod values;
+mod values_files;
 
 pub use charts::{ChartResults, check_charts};
 pub use gitops::gitops_images;
 pub use render::{Render, find_binary};
 pub use stream::{Sources, name_templates};
-pub use values::{explain_map_fixes, is_values_file, values_of};
+pub use values_files::{explain_map_fixes, is_values_file, values_of};

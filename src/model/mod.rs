@@ -5,14 +5,14 @@
 
 mod catalog;
 mod extract;
-mod scope;
-mod selector;
+mod label_selector;
+mod scope_index;
 mod values;
 
 pub use catalog::{Catalog, FieldPath, FieldPathError, Locator, Target};
 pub use extract::{extract, extract_build};
-pub use scope::{DEFAULT_NAMESPACE, PolicyFacts, Scope, ScopeIndex};
-pub use selector::{LabelSelector, Labels, read_labels};
+pub use label_selector::{LabelSelector, Labels, read_labels};
+pub use scope_index::{DEFAULT_NAMESPACE, PolicyFacts, Scope, ScopeIndex};
 pub use values::{VALUES_KIND, ValuesImage, ValuesShape, add_values, compose, values_images};
 
 use crate::finding::{Finding, Subject};

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::selector::LabelSelector;
+use super::label_selector::LabelSelector;
 use super::{Model, Resource, pull_secret_names};
 use crate::yaml::Node;
 
