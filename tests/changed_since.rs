@@ -278,3 +278,40 @@ fn a_changed_config_checks_everything() {
         "{found:?}"
     );
 }
+
+#[test]
+fn changed_resources_report_their_own_findings_and_a_changed_build_all_of_its() {
+    let dir = tree(&[
+        ("app/kustomization.yaml", "resources:\n- a.yaml\n- b.yaml\n"),
+        ("app/a.yaml", &pod("alpine:3.18")),
+        ("app/b.yaml", DEPLOY),
+    ]);
+    let root = dir.path();
+    let repo = Repository::init(root).unwrap();
+    commit(&repo, "main", None, "base");
+    repo.set_head("refs/heads/main").unwrap();
+    // Only a.yaml changed: b.yaml's finding, in a file the change did not touch, is not its.
+    write(
+        root,
+        "app/a.yaml",
+        &format!("# changed\n{}", pod("alpine:3.18")),
+    );
+    let (found_a, err, _) = found(root, &["--changed-since", "main", "."]);
+    assert_eq!(found_a, pairs(&[("app/a.yaml", "alpine:3.18")]), "{err}");
+    // A changed kustomization can move any finding of its build: all of them.
+    write(
+        root,
+        "app/kustomization.yaml",
+        "# changed\nresources:\n- a.yaml\n- b.yaml\n",
+    );
+    let (found_all, err, _) = found(root, &["--changed-since", "main", "."]);
+    assert_eq!(
+        found_all,
+        pairs(&[
+            ("app/a.yaml", "alpine:3.18"),
+            ("app/b.yaml", "busybox:1.36"),
+            ("app/b.yaml", "nginx:1.25"),
+        ]),
+        "{err}"
+    );
+}

@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 use crate::build_roots::{Narrowed, manifest_files, narrow, relative_to_cwd, repository_root};
 use crate::changed::{Changes, changed_since as changed_since_rev};
 use crate::config::{CONFIG_FILE_NAMES, Settings};
-use crate::kustomize::find_kustomization;
+use crate::kustomize::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
 
 /// What a narrowed run reads, and what it reports.
 #[derive(Debug)]
 pub struct Narrowing {
     /// The paths to check instead of those given.
     pub paths: Vec<PathBuf>,
-    /// When only files were named: those files (canonical). The run reports their findings,
+    /// When only files were named, or only resources changed: those files (canonical). The
+    /// run reports their findings,
     /// and those the builds that read them make about them (a finding with a note in them,
     /// such as the overlay entry that sets their image), nothing else.
     pub only: Option<Vec<PathBuf>>,
@@ -34,8 +35,7 @@ pub fn narrow_paths(
         paths.iter().partition(|p| p.as_os_str() == "-");
     let stdin: Vec<PathBuf> = stdin.into_iter().cloned().collect();
     match changed_since {
-        Some(rev) => changed_paths(stdin, &named, rev, settings)
-            .map(|paths| Some(Narrowing { paths, only: None })),
+        Some(rev) => changed_paths(stdin, &named, rev, settings).map(Some),
         None => {
             let only_files = stdin.is_empty() && named.iter().all(|p| p.is_file());
             let only = only_files.then(|| {
@@ -49,13 +49,16 @@ pub fn narrow_paths(
     }
 }
 
-/// The manifests below `named` changed since `rev`, through their roots.
+/// The manifests below `named` changed since `rev`, through their roots. When only
+/// resources changed, the run reports their findings (and what builds say about them); a
+/// changed kustomization can move findings into files that did not change (an `images:` entry
+/// removed puts the base's line at fault), so then every finding of its roots is reported.
 fn changed_paths(
     stdin: Vec<PathBuf>,
     named: &[&PathBuf],
     rev: &str,
     settings: &Settings,
-) -> miette::Result<Vec<PathBuf>> {
+) -> miette::Result<Narrowing> {
     let start = named.first().map_or(Path::new("."), |p| p.as_path());
     let changes = changed_since_rev(start, rev).map_err(|e| miette::miette!("{e}"))?;
     // New config (a registry no longer trusted, a rule turned on) can change any finding.
@@ -67,10 +70,11 @@ fn changed_paths(
             "pinnace: {} changed since {rev}: checking everything, not only the changed files",
             relative_to_cwd(config).display()
         );
-        return Ok(stdin
+        let paths = stdin
             .into_iter()
             .chain(named.iter().map(|p| (*p).clone()))
-            .collect());
+            .collect();
+        return Ok(Narrowing { paths, only: None });
     }
     let all = manifest_files(&changes.workdir, settings);
     let under: Vec<PathBuf> = named
@@ -96,7 +100,15 @@ fn changed_paths(
         targets.len() - narrowed.uncovered.len(),
         narrowed.roots.len()
     );
-    Ok(joined(stdin, narrowed))
+    let builds_changed = targets.iter().any(|file| {
+        file.file_name()
+            .is_some_and(|name| KUSTOMIZATION_FILE_NAMES.iter().any(|k| name == *k))
+    });
+    let only = (stdin.is_empty() && !builds_changed).then(|| targets.clone());
+    Ok(Narrowing {
+        paths: joined(stdin, narrowed),
+        only,
+    })
 }
 
 /// A deleted file may break the kustomization that still lists it: the nearest
