@@ -3,9 +3,9 @@
 //! Rules report on [`Node::span`], and `pinnace pin` will replace exactly those bytes, so a span
 //! always covers the scalar as written: quotes included, trailing comments excluded.
 
-mod load;
+mod documents;
 
-pub use load::{Limits, LoadError, Stream, load_stream};
+pub use documents::{Limits, LoadError, Stream, load_stream};
 
 use crate::source::Span;
 
