@@ -7,7 +7,10 @@ use globset::GlobSet;
 use sha2::{Digest as _, Sha256};
 
 use super::keys::PublicKey;
-use crate::config::{SignatureEntry, glob_set, host_glob, outside_reason};
+use super::trusted_root::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
+use crate::config::{
+    KeylessIdentity, SignatureEntry, glob_set, host_glob, identity_regex, outside_reason,
+};
 
 /// No PEM public key is near this size; a bigger file is not a key.
 pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
@@ -19,8 +22,12 @@ pub struct Policy {
     pub index: usize,
     images: GlobSet,
     pub keys: Vec<PublicKey>,
-    /// What the entry trusts, as a hash of its keys: a cached verdict is reused only under the
-    /// same keys.
+    /// Keyless identities with their compiled expressions.
+    pub keyless: Vec<(KeylessIdentity, regex::Regex)>,
+    /// The Sigstore trusted root keyless signatures chain to (present when `keyless` is).
+    pub trusted_root: Option<TrustedRoot>,
+    /// What the entry trusts, as a hash of its keys, identities and trusted root: a cached
+    /// verdict is reused only under the same trust.
     pub fingerprint: String,
 }
 
@@ -43,16 +50,35 @@ impl Policies {
                     .iter()
                     .map(|name| read_key(root, name))
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut hash = Sha256::new();
-                for key in &keys {
-                    hash.update((key.der.len() as u64).to_be_bytes());
-                    hash.update(&key.der);
-                }
-                let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                let keyless = entry
+                    .keyless
+                    .iter()
+                    .map(|identity| {
+                        identity_regex(&identity.identity)
+                            .map(|pattern| (identity.clone(), pattern))
+                            .map_err(|why| {
+                                format!("signatures: identity `{}`: {why}", identity.identity)
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let root_bytes = match &entry.trusted_root {
+                    Some(name) => Some(read_root(root, name)?),
+                    None => None,
+                };
+                let fingerprint = fingerprint(&keys, &entry.keyless, root_bytes.as_deref());
+                let trusted_root = match (&entry.trusted_root, &root_bytes) {
+                    (Some(name), Some(bytes)) => Some(
+                        TrustedRoot::parse(bytes)
+                            .map_err(|why| format!("signatures: trusted root `{name}` {why}"))?,
+                    ),
+                    _ => None,
+                };
                 Ok(Policy {
                     index,
                     images: glob_set(entry.images.iter().map(|p| host_glob(p))),
                     keys,
+                    keyless,
+                    trusted_root,
                     fingerprint,
                 })
             })
@@ -71,6 +97,37 @@ impl Policies {
             .iter()
             .filter(move |policy| policy.images.is_match(name))
     }
+}
+
+/// A hash of what an entry trusts. An entry with keys only hashes as it always has, so the
+/// verdicts cached under it stay valid.
+fn fingerprint(keys: &[PublicKey], keyless: &[KeylessIdentity], root: Option<&[u8]>) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    for key in keys {
+        field(&key.der);
+    }
+    if !keyless.is_empty() || root.is_some() {
+        field(b"keyless");
+        for identity in keyless {
+            field(identity.issuer.as_bytes());
+            field(identity.identity.as_bytes());
+        }
+        field(root.unwrap_or_default());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the trusted root file, held to `root`.
+fn read_root(root: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let fail = |why: String| format!("signatures: trusted root `{name}` {why}");
+    if let Some(why) = outside_reason(name) {
+        return Err(fail(why.to_string()));
+    }
+    read_inside(root, name, MAX_TRUSTED_ROOT_BYTES).map_err(fail)
 }
 
 /// Reads and parses one key file, held to `root`.
