@@ -78,6 +78,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         "untrusted",
         "unlogged",
         "badset",
+        "badproof",
         "late",
     ];
     let digests: Vec<String> = names
@@ -112,6 +113,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         Job::attest("tampered", &digest("tampered")),
         Job::attest("unlogged", &digest("unlogged")),
         Job::attest("badset", &digest("badset")),
+        Job::attest("badproof", &digest("badproof")),
         // Logged an hour after the ten-minute certificate expired.
         Job {
             rekor_offset_seconds: 3600,
@@ -145,11 +147,17 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         &mut badset,
         "/verificationMaterial/tlogEntries/0/inclusionPromise/signedEntryTimestamp",
     );
+    let mut badproof = bundle("badproof");
+    flip(
+        &mut badproof,
+        "/verificationMaterial/tlogEntries/0/inclusionProof/rootHash",
+    );
     let untrusted = stranger.bundles["untrusted"].clone();
     for (name, value) in [
         ("tampered", &tampered),
         ("unlogged", &unlogged),
         ("badset", &badset),
+        ("badproof", &badproof),
         ("untrusted", &untrusted),
     ] {
         push_referrers(
@@ -221,6 +229,10 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
     expect("unlogged", "transparency-log entry is missing");
     expect("badset", "signed entry timestamp that does not verify");
     expect(
+        "badproof",
+        "inclusion proof that does not lead to its root hash",
+    );
+    expect(
         "late",
         "outside its validity at the time the transparency log proves it signed",
     );
@@ -233,6 +245,30 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
     );
     assert_eq!(found.len(), names.len() - 2, "{found:#?}");
     assert_eq!(output.status.code(), Some(1));
+
+    // Who signed: the identity and issuer of the certificate.
+    let output = pinnace(
+        &repo,
+        &["images", "--signatures", "--format", "json", "."],
+        &[],
+    );
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let signers: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["signature"].as_str().unwrap())
+        .collect();
+    let signed_by = format!("signed by {RELEASE_IDENTITY} ({GITHUB_ISSUER})");
+    assert_eq!(
+        signers[..2],
+        [signed_by.as_str(), signed_by.as_str()],
+        "{signers:#?}"
+    );
+    assert!(
+        signers[2].starts_with("unsigned: no cosign signature"),
+        "{signers:#?}"
+    );
 
     // The referrers were asked for through the API (docker-registry 2.8 has none: 404), then the tag.
     let asked = registry.requests_excluding_harness();

@@ -15,7 +15,7 @@ use crate::image_ref::Digest;
 /// Media types of Sigstore bundles, as artifact type or layer: `…bundle.v0.3+json` and
 /// `…bundle+json;version=0.1|0.2|0.3` all start so.
 pub const BUNDLE_MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
-/// Referrers looked at per digest.
+/// Referrers looked at per digest, and bundles read per digest in all.
 pub const MAX_REFERRERS: usize = 32;
 /// The largest bundle read; one with an SLSA provenance is tens of KiB.
 pub const MAX_BUNDLE_BYTES: u64 = 1 << 20;
@@ -50,6 +50,10 @@ impl RegistryClient {
                 return Err(refused(registry, "a referrer without a valid digest"));
             };
             bundles.extend(self.bundles_of(registry, repository, &child)?);
+            if bundles.len() >= MAX_REFERRERS {
+                bundles.truncate(MAX_REFERRERS);
+                break;
+            }
         }
         Ok(bundles)
     }
