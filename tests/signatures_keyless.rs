@@ -394,4 +394,35 @@ fn the_referrers_api_is_used_and_a_lying_registry_gets_nothing_verified() {
             .any(|p| p.contains("/manifests/sha256-") && !p.ends_with(".sig")),
         "the API answered, so the tag schema is not asked: {asked:#?}"
     );
+
+    // A warm cache keeps the verified verdict: the honest image is not asked about again; what
+    // could not be checked is.
+    let cached = [
+        "check",
+        "--online",
+        "--format",
+        "json",
+        ONLY_SIGNATURES,
+        "--cache",
+        "cache.json",
+        ".",
+    ];
+    let honest_requests = |server: &HostileServer| {
+        server
+            .requests()
+            .iter()
+            .filter(|s| s.path.starts_with("/v2/team/honest/"))
+            .filter(|s| {
+                ["/referrers/", ".sig", "/blobs/"]
+                    .iter()
+                    .any(|p| s.path.contains(p))
+            })
+            .count()
+    };
+    pinnace(&repo, &cached, &[]);
+    let (honest_before, all_before) = (honest_requests(&server), server.requests().len());
+    let output = pinnace(&repo, &cached, &[]);
+    assert_eq!(messages(&output.stdout).len(), 2);
+    assert_eq!(honest_requests(&server), honest_before);
+    assert!(server.requests().len() > all_before);
 }

@@ -74,10 +74,11 @@ fn judge_one(
         .keyless
         .iter()
         .any(|(identity, pattern)| identity.issuer == issuer && pattern.is_match(&signer.identity));
-    let who = format!("{} ({})", signer.identity, shown_issuer(&issuer));
+    let identity = shown(&signer.identity);
+    let who = format!("{identity} ({})", shown_issuer(&issuer));
     if !trusted {
         return Verdict::OtherIdentity {
-            identity: signer.identity,
+            identity,
             issuer: shown_issuer(&issuer),
         };
     }
@@ -97,8 +98,20 @@ fn judge_one(
 fn shown_issuer(issuer: &str) -> String {
     match issuer {
         "" => "no issuer".to_string(),
-        other => crate::registry::printable(other),
+        other => shown(other),
     }
+}
+
+/// The longest identity or issuer shown; GitHub workflow identities run to ~150 characters.
+const MAX_SHOWN: usize = 512;
+
+/// Certificate text made safe to print: no control characters (a terminal escape in a SAN is
+/// an attack on whoever reads the log), within [`MAX_SHOWN`] characters.
+fn shown(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SHOWN)
+        .collect()
 }
 
 /// The signing time a log entry proves (the first entry that verifies), or why none does.

@@ -71,7 +71,9 @@ async function main() {
   const since = new Date(Date.now() - 3600 * 1000);
 
   for (const job of jobs) {
-    const clock = new Date(Date.now() + (job.rekor_offset_seconds || 0) * 1000);
+    // Without an offset the log keeps its own clock, so it logs after Fulcio issued, as Rekor does.
+    const offset = job.rekor_offset_seconds || 0;
+    const clock = offset === 0 ? undefined : new Date(Date.now() + offset * 1000);
     const tlog = await initializeTLog(REKOR_URL, rekorKeys, clock);
     const rekor = rekorHandler(tlog);
     mock(FULCIO_URL, fulcioHandler(ca));
