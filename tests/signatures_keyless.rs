@@ -79,6 +79,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         "unlogged",
         "badset",
         "badproof",
+        "otherlog",
         "late",
     ];
     let digests: Vec<String> = names
@@ -114,6 +115,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         Job::attest("unlogged", &digest("unlogged")),
         Job::attest("badset", &digest("badset")),
         Job::attest("badproof", &digest("badproof")),
+        Job::attest("otherlog", &digest("otherlog")),
         // Logged an hour after the ten-minute certificate expired.
         Job {
             rekor_offset_seconds: 3600,
@@ -152,12 +154,17 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         &mut badproof,
         "/verificationMaterial/tlogEntries/0/inclusionProof/rootHash",
     );
+    // A genuine Rekor entry, of another signing.
+    let mut otherlog = bundle("otherlog");
+    otherlog["verificationMaterial"]["tlogEntries"] =
+        bundle("attested")["verificationMaterial"]["tlogEntries"].clone();
     let untrusted = stranger.bundles["untrusted"].clone();
     for (name, value) in [
         ("tampered", &tampered),
         ("unlogged", &unlogged),
         ("badset", &badset),
         ("badproof", &badproof),
+        ("otherlog", &otherlog),
         ("untrusted", &untrusted),
     ] {
         push_referrers(
@@ -233,6 +240,10 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         "inclusion proof that does not lead to its root hash",
     );
     expect(
+        "otherlog",
+        "transparency-log entry records another payload than this signature's",
+    );
+    expect(
         "late",
         "outside its validity at the time the transparency log proves it signed",
     );
@@ -284,6 +295,52 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
             .iter()
             .any(|(_, p)| p == &format!("/v2/team/attested/manifests/sha256-{attested_hex}")),
         "{asked:#?}"
+    );
+}
+
+#[test]
+fn pin_require_signature_pins_only_keyless_attested_digests() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let attested = registry
+        .push("team/attested", "1", TestImage::MultiPlatform, "a")
+        .digest;
+    let unsigned = registry
+        .push("team/unsigned", "1", TestImage::SinglePlatform, "u")
+        .digest;
+    let signed = sign_all(&[Job::attest("attested", &attested)]);
+    push_referrers(
+        &registry,
+        "team/attested",
+        &attested,
+        &[bytes(&signed.bundles["attested"])],
+    );
+    let repo = keyless_repo(&host, &signed.trusted_root);
+    let file = repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/attested:1"),
+            &format!("{host}/team/unsigned:1"),
+        ],
+    );
+    let before = std::fs::read_to_string(&file).unwrap();
+    let output = pinnace(&repo, &["pin", "--require-signature", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let image = format!("{host}/team/attested:1");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before.replace(&image, &format!("{image}@{attested}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{host}/team/unsigned:1: {unsigned} is not pinned: no signature verifies under identity `{IDENTITY}` from {GITHUB_ISSUER}: found no cosign signature or Sigstore bundle"
+        )),
+        "{stderr}"
     );
 }
 
