@@ -80,6 +80,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         "badset",
         "badproof",
         "otherlog",
+        "nopromise",
         "late",
     ];
     let digests: Vec<String> = names
@@ -116,6 +117,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         Job::attest("badset", &digest("badset")),
         Job::attest("badproof", &digest("badproof")),
         Job::attest("otherlog", &digest("otherlog")),
+        Job::attest("nopromise", &digest("nopromise")),
         // Logged an hour after the ten-minute certificate expired.
         Job {
             rekor_offset_seconds: 3600,
@@ -158,6 +160,10 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
     let mut otherlog = bundle("otherlog");
     otherlog["verificationMaterial"]["tlogEntries"] =
         bundle("attested")["verificationMaterial"]["tlogEntries"].clone();
+    // An inclusion proof alone: the entry is in the log, but nothing signed when.
+    let mut nopromise = bundle("nopromise");
+    let entry = &mut nopromise["verificationMaterial"]["tlogEntries"][0];
+    entry.as_object_mut().unwrap().remove("inclusionPromise");
     let untrusted = stranger.bundles["untrusted"].clone();
     for (name, value) in [
         ("tampered", &tampered),
@@ -165,6 +171,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         ("badset", &badset),
         ("badproof", &badproof),
         ("otherlog", &otherlog),
+        ("nopromise", &nopromise),
         ("untrusted", &untrusted),
     ] {
         push_referrers(
@@ -242,6 +249,10 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
     expect(
         "otherlog",
         "transparency-log entry records another payload than this signature's",
+    );
+    expect(
+        "nopromise",
+        "has no signed entry timestamp, so nothing proves when it was signed",
     );
     expect(
         "late",

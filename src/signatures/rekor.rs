@@ -240,7 +240,33 @@ fn records(body: &[u8], logged: &Logged<'_>) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+
     use super::*;
+
+    #[test]
+    fn a_checkpoint_counts_only_when_the_log_signed_its_note() {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+        let der = pair.public_key().as_der().unwrap();
+        let key = PublicKey::from_der("rekor", der.as_ref()).unwrap();
+        let root = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let note = format!("rekor.example - 42\n3\n{root}\nTimestamp: 1\n");
+        let signature = pair.sign(&SystemRandom::new(), note.as_bytes()).unwrap();
+        let mut hinted = vec![1, 2, 3, 4];
+        hinted.extend_from_slice(signature.as_ref());
+        let line = base64::engine::general_purpose::STANDARD.encode(&hinted);
+        let checkpoint_text = format!("{note}\n\u{2014} rekor.example {line}\n");
+        assert_eq!(checkpoint(&checkpoint_text, &key), Some((3, vec![7u8; 32])));
+        let altered = checkpoint_text.replacen("\n3\n", "\n4\n", 1);
+        assert_eq!(checkpoint(&altered, &key), None);
+        let other = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+        let other_der = other.public_key().as_der().unwrap();
+        let other_key = PublicKey::from_der("other", other_der.as_ref()).unwrap();
+        assert_eq!(checkpoint(&checkpoint_text, &other_key), None);
+        assert_eq!(checkpoint(&note, &key), None);
+    }
 
     fn leaf(n: u8) -> [u8; 32] {
         hash_pair(0x00, &[n], &[])
