@@ -44,44 +44,7 @@ impl Policies {
         let entries = entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| {
-                let keys = entry
-                    .keys
-                    .iter()
-                    .map(|name| read_key(root, name))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let keyless = entry
-                    .keyless
-                    .iter()
-                    .map(|identity| {
-                        identity_regex(&identity.identity)
-                            .map(|pattern| (identity.clone(), pattern))
-                            .map_err(|why| {
-                                format!("signatures: identity `{}`: {why}", identity.identity)
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let root_bytes = match &entry.trusted_root {
-                    Some(name) => Some(read_root(root, name)?),
-                    None => None,
-                };
-                let fingerprint = fingerprint(&keys, &entry.keyless, root_bytes.as_deref());
-                let trusted_root = match (&entry.trusted_root, &root_bytes) {
-                    (Some(name), Some(bytes)) => Some(
-                        TrustedRoot::parse(bytes)
-                            .map_err(|why| format!("signatures: trusted root `{name}` {why}"))?,
-                    ),
-                    _ => None,
-                };
-                Ok(Policy {
-                    index,
-                    images: glob_set(entry.images.iter().map(|p| host_glob(p))),
-                    keys,
-                    keyless,
-                    trusted_root,
-                    fingerprint,
-                })
-            })
+            .map(|(index, entry)| Policy::load(index, entry, root))
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Policies { entries })
     }
@@ -96,6 +59,43 @@ impl Policies {
         self.entries
             .iter()
             .filter(move |policy| policy.images.is_match(name))
+    }
+}
+
+impl Policy {
+    /// Compiles entry `index`: its globs, its key files, its identities and trusted root.
+    fn load(index: usize, entry: &SignatureEntry, root: &Path) -> Result<Policy, String> {
+        let keys = entry
+            .keys
+            .iter()
+            .map(|name| read_key(root, name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let keyless = entry
+            .keyless
+            .iter()
+            .map(|identity| {
+                identity_regex(&identity.identity)
+                    .map(|pattern| (identity.clone(), pattern))
+                    .map_err(|why| format!("signatures: identity `{}`: {why}", identity.identity))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (trusted_root, root_bytes) = match &entry.trusted_root {
+            Some(name) => {
+                let bytes = read_root(root, name)?;
+                let parsed = TrustedRoot::parse(&bytes)
+                    .map_err(|why| format!("signatures: trusted root `{name}` {why}"))?;
+                (Some(parsed), Some(bytes))
+            }
+            None => (None, None),
+        };
+        Ok(Policy {
+            index,
+            images: glob_set(entry.images.iter().map(|p| host_glob(p))),
+            fingerprint: fingerprint(&keys, &entry.keyless, root_bytes.as_deref()),
+            keys,
+            keyless,
+            trusted_root,
+        })
     }
 }
 
@@ -159,6 +159,55 @@ pub fn read_inside(root: &Path, name: &str, limit: u64) -> Result<Vec<u8>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keyless_entry(identity: &str) -> SignatureEntry {
+        let text = format!(
+            "signatures:\n  - images: [\"ghcr.io/acme/**\"]\n    keyless: [{{issuer: \"https://i\", identity: \"{identity}\"}}]\n    trusted_root: root.json\n"
+        );
+        crate::config::parse_config("c.yaml", &text)
+            .unwrap()
+            .signatures[0]
+            .clone()
+    }
+
+    #[test]
+    fn the_trusted_root_is_read_inside_the_folder_and_fingerprinted() {
+        let root = tempfile::tempdir().unwrap();
+        let entry = keyless_entry("^x$");
+        let error = Policies::load(std::slice::from_ref(&entry), root.path()).unwrap_err();
+        assert!(
+            error.starts_with("signatures: trusted root `root.json` cannot be read"),
+            "{error}"
+        );
+        std::fs::write(root.path().join("root.json"), "{}").unwrap();
+        let error = Policies::load(std::slice::from_ref(&entry), root.path()).unwrap_err();
+        assert!(error.contains("names no certificate authority"), "{error}");
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("root.json"), "{}").unwrap();
+        std::fs::remove_file(root.path().join("root.json")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("root.json"),
+            root.path().join("root.json"),
+        )
+        .unwrap();
+        let error = Policies::load(&[entry], root.path()).unwrap_err();
+        assert!(
+            error.contains("outside the config file's folder"),
+            "{error}"
+        );
+
+        let identity = |pattern: &str| KeylessIdentity {
+            issuer: "https://i".to_string(),
+            identity: pattern.to_string(),
+        };
+        let one = fingerprint(&[], &[identity("^a$")], Some(b"root"));
+        assert_ne!(one, fingerprint(&[], &[identity("^b$")], Some(b"root")));
+        assert_ne!(
+            one,
+            fingerprint(&[], &[identity("^a$")], Some(b"other root"))
+        );
+        assert_eq!(one, fingerprint(&[], &[identity("^a$")], Some(b"root")));
+    }
 
     #[test]
     fn key_files_are_held_to_the_config_folder() {
