@@ -52,7 +52,19 @@ pub fn judge(pinned: &Digest, found: &StoredSignatures, policy: &Policy) -> Verd
     verdicts
         .into_iter()
         .max_by_key(rank)
-        .unwrap_or(Verdict::OtherKey {
-            signatures: found.cosign.len() + found.bundles.len(),
-        })
+        .unwrap_or_else(|| without_certificates(found, policy))
+}
+
+/// What key signatures are to an entry that could not judge them: signed by another key, or,
+/// for an entry of keyless identities only, not keyless at all.
+fn without_certificates(found: &StoredSignatures, policy: &Policy) -> Verdict {
+    let signatures = found.cosign.len() + found.bundles.len();
+    if !policy.keys.is_empty() {
+        return Verdict::OtherKey { signatures };
+    }
+    Verdict::UnreadableSignature {
+        reason: format!(
+            "{signatures} cosign signature(s) made with a key, not keyless (no certificate), and the entry names no key"
+        ),
+    }
 }
