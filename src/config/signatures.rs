@@ -1,6 +1,7 @@
-//! `signatures:` — which images must be signed, and by whom. Key files are named relative to
-//! the config file's folder and must stay inside it: a config found in the tree is written by
-//! whoever opened the pull request, and may name keys in the tree but nothing outside it.
+//! `signatures:` — which images must be signed, and by whom. Key files and the Sigstore trusted
+//! root are named relative to the config file's folder and must stay inside it: a config found
+//! in the tree is written by whoever opened the pull request, and may name files in the tree but
+//! nothing outside it.
 
 use std::path::{Component, Path};
 
@@ -19,7 +20,57 @@ pub struct SignatureEntry {
     pub images: Vec<String>,
     /// cosign public keys (PEM `PUBLIC KEY`: ECDSA P-256 or P-384, RSA, Ed25519), relative to
     /// the config file's folder and inside it. A signature under any one of them verifies.
+    #[serde(default)]
     pub keys: Vec<String>,
+    /// Sigstore keyless signers: a Fulcio certificate whose identity and issuer match one of
+    /// these (and that chains to `trusted_root`, with a Rekor entry proving when it signed).
+    #[serde(default)]
+    pub keyless: Vec<KeylessIdentity>,
+    /// Sigstore `trusted_root.json` (Fulcio CAs, Rekor keys), relative to the config file's
+    /// folder and inside it; needed by `keyless`.
+    pub trusted_root: Option<String>,
+}
+
+/// A keyless signer: who the Fulcio certificate was issued to, and by which OIDC issuer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeylessIdentity {
+    /// The OIDC issuer, matched exactly against the certificate's Fulcio issuer extension
+    /// (`https://token.actions.githubusercontent.com`).
+    pub issuer: String,
+    /// A regular expression on the certificate's subject (its URI or email SAN), as cosign's
+    /// `--certificate-identity-regexp`: unanchored unless written with `^…$`.
+    pub identity: String,
+}
+
+/// The largest compiled identity expression; a hostile config must not make one huge.
+pub const MAX_IDENTITY_REGEX_BYTES: usize = 1 << 20;
+
+/// `identity` compiled, within [`MAX_IDENTITY_REGEX_BYTES`].
+pub fn identity_regex(identity: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(identity)
+        .size_limit(MAX_IDENTITY_REGEX_BYTES)
+        .build()
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+}
+
+impl SignatureEntry {
+    /// Whom the entry trusts, for messages: its key files and keyless identities.
+    pub fn signers(&self) -> String {
+        let keyless = self
+            .keyless
+            .iter()
+            .map(|k| format!("identity `{}` from {}", k.identity, k.issuer));
+        let all: Vec<String> = self.keys.iter().cloned().chain(keyless).collect();
+        all.join(", ")
+    }
 }
 
 /// Checks what serde cannot: globs that compile, at least one key, key paths inside the
@@ -48,11 +99,11 @@ pub(super) fn validate(
             }
         }
         let keys = node.get("keys");
-        if entry.keys.is_empty() {
+        if entry.keys.is_empty() && entry.keyless.is_empty() {
             return Err((
-                keys.map_or(node.span, |n| n.span),
-                "a `signatures` entry names no key".to_string(),
-                "name cosign public keys (PEM) in the repository, e.g. `keys: [keys/release.pub]`"
+                keys.or(node.get("keyless")).map_or(node.span, |n| n.span),
+                "a `signatures` entry names no key and no keyless identity".to_string(),
+                "name cosign public keys (PEM) in the repository, e.g. `keys: [keys/release.pub]`, or Sigstore identities under `keyless`"
                     .to_string(),
             ));
         }
@@ -67,8 +118,53 @@ pub(super) fn validate(
                 ));
             }
         }
+        validate_keyless(entry, node)?;
     }
     Ok(())
+}
+
+/// Keyless identities need a trusted root inside the folder, an issuer and an expression.
+fn validate_keyless(entry: &SignatureEntry, node: &Node) -> Result<(), (Span, String, String)> {
+    let items = node
+        .get("keyless")
+        .and_then(Node::as_sequence)
+        .unwrap_or(&[]);
+    for (item, identity) in items.iter().zip(&entry.keyless) {
+        let span = |key: &str| item.get(key).map_or(item.span, |n| n.span);
+        if identity.issuer.trim().is_empty() {
+            return Err((
+                span("issuer"),
+                "a keyless identity with an empty issuer".to_string(),
+                "name the OIDC issuer, e.g. `issuer: https://token.actions.githubusercontent.com`"
+                    .to_string(),
+            ));
+        }
+        if let Err(why) = identity_regex(&identity.identity) {
+            return Err((
+                span("identity"),
+                format!("invalid identity expression `{}`: {why}", identity.identity),
+                "a regular expression on the certificate's URI or email, e.g. `^https://github.com/acme/`"
+                    .to_string(),
+            ));
+        }
+    }
+    let root = node.get("trusted_root");
+    match (&entry.trusted_root, entry.keyless.is_empty()) {
+        (None, false) => Err((
+            node.get("keyless").map_or(node.span, |n| n.span),
+            "keyless identities need a `trusted_root`".to_string(),
+            "name Sigstore's trusted_root.json (Fulcio CAs, Rekor keys) kept in the repository, e.g. `trusted_root: sigstore/trusted_root.json`".to_string(),
+        )),
+        (Some(path), _) => match outside_reason(path) {
+            Some(why) => Err((
+                root.map_or(node.span, |n| n.span),
+                format!("trusted root `{path}` {why}"),
+                "the trusted root is named relative to the config file's folder, and stays inside it".to_string(),
+            )),
+            None => Ok(()),
+        },
+        (None, true) => Ok(()),
+    }
 }
 
 /// Why a path written in config does not name a file inside the config's folder, if it
@@ -110,8 +206,32 @@ mod tests {
             message.starts_with("c.yaml:3:11: a `signatures` entry names no key"),
             "{message}"
         );
-        let message = error("signatures:\n  - images: [\"a/**\"]\n    keyless: []\n");
-        assert!(message.contains("unknown field `keyless`"), "{message}");
+        let keyless = "signatures:\n  - images: [\"a/**\"]\n    keyless:\n      - {issuer: https://i, identity: \"^x$\"}\n";
+        let message = error(keyless);
+        assert!(
+            message.starts_with("c.yaml:4:7: keyless identities need a `trusted_root`"),
+            "{message}"
+        );
+        let message = error(&format!("{keyless}    trusted_root: ../root.json\n"));
+        assert!(
+            message.starts_with("c.yaml:5:19: trusted root `../root.json` leaves"),
+            "{message}"
+        );
+        let message = error(&format!("{keyless}    trusted_root: r.json\n").replace("^x$", "(x"));
+        assert!(
+            message.starts_with("c.yaml:4:39: invalid identity expression `(x`"),
+            "{message}"
+        );
+        let message =
+            error(&format!("{keyless}    trusted_root: r.json\n").replace("https://i", "\"\""));
+        assert!(
+            message.starts_with("c.yaml:4:18: a keyless identity with an empty issuer"),
+            "{message}"
+        );
+        let parsed =
+            crate::config::parse_config("c.yaml", &format!("{keyless}    trusted_root: r.json\n"));
+        let entry = &parsed.unwrap().signatures[0];
+        assert_eq!(entry.signers(), "identity `^x$` from https://i");
         let parsed =
             crate::config::parse_config("c.yaml", text.replace(", ../up.pub", "").as_str());
         assert_eq!(parsed.unwrap().signatures[0].keys, ["keys/ok.pub"]);

@@ -7,6 +7,7 @@ mod client;
 mod credentials;
 mod facts;
 mod limiter;
+mod referrers;
 mod resolver;
 mod signatures;
 mod verify;
@@ -15,8 +16,10 @@ pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
 pub use facts::{OnlineFacts, fact_keys};
+pub use referrers::{BUNDLE_MEDIA_TYPE_PREFIX, referrers_tag};
 pub use resolver::{Resolutions, Resolver};
-pub use signatures::{CosignSignature, signature_tag};
+pub use signatures::{CosignSignature, StoredSignatures, signature_tag};
+pub use verify::printable;
 
 use crate::image_ref::Digest;
 

@@ -15,6 +15,12 @@ use crate::image_ref::Digest;
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The annotation that holds a layer's signature (base64).
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// The annotation of a keyless signature's Fulcio certificate (PEM).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// The annotation of a keyless signature's Rekor bundle (JSON).
+pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// No certificate or Rekor bundle annotation is near this size.
+const MAX_ANNOTATION_BYTES: usize = 64 << 10;
 /// Layers of one `.sig` manifest looked at; cosign appends one per `cosign sign`.
 pub const MAX_SIGNATURE_LAYERS: usize = 32;
 /// The largest payload read; cosign's are a few hundred bytes.
@@ -26,6 +32,24 @@ pub struct CosignSignature {
     pub payload: Vec<u8>,
     /// The `dev.cosignproject.cosign/signature` annotation, base64; `None` when absent.
     pub signature: Option<String>,
+    /// A keyless signature's certificate annotation (PEM), within a bound.
+    pub certificate: Option<String>,
+    /// A keyless signature's Rekor bundle annotation (JSON), within a bound.
+    pub rekor_bundle: Option<String>,
+}
+
+/// Every signature stored for a digest: cosign's `.sig` layers and, when asked for, the
+/// Sigstore bundles among its OCI referrers (raw JSON, each checked against its digest).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredSignatures {
+    pub cosign: Vec<CosignSignature>,
+    pub bundles: Vec<Vec<u8>>,
+}
+
+impl StoredSignatures {
+    pub fn is_empty(&self) -> bool {
+        self.cosign.is_empty() && self.bundles.is_empty()
+    }
 }
 
 /// The tag cosign stores the signatures of `digest` under.
@@ -61,12 +85,37 @@ impl RegistryClient {
                 return Err(refused(&host, "a signature layer without a valid digest"));
             };
             let payload = self.blob(registry, repository, &digest, MAX_PAYLOAD_BYTES)?;
-            let signature = layer["annotations"][SIGNATURE_ANNOTATION]
-                .as_str()
-                .map(str::to_string);
-            signatures.push(CosignSignature { payload, signature });
+            let annotation = |name: &str| {
+                layer["annotations"][name]
+                    .as_str()
+                    .filter(|text| text.len() <= MAX_ANNOTATION_BYTES)
+                    .map(str::to_string)
+            };
+            signatures.push(CosignSignature {
+                payload,
+                signature: annotation(SIGNATURE_ANNOTATION),
+                certificate: annotation(CERTIFICATE_ANNOTATION),
+                rekor_bundle: annotation(REKOR_BUNDLE_ANNOTATION),
+            });
         }
         Ok(signatures)
+    }
+
+    /// The signatures stored for `digest`: the `.sig` tag's, and with `referrers` the Sigstore
+    /// bundles that refer to it.
+    pub fn stored_signatures(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        referrers: bool,
+    ) -> Result<StoredSignatures, RegistryError> {
+        let cosign = self.cosign_signatures(registry, repository, digest)?;
+        let bundles = match referrers {
+            true => self.sigstore_bundles(registry, repository, digest)?,
+            false => Vec::new(),
+        };
+        Ok(StoredSignatures { cosign, bundles })
     }
 
     /// The bytes of the blob `digest`, at most `limit` of them, checked against the digest.
@@ -92,7 +141,7 @@ impl RegistryClient {
     }
 }
 
-fn refused(host: &str, what: &str) -> RegistryError {
+pub(super) fn refused(host: &str, what: &str) -> RegistryError {
     RegistryError::Protocol {
         host: host.to_string(),
         detail: format!("sent {what}"),

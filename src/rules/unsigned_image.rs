@@ -39,7 +39,7 @@ impl Rule for UnsignedImage {
                             image.digest_span(),
                             format!(
                                 "`{key}` has no signature that verifies under {}: found {}",
-                                entry.keys.join(", "),
+                                entry.signers(),
                                 verdict.verdict.describe()
                             ),
                         )
@@ -58,7 +58,13 @@ fn label(verdict: &Verdict) -> &'static str {
         Verdict::OtherKey { .. } => "signed, but not by a trusted key",
         Verdict::OtherDigest { .. } => "the signature is for another digest",
         Verdict::OnlyPlatformsSigned { .. } => "the index is not signed, only its platforms",
-        Verdict::NotChecked { .. } | Verdict::Verified { .. } => "signature not verified",
+        Verdict::OtherIdentity { .. } => "signed, but not by a trusted identity",
+        Verdict::AlteredSignature => "the signature does not verify",
+        Verdict::BadLogEntry { .. } => "no transparency-log proof of the signing",
+        Verdict::UntrustedCertificate { .. } => "the signing certificate is not trusted",
+        Verdict::UnreadableSignature { .. }
+        | Verdict::NotChecked { .. }
+        | Verdict::Verified { .. } => "signature not verified",
     }
 }
 
@@ -70,8 +76,11 @@ fn help(verdict: &Verdict) -> &'static str {
         Verdict::NotChecked { .. } => {
             "the signature could not be fetched, so it is not known to verify; run again when the registry answers"
         }
+        Verdict::BadLogEntry { .. } | Verdict::UntrustedCertificate { .. } => {
+            "a keyless signature counts only with a Rekor entry that proves when it was made and a Fulcio certificate of `trusted_root` valid then; refresh `trusted_root` from Sigstore's TUF repository if its authorities changed"
+        }
         _ => {
-            "pin a digest your release process signed (`pinnace pin --require-signature` pins only those), or sign this one with a key listed in `signatures`"
+            "pin a digest your release process signed (`pinnace pin --require-signature` pins only those), or sign this one with a key or identity listed in `signatures`"
         }
     }
 }

@@ -13,8 +13,8 @@ use crate::registry::CosignSignature;
 /// `critical.type` of a cosign image signature payload (simple signing).
 const COSIGN_PAYLOAD_TYPE: &str = "cosign container image signature";
 
-/// The verdict on `pinned` under `policy`, given the signatures its `.sig` tag holds.
-pub fn judge(pinned: &Digest, signatures: &[CosignSignature], policy: &Policy) -> Verdict {
+/// The verdict on `pinned` under `policy`'s keys, given the signatures its `.sig` tag holds.
+pub fn judge_keys(pinned: &Digest, signatures: &[CosignSignature], policy: &Policy) -> Verdict {
     if signatures.is_empty() {
         return Verdict::NoSignature;
     }
@@ -56,7 +56,7 @@ fn signed_by<'a>(signature: &CosignSignature, policy: &'a Policy) -> Option<&'a 
 }
 
 /// The digest a simple-signing payload vouches for, when it is a cosign image signature.
-fn signed_digest(payload: &[u8]) -> Option<String> {
+pub(super) fn signed_digest(payload: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(payload).ok()?;
     let critical = value.get("critical")?;
     if critical.get("type")?.as_str()? != COSIGN_PAYLOAD_TYPE {

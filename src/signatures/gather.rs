@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::policy::{Policies, Policy};
 use super::{Verdict, judge};
 use crate::image_ref::{Digest, ImageRef};
-use crate::registry::{CosignSignature, RegistryClient, ResolutionCache};
+use crate::registry::{RegistryClient, ResolutionCache, StoredSignatures};
 
 /// The verdict of one `signatures` entry on a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,11 @@ impl Verifier<'_> {
         let cache_key = |fingerprint: &str| format!("{name}@{digest} {fingerprint}");
         let mut found = None;
         let mut platforms = None;
+        // Referrers are asked for only where some entry can judge what they hold.
+        let referrers = self
+            .policies
+            .covering(&name)
+            .any(|policy| !policy.keyless.is_empty());
         self.policies
             .covering(&name)
             .map(|policy| {
@@ -78,10 +83,11 @@ impl Verifier<'_> {
                     };
                 }
                 let signatures = found.get_or_insert_with(|| {
-                    self.client.cosign_signatures(
+                    self.client.stored_signatures(
                         reference.registry(),
                         reference.repository(),
                         digest,
+                        referrers,
                     )
                 });
                 let mut verdict = match signatures {
@@ -91,7 +97,8 @@ impl Verifier<'_> {
                     },
                 };
                 if verdict == Verdict::NoSignature {
-                    let platforms = platforms.get_or_insert_with(|| self.platforms(reference));
+                    let platforms =
+                        platforms.get_or_insert_with(|| self.platforms(reference, referrers));
                     verdict = platform_verdict(platforms, policy).unwrap_or(verdict);
                 }
                 // What could not be asked is asked again next time.
@@ -113,12 +120,12 @@ impl Verifier<'_> {
 const MAX_PLATFORMS: usize = 16;
 
 /// A platform manifest of an index and the signatures stored for it.
-type PlatformSignatures = Vec<(Digest, Vec<CosignSignature>)>;
+type PlatformSignatures = Vec<(Digest, StoredSignatures)>;
 
 impl Verifier<'_> {
     /// When `reference` pins an index: its platform manifests and their signatures (at most
     /// [`MAX_PLATFORMS`]); empty for a single manifest or when the registry cannot say.
-    fn platforms(&self, reference: &ImageRef) -> PlatformSignatures {
+    fn platforms(&self, reference: &ImageRef, referrers: bool) -> PlatformSignatures {
         let (registry, repository) = (reference.registry(), reference.repository());
         let Some(digest) = reference.digest() else {
             return Vec::new();
@@ -137,7 +144,7 @@ impl Verifier<'_> {
             .map(|child| {
                 let found = self
                     .client
-                    .cosign_signatures(registry, repository, &child)
+                    .stored_signatures(registry, repository, &child, referrers)
                     .unwrap_or_default();
                 (child, found)
             })

@@ -62,7 +62,15 @@ impl PublicKey {
         let der = SubjectPublicKeyInfoDer::from_pem_slice(pem).map_err(|_| {
             "holds no PEM `PUBLIC KEY` block (a cosign public key, as `cosign generate-key-pair` writes cosign.pub)".to_string()
         })?;
-        let der = der.as_ref().to_vec();
+        PublicKey::from_der(name, der.as_ref()).ok_or_else(|| {
+            "is not an ECDSA P-256 or P-384, RSA (2048 to 8192 bits) or Ed25519 public key"
+                .to_string()
+        })
+    }
+
+    /// A SubjectPublicKeyInfo (DER) of one of the kinds, or `None`.
+    pub fn from_der(name: &str, der: &[u8]) -> Option<PublicKey> {
+        let der = der.to_vec();
         for kind in KINDS {
             let parsed: Vec<ParsedPublicKey> = kind
                 .schemes
@@ -70,7 +78,7 @@ impl PublicKey {
                 .filter_map(|scheme| ParsedPublicKey::new(*scheme, &der).ok())
                 .collect();
             if parsed.len() == kind.schemes.len() {
-                return Ok(PublicKey {
+                return Some(PublicKey {
                     name: name.to_string(),
                     kind: kind.name,
                     der,
@@ -78,10 +86,7 @@ impl PublicKey {
                 });
             }
         }
-        Err(
-            "is not an ECDSA P-256 or P-384, RSA (2048 to 8192 bits) or Ed25519 public key"
-                .to_string(),
-        )
+        None
     }
 
     /// Whether `signature` is this key's signature of `message`.

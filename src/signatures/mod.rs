@@ -2,19 +2,29 @@
 //! signature stored beside its digest verifies under that entry's keys. Gathered before the
 //! rules run (like the other online facts), so `unsigned-image` stays a pure function.
 
+mod bundle;
+mod certificate;
 mod cosign;
 mod gather;
+mod judge;
+mod keyless;
 mod keys;
 mod policy;
+mod rekor;
 mod require;
+mod trusted_root;
 
-pub use cosign::judge;
 pub use gather::{EntryVerdict, SignatureFacts, Verifier, gather_for_run};
+pub use judge::judge;
 pub use keys::PublicKey;
 pub use policy::{MAX_KEY_FILE_BYTES, Policies, Policy, read_inside};
 pub use require::{require_signatures, required_policies};
+pub use trusted_root::{MAX_TRUSTED_ROOT_BYTES, TrustedRoot};
 
 use serde::{Deserialize, Serialize};
+
+/// Rekor entries looked at per keyless signature.
+const MAX_LOG_ENTRIES: usize = 8;
 
 /// What was found for one digest under one `signatures` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +49,16 @@ pub enum Verdict {
     },
     /// The registry could not be asked (the reason is the registry error's text).
     NotChecked { reason: String },
+    /// A keyless signature that does not verify under its own certificate's key.
+    AlteredSignature,
+    /// A keyless signature without a Rekor entry that verifies and records it.
+    BadLogEntry { reason: String },
+    /// A keyless signature whose certificate is not one the trusted root vouches for.
+    UntrustedCertificate { reason: String },
+    /// A keyless signature by a certificate that names another identity or issuer.
+    OtherIdentity { identity: String, issuer: String },
+    /// A signature that cannot be read (a bundle of another kind, a broken annotation).
+    UnreadableSignature { reason: String },
 }
 
 impl Verdict {
@@ -50,7 +70,7 @@ impl Verdict {
     pub fn describe(&self) -> String {
         match self {
             Verdict::Verified { key } => format!("signed (verifies under {key})"),
-            Verdict::NoSignature => "no cosign signature".to_string(),
+            Verdict::NoSignature => "no cosign signature or Sigstore bundle".to_string(),
             Verdict::OtherKey { signatures: 1 } => {
                 "a signature that verifies under none of the keys (signed by another key, or altered)".to_string()
             }
@@ -68,6 +88,20 @@ impl Verdict {
                 "no signature on the multi-arch index; only {signed} of its {platforms} platform manifests are signed (by {key}), and a multi-arch pin is verified on the index"
             ),
             Verdict::NotChecked { reason } => format!("signatures not checked: {reason}"),
+            Verdict::AlteredSignature => {
+                "a keyless signature that does not verify under its own certificate (altered)"
+                    .to_string()
+            }
+            Verdict::BadLogEntry { reason } => {
+                format!("a keyless signature whose transparency-log entry {reason}")
+            }
+            Verdict::UntrustedCertificate { reason } => {
+                format!("a keyless signature with a certificate {reason}")
+            }
+            Verdict::OtherIdentity { identity, issuer } => format!(
+                "a keyless signature by {identity} from {issuer}, which none of the identities matches"
+            ),
+            Verdict::UnreadableSignature { reason } => reason.clone(),
         }
     }
 }

@@ -66,7 +66,7 @@ fn refusal(verdicts: &[EntryVerdict], settings: &Settings) -> Option<String> {
         );
     }
     let failed = verdicts.iter().find(|v| !v.verdict.is_verified())?;
-    let keys = settings.config.signatures[failed.entry].keys.join(", ");
+    let keys = settings.config.signatures[failed.entry].signers();
     Some(format!(
         "no signature verifies under {keys}: found {}",
         failed.verdict.describe()

@@ -156,6 +156,24 @@ pub fn push_signatures(
     digest: &str,
     layers: &[SignatureLayer],
 ) -> String {
+    let layers: Vec<(Vec<u8>, Value)> = layers
+        .iter()
+        .map(|layer| {
+            let annotations = json!({SIGNATURE_ANNOTATION: layer.signature});
+            (layer.payload.clone(), annotations)
+        })
+        .collect();
+    push_signature_layers(registry, repo, digest, &layers)
+}
+
+/// Like `push_signatures`, with each layer's payload and all its annotations given (a keyless
+/// signature's certificate, chain and Rekor bundle among them).
+pub fn push_signature_layers(
+    registry: &Registry,
+    repo: &str,
+    digest: &str,
+    layers: &[(Vec<u8>, Value)],
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
     fs::write(
@@ -165,9 +183,9 @@ pub fn push_signatures(
     .unwrap();
     let descriptors: Vec<Value> = layers
         .iter()
-        .map(|layer| {
-            let mut descriptor = write_blob(dir.path(), SIMPLE_SIGNING, &layer.payload);
-            descriptor["annotations"] = json!({SIGNATURE_ANNOTATION: layer.signature});
+        .map(|(payload, annotations)| {
+            let mut descriptor = write_blob(dir.path(), SIMPLE_SIGNING, payload);
+            descriptor["annotations"] = annotations.clone();
             descriptor
         })
         .collect();

@@ -19,6 +19,7 @@ pub mod oci_layout;
 pub mod proxy;
 pub mod registry;
 pub mod registry_process;
+pub mod sigstore;
 pub mod tls_auth;
 pub mod token_server;
 pub mod tools;

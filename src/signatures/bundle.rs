@@ -1,0 +1,358 @@
+//! Keyless signatures in the two forms registries hold them, read into one shape:
+//!
+//! - a Sigstore bundle (`Bundle` of sigstore/protobuf-specs `protos/sigstore_bundle.proto`,
+//!   media types `application/vnd.dev.sigstore.bundle.v0.3+json` and
+//!   `application/vnd.dev.sigstore.bundle+json;version=0.1|0.2`), as GitHub artifact
+//!   attestations attach them as OCI referrers: a DSSE envelope (DSSE `protocol.md`) over an
+//!   in-toto statement whose subject names the image digest, a Fulcio certificate, Rekor entries;
+//! - a cosign keyless signature in the `.sig` tag (cosign `specs/SIGNATURE_SPEC.md`): the
+//!   simple-signing payload, its signature, the certificate and chain annotations and the Rekor
+//!   bundle annotation (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`).
+
+use base64::Engine;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::rekor::{InclusionProof, LogEntry};
+
+/// The in-toto payload type of a DSSE envelope.
+pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A keyless signature, whichever form it came in.
+#[derive(Debug, Clone)]
+pub struct KeylessSignature {
+    /// The Fulcio leaf certificate (DER).
+    pub certificate: Vec<u8>,
+    pub signature: Vec<u8>,
+    /// The bytes the signature is over (the DSSE pre-authentication encoding, or the payload).
+    pub signed: Vec<u8>,
+    /// What the log entry hashes: the DSSE payload, or the cosign payload.
+    pub payload: Vec<u8>,
+    pub content: Content,
+    pub log_entries: Vec<LogEntry>,
+}
+
+/// What a keyless signature vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// A DSSE envelope of `payload_type` (an in-toto statement when it is [`IN_TOTO_PAYLOAD_TYPE`]).
+    Dsse { payload_type: String },
+    /// A cosign simple-signing payload.
+    Cosign,
+}
+
+impl KeylessSignature {
+    pub fn payload_sha256(&self) -> [u8; 32] {
+        Sha256::digest(&self.payload).into()
+    }
+}
+
+/// Where the pieces of a bundle are, in its JSON form (protobuf JSON: camelCase, bytes in
+/// base64, 64-bit integers as strings).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleJson {
+    media_type: String,
+    verification_material: MaterialJson,
+    dsse_envelope: Option<EnvelopeJson>,
+    message_signature: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MaterialJson {
+    certificate: Option<RawBytes>,
+    x509_certificate_chain: Option<ChainJson>,
+    #[serde(default)]
+    tlog_entries: Vec<EntryJson>,
+}
+
+#[derive(Deserialize)]
+struct ChainJson {
+    certificates: Vec<RawBytes>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawBytes {
+    raw_bytes: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryJson {
+    log_index: Value,
+    log_id: KeyIdJson,
+    integrated_time: Value,
+    inclusion_promise: Option<PromiseJson>,
+    inclusion_proof: Option<ProofJson>,
+    canonicalized_body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyIdJson {
+    key_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromiseJson {
+    signed_entry_timestamp: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProofJson {
+    /// Protobuf JSON leaves a 0 out.
+    #[serde(default)]
+    log_index: Value,
+    root_hash: String,
+    tree_size: Value,
+    #[serde(default)]
+    hashes: Vec<String>,
+    checkpoint: CheckpointJson,
+}
+
+#[derive(Deserialize)]
+struct CheckpointJson {
+    envelope: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeJson {
+    payload: String,
+    payload_type: String,
+    signatures: Vec<SignatureJson>,
+}
+
+#[derive(Deserialize)]
+struct SignatureJson {
+    sig: String,
+}
+
+fn b64(text: &str) -> Result<Vec<u8>, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| "a field that is not base64".to_string())
+}
+
+/// A protobuf-JSON integer: a string of digits, or a number.
+fn integer(value: &Value) -> Result<i64, String> {
+    match value {
+        Value::String(text) => text.parse().ok(),
+        Value::Number(number) => number.as_i64(),
+        Value::Null => Some(0),
+        _ => None,
+    }
+    .ok_or_else(|| "a field that is not an integer".to_string())
+}
+
+/// Reads a Sigstore bundle with a certificate and a DSSE envelope; the error says what it is
+/// instead (worded to follow "a Sigstore bundle that is ").
+pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
+    let bundle: BundleJson =
+        serde_json::from_slice(bytes).map_err(|_| "not readable as a bundle".to_string())?;
+    if !bundle
+        .media_type
+        .starts_with("application/vnd.dev.sigstore.bundle")
+    {
+        return Err("of an unknown media type".to_string());
+    }
+    let material = bundle.verification_material;
+    let certificate = match (material.certificate, material.x509_certificate_chain) {
+        (Some(leaf), _) => b64(&leaf.raw_bytes)?,
+        (None, Some(chain)) => b64(&chain
+            .certificates
+            .first()
+            .ok_or("not signed with a certificate")?
+            .raw_bytes)?,
+        (None, None) => return Err("signed with a public key, not a certificate".to_string()),
+    };
+    let Some(envelope) = bundle.dsse_envelope else {
+        return Err(match bundle.message_signature {
+            Some(_) => "a message signature (pinnace reads DSSE attestations of images)",
+            None => "without a signature",
+        }
+        .to_string());
+    };
+    let payload = b64(&envelope.payload)?;
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err("a DSSE envelope without exactly one signature".to_string());
+    };
+    let log_entries = material
+        .tlog_entries
+        .iter()
+        .take(super::MAX_LOG_ENTRIES)
+        .map(log_entry)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(KeylessSignature {
+        certificate,
+        signature: b64(&signature.sig)?,
+        signed: pae(&envelope.payload_type, &payload),
+        payload,
+        content: Content::Dsse {
+            payload_type: envelope.payload_type,
+        },
+        log_entries,
+    })
+}
+
+fn log_entry(entry: &EntryJson) -> Result<LogEntry, String> {
+    let inclusion_proof = entry
+        .inclusion_proof
+        .as_ref()
+        .map(|proof| {
+            Ok::<_, String>(InclusionProof {
+                log_index: integer(&proof.log_index)?.max(0) as u64,
+                tree_size: integer(&proof.tree_size)?.max(0) as u64,
+                root_hash: b64(&proof.root_hash)?,
+                hashes: proof
+                    .hashes
+                    .iter()
+                    .map(|h| b64(h))
+                    .collect::<Result<_, _>>()?,
+                checkpoint: proof.checkpoint.envelope.clone(),
+            })
+        })
+        .transpose()?;
+    Ok(LogEntry {
+        log_id: b64(&entry.log_id.key_id)?,
+        log_index: integer(&entry.log_index)?,
+        integrated_time: integer(&entry.integrated_time)?,
+        body: b64(&entry.canonicalized_body)?,
+        signed_entry_timestamp: entry
+            .inclusion_promise
+            .as_ref()
+            .map(|p| b64(&p.signed_entry_timestamp))
+            .transpose()?,
+        inclusion_proof,
+    })
+}
+
+/// DSSE's pre-authentication encoding: what a DSSE signature is over.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// cosign's Rekor bundle annotation (`dev.sigstore.cosign/bundle`).
+#[derive(Deserialize)]
+struct RekorBundleJson {
+    #[serde(rename = "SignedEntryTimestamp")]
+    signed_entry_timestamp: String,
+    #[serde(rename = "Payload")]
+    payload: RekorPayloadJson,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RekorPayloadJson {
+    body: String,
+    integrated_time: i64,
+    log_index: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+}
+
+/// A cosign keyless signature from a `.sig` layer: its payload, signature (base64), leaf
+/// certificate (PEM) and Rekor bundle (JSON), the last `None` when the layer has none.
+pub fn cosign_keyless(
+    payload: &[u8],
+    signature: &str,
+    certificate_pem: &str,
+    rekor_bundle: Option<&str>,
+) -> Result<KeylessSignature, String> {
+    let certificate = CertificateDer::from_pem_slice(certificate_pem.as_bytes())
+        .map_err(|_| "a certificate annotation that holds no PEM certificate".to_string())?;
+    let log_entries = match rekor_bundle {
+        None => Vec::new(),
+        Some(text) => {
+            let bundle: RekorBundleJson = serde_json::from_str(text)
+                .map_err(|_| "a Rekor bundle annotation that is not readable".to_string())?;
+            let log_id = (0..bundle.payload.log_id.len())
+                .step_by(2)
+                .map(|i| {
+                    bundle
+                        .payload
+                        .log_id
+                        .get(i..i + 2)
+                        .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                })
+                .collect::<Option<Vec<u8>>>()
+                .ok_or("a Rekor bundle whose log id is not hex")?;
+            vec![LogEntry {
+                log_id,
+                log_index: bundle.payload.log_index,
+                integrated_time: bundle.payload.integrated_time,
+                body: b64(&bundle.payload.body)?,
+                signed_entry_timestamp: Some(b64(&bundle.signed_entry_timestamp)?),
+                inclusion_proof: None,
+            }]
+        }
+    };
+    Ok(KeylessSignature {
+        certificate: certificate.as_ref().to_vec(),
+        signature: b64(signature)?,
+        signed: payload.to_vec(),
+        payload: payload.to_vec(),
+        content: Content::Cosign,
+        log_entries,
+    })
+}
+
+/// The sha256 subject digests (hex) of an in-toto statement, `None` when it is not one.
+pub fn statement_subjects(payload: &[u8]) -> Option<Vec<String>> {
+    let value: Value = serde_json::from_slice(payload).ok()?;
+    let kind = value["_type"].as_str()?;
+    if !kind.starts_with("https://in-toto.io/Statement/") {
+        return None;
+    }
+    Some(
+        value["subject"]
+            .as_array()?
+            .iter()
+            .filter_map(|s| s["digest"]["sha256"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pre_authentication_encoding_is_dsse_s() {
+        // DSSE protocol.md's example.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_keyless_bundle_says_so() {
+        let key_bundle = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{}}"#;
+        assert!(
+            parse_bundle(key_bundle.as_bytes())
+                .unwrap_err()
+                .contains("public key")
+        );
+        assert!(parse_bundle(b"{}").is_err());
+        let subjects = statement_subjects(
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"ab"}}]}"#,
+        );
+        assert_eq!(subjects, Some(vec!["ab".to_string()]));
+        assert_eq!(statement_subjects(br#"{"_type":"other"}"#), None);
+    }
+}

@@ -1,0 +1,496 @@
+//! `unsigned-image` for Sigstore keyless signatures, against a real registry: bundles and
+//! cosign keyless signatures made by Sigstore's own JavaScript signer against its own mock
+//! Fulcio and Rekor (tests/support/sigstore.rs), attached as OCI referrers through the tag
+//! schema and as `.sig` layers, and each way a signature can fail, one image each.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::cli::{Repo, pinnace, text};
+use support::cosign::{payload, push_signature_layers};
+use support::sigstore::{
+    GITHUB_ISSUER, Job, RELEASE_IDENTITY, cosign_annotations, flip, push_referrers, sign_all,
+    sigstore_tools_missing,
+};
+use support::{HostileServer, Registry, Reply, TestImage};
+
+const ONLY_SIGNATURES: &str = "--select=unsigned-image";
+const IDENTITY: &str = "^https://github.com/acme/.+/.github/workflows/release.yml@refs/tags/v.+$";
+
+/// A repository trusting GitHub's release workflows of acme for `team/**` of `host`, under
+/// `trusted_root`.
+fn keyless_repo(host: &str, trusted_root: &Value) -> Repo {
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\"]\nsignatures:\n  - images: [\"{host}/team/**\"]\n    keyless:\n      - issuer: {GITHUB_ISSUER}\n        identity: \"{IDENTITY}\"\n    trusted_root: sigstore/trusted_root.json\n"
+    ));
+    repo.write(
+        "sigstore/trusted_root.json",
+        &serde_json::to_string_pretty(trusted_root).unwrap(),
+    );
+    repo
+}
+
+/// The message of each finding of a JSON report, by the repository it names.
+fn messages(stdout: &[u8]) -> Vec<String> {
+    let report: Value = serde_json::from_slice(stdout).unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn check(repo: &Repo) -> std::process::Output {
+    pinnace(
+        repo,
+        &[
+            "check",
+            "--online",
+            "--format",
+            "json",
+            ONLY_SIGNATURES,
+            ".",
+        ],
+        &[],
+    )
+}
+
+fn bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+#[test]
+fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let names = [
+        "attested",
+        "cosign",
+        "unsigned",
+        "stranger",
+        "issuer",
+        "elsewhere",
+        "tampered",
+        "untrusted",
+        "unlogged",
+        "badset",
+        "badproof",
+        "otherlog",
+        "nopromise",
+        "late",
+    ];
+    let digests: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let repo = format!("team/{name}");
+            registry
+                .push(&repo, "1", TestImage::SinglePlatform, name)
+                .digest
+        })
+        .collect();
+    let digest = |name: &str| digests[names.iter().position(|n| *n == name).unwrap()].clone();
+    let cosign_payload = payload(&format!("{host}/team/cosign"), &digest("cosign"));
+    let mut jobs = vec![
+        Job::attest("attested", &digest("attested")),
+        Job {
+            attest: false,
+            payload: cosign_payload.clone(),
+            ..Job::attest("cosign", &digest("cosign"))
+        },
+        Job {
+            subject: "https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1"
+                .to_string(),
+            ..Job::attest("stranger", &digest("stranger"))
+        },
+        Job {
+            issuer: "https://accounts.google.com".to_string(),
+            ..Job::attest("issuer", &digest("issuer"))
+        },
+        // A true attestation of another image, attached to this one.
+        Job::attest("elsewhere", &digest("attested")),
+        Job::attest("tampered", &digest("tampered")),
+        Job::attest("unlogged", &digest("unlogged")),
+        Job::attest("badset", &digest("badset")),
+        Job::attest("badproof", &digest("badproof")),
+        Job::attest("otherlog", &digest("otherlog")),
+        Job::attest("nopromise", &digest("nopromise")),
+        // Logged an hour after the ten-minute certificate expired.
+        Job {
+            rekor_offset_seconds: 3600,
+            ..Job::attest("late", &digest("late"))
+        },
+    ];
+    let signed = sign_all(&jobs);
+    // Another Fulcio CA (and log) of a second run; its log is trusted, its CA is not.
+    jobs.truncate(0);
+    jobs.push(Job::attest("untrusted", &digest("untrusted")));
+    let stranger = sign_all(&jobs);
+    let mut root = signed.trusted_root.clone();
+    let other_log = stranger.trusted_root["tlogs"][0].clone();
+    root["tlogs"].as_array_mut().unwrap().push(other_log);
+
+    let bundle = |name: &str| signed.bundles[name].clone();
+    for name in ["attested", "stranger", "issuer", "elsewhere", "late"] {
+        push_referrers(
+            &registry,
+            &format!("team/{name}"),
+            &digest(name),
+            &[bytes(&bundle(name))],
+        );
+    }
+    let mut tampered = bundle("tampered");
+    flip(&mut tampered, "/dsseEnvelope/signatures/0/sig");
+    let mut unlogged = bundle("unlogged");
+    unlogged["verificationMaterial"]["tlogEntries"] = json!([]);
+    let mut badset = bundle("badset");
+    flip(
+        &mut badset,
+        "/verificationMaterial/tlogEntries/0/inclusionPromise/signedEntryTimestamp",
+    );
+    let mut badproof = bundle("badproof");
+    flip(
+        &mut badproof,
+        "/verificationMaterial/tlogEntries/0/inclusionProof/rootHash",
+    );
+    // A genuine Rekor entry, of another signing.
+    let mut otherlog = bundle("otherlog");
+    otherlog["verificationMaterial"]["tlogEntries"] =
+        bundle("attested")["verificationMaterial"]["tlogEntries"].clone();
+    // An inclusion proof alone: the entry is in the log, but nothing signed when.
+    let mut nopromise = bundle("nopromise");
+    let entry = &mut nopromise["verificationMaterial"]["tlogEntries"][0];
+    entry.as_object_mut().unwrap().remove("inclusionPromise");
+    let untrusted = stranger.bundles["untrusted"].clone();
+    for (name, value) in [
+        ("tampered", &tampered),
+        ("unlogged", &unlogged),
+        ("badset", &badset),
+        ("badproof", &badproof),
+        ("otherlog", &otherlog),
+        ("nopromise", &nopromise),
+        ("untrusted", &untrusted),
+    ] {
+        push_referrers(
+            &registry,
+            &format!("team/{name}"),
+            &digest(name),
+            &[bytes(value)],
+        );
+    }
+    let annotations = cosign_annotations(&bundle("cosign"), &signed.trusted_root);
+    push_signature_layers(
+        &registry,
+        "team/cosign",
+        &digest("cosign"),
+        &[(cosign_payload, annotations)],
+    );
+
+    let repo = keyless_repo(&host, &root);
+    let images: Vec<String> = names
+        .iter()
+        .map(|name| format!("{host}/team/{name}:1@{}", digest(name)))
+        .collect();
+    repo.manifest(
+        "apps.yaml",
+        &images.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let output = check(&repo);
+    let (_, stderr) = text(&output);
+    let found = messages(&output.stdout);
+    let about = |name: &str| -> String {
+        let key = format!("`{host}/team/{name}@");
+        let hits: Vec<&String> = found.iter().filter(|m| m.starts_with(&key)).collect();
+        assert!(hits.len() <= 1, "{hits:#?}");
+        hits.first().map(|m| m.to_string()).unwrap_or_default()
+    };
+    assert_eq!(about("attested"), "", "{found:#?}\n{stderr}");
+    assert_eq!(about("cosign"), "", "{found:#?}\n{stderr}");
+    let expect = |name: &str, words: &str| {
+        let message = about(name);
+        assert!(
+            message.contains(words),
+            "{name}: {message}\n{found:#?}\n{stderr}"
+        );
+    };
+    expect("unsigned", "found no cosign signature or Sigstore bundle");
+    expect(
+        "stranger",
+        "a keyless signature by https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1 from https://token.actions.githubusercontent.com, which none of the identities matches",
+    );
+    expect(
+        "issuer",
+        &format!("by {RELEASE_IDENTITY} from https://accounts.google.com"),
+    );
+    expect(
+        "elsewhere",
+        &format!(
+            "a signature by {RELEASE_IDENTITY} ({GITHUB_ISSUER}) for another digest ({})",
+            digest("attested")
+        ),
+    );
+    expect(
+        "tampered",
+        "does not verify under its own certificate (altered)",
+    );
+    expect(
+        "untrusted",
+        "chains to no certificate authority of the trusted root",
+    );
+    expect("unlogged", "transparency-log entry is missing");
+    expect("badset", "signed entry timestamp that does not verify");
+    expect(
+        "badproof",
+        "inclusion proof that does not lead to its root hash",
+    );
+    expect(
+        "otherlog",
+        "transparency-log entry records another payload than this signature's",
+    );
+    expect(
+        "nopromise",
+        "has no signed entry timestamp, so nothing proves when it was signed",
+    );
+    expect(
+        "late",
+        "outside its validity at the time the transparency log proves it signed",
+    );
+    assert!(
+        found[0].contains(&format!(
+            "has no signature that verifies under identity `{IDENTITY}` from {GITHUB_ISSUER}"
+        )),
+        "{}",
+        found[0]
+    );
+    assert_eq!(found.len(), names.len() - 2, "{found:#?}");
+    assert_eq!(output.status.code(), Some(1));
+
+    // Who signed: the identity and issuer of the certificate.
+    let output = pinnace(
+        &repo,
+        &["images", "--signatures", "--format", "json", "."],
+        &[],
+    );
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let signers: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["signature"].as_str().unwrap())
+        .collect();
+    let signed_by = format!("signed by {RELEASE_IDENTITY} ({GITHUB_ISSUER})");
+    assert_eq!(
+        signers[..2],
+        [signed_by.as_str(), signed_by.as_str()],
+        "{signers:#?}"
+    );
+    assert!(
+        signers[2].starts_with("unsigned: no cosign signature"),
+        "{signers:#?}"
+    );
+
+    // The referrers were asked for through the API (docker-registry 2.8 has none: 404), then the tag.
+    let asked = registry.requests_excluding_harness();
+    let attested_hex = digest("attested").replace("sha256:", "");
+    assert!(
+        asked
+            .iter()
+            .any(|(_, p)| p == &format!("/v2/team/attested/referrers/sha256:{attested_hex}")),
+        "{asked:#?}"
+    );
+    assert!(
+        asked
+            .iter()
+            .any(|(_, p)| p == &format!("/v2/team/attested/manifests/sha256-{attested_hex}")),
+        "{asked:#?}"
+    );
+}
+
+#[test]
+fn pin_require_signature_pins_only_keyless_attested_digests() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let attested = registry
+        .push("team/attested", "1", TestImage::MultiPlatform, "a")
+        .digest;
+    let unsigned = registry
+        .push("team/unsigned", "1", TestImage::SinglePlatform, "u")
+        .digest;
+    let signed = sign_all(&[Job::attest("attested", &attested)]);
+    push_referrers(
+        &registry,
+        "team/attested",
+        &attested,
+        &[bytes(&signed.bundles["attested"])],
+    );
+    let repo = keyless_repo(&host, &signed.trusted_root);
+    let file = repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/attested:1"),
+            &format!("{host}/team/unsigned:1"),
+        ],
+    );
+    let before = std::fs::read_to_string(&file).unwrap();
+    let output = pinnace(&repo, &["pin", "--require-signature", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let image = format!("{host}/team/attested:1");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before.replace(&image, &format!("{image}@{attested}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{host}/team/unsigned:1: {unsigned} is not pinned: no signature verifies under identity `{IDENTITY}` from {GITHUB_ISSUER}: found no cosign signature or Sigstore bundle"
+        )),
+        "{stderr}"
+    );
+}
+
+/// A registry with the referrers API (the hostile server, written to answer as the spec says:
+/// a fake, since docker-registry 2.8 has no such API) serving a real bundle: it verifies. The
+/// same server lying about the digest of the referrer manifest, or of the bundle blob, gets
+/// nothing verified.
+#[test]
+fn the_referrers_api_is_used_and_a_lying_registry_gets_nothing_verified() {
+    if sigstore_tools_missing() {
+        return;
+    }
+    use support::oci_layout::sha256_digest;
+    let pinned = |seed: &str| sha256_digest(seed.as_bytes());
+    let (honest, swapped, mislabelled) =
+        (pinned("honest"), pinned("swapped"), pinned("mislabelled"));
+    let signed = sign_all(&[
+        Job::attest("honest", &honest),
+        Job::attest("swapped", &swapped),
+        Job::attest("mislabelled", &mislabelled),
+    ]);
+    let manifest_type = "application/vnd.oci.image.manifest.v1+json";
+    let index_type = "application/vnd.oci.image.index.v1+json";
+    // Per image: the referrer manifest, the bundle it names, and what the server sends for each.
+    let mut routes: Vec<(String, Vec<u8>, &'static str)> = Vec::new();
+    for name in ["honest", "swapped", "mislabelled"] {
+        let bundle = bytes(&signed.bundles[name]);
+        let served_bundle = if name == "swapped" {
+            // A real bundle, but of another image: not the bytes its digest names.
+            bytes(&signed.bundles["honest"])
+        } else {
+            bundle.clone()
+        };
+        let manifest = bytes(&json!({
+            "schemaVersion": 2, "mediaType": manifest_type,
+            "artifactType": support::sigstore::BUNDLE_TYPE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256_digest(b"{}"), "size": 2},
+            "layers": [{"mediaType": support::sigstore::BUNDLE_TYPE, "digest": sha256_digest(&bundle), "size": bundle.len()}],
+        }));
+        let listed = if name == "mislabelled" {
+            sha256_digest(b"some other manifest")
+        } else {
+            sha256_digest(&manifest)
+        };
+        let subject = match name {
+            "honest" => &honest,
+            "swapped" => &swapped,
+            _ => &mislabelled,
+        };
+        let index = bytes(&json!({
+            "schemaVersion": 2, "mediaType": index_type,
+            "manifests": [{"mediaType": manifest_type, "digest": listed, "size": manifest.len(), "artifactType": support::sigstore::BUNDLE_TYPE}],
+        }));
+        routes.push((
+            format!("/v2/team/{name}/referrers/{subject}"),
+            index,
+            index_type,
+        ));
+        routes.push((
+            format!("/v2/team/{name}/manifests/{listed}"),
+            manifest,
+            manifest_type,
+        ));
+        routes.push((
+            format!("/v2/team/{name}/blobs/{}", sha256_digest(&bundle)),
+            served_bundle,
+            "application/octet-stream",
+        ));
+    }
+    let server = HostileServer::start(move |seen| {
+        match routes.iter().find(|(path, _, _)| *path == seen.path) {
+            Some((_, body, media_type)) => {
+                Reply::new(200, &[("Content-Type", media_type)], body.clone())
+            }
+            None => Reply::new(404, &[], ""),
+        }
+    });
+    let host = server.host();
+    let repo = keyless_repo(&host, &signed.trusted_root);
+    repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/honest@{honest}"),
+            &format!("{host}/team/swapped@{swapped}"),
+            &format!("{host}/team/mislabelled@{mislabelled}"),
+        ],
+    );
+    let output = check(&repo);
+    let found = messages(&output.stdout);
+    assert_eq!(found.len(), 2, "{found:#?}\n{}", text(&output).1);
+    assert!(found[0].contains("team/swapped@"), "{}", found[0]);
+    assert!(
+        found[0].contains("signatures not checked") && found[0].contains("do not match its digest"),
+        "{}",
+        found[0]
+    );
+    assert!(found[1].contains("team/mislabelled@"), "{}", found[1]);
+    assert!(
+        found[1].contains("signatures not checked")
+            && found[1].contains("other than the digest asked for"),
+        "{}",
+        found[1]
+    );
+    let asked: Vec<String> = server.requests().into_iter().map(|s| s.path).collect();
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p.contains("/manifests/sha256-") && !p.ends_with(".sig")),
+        "the API answered, so the tag schema is not asked: {asked:#?}"
+    );
+
+    // A warm cache keeps the verified verdict: the honest image is not asked about again; what
+    // could not be checked is.
+    let cached = [
+        "check",
+        "--online",
+        "--format",
+        "json",
+        ONLY_SIGNATURES,
+        "--cache",
+        "cache.json",
+        ".",
+    ];
+    let honest_requests = |server: &HostileServer| {
+        server
+            .requests()
+            .iter()
+            .filter(|s| s.path.starts_with("/v2/team/honest/"))
+            .filter(|s| {
+                ["/referrers/", ".sig", "/blobs/"]
+                    .iter()
+                    .any(|p| s.path.contains(p))
+            })
+            .count()
+    };
+    pinnace(&repo, &cached, &[]);
+    let (honest_before, all_before) = (honest_requests(&server), server.requests().len());
+    let output = pinnace(&repo, &cached, &[]);
+    assert_eq!(messages(&output.stdout).len(), 2);
+    assert_eq!(honest_requests(&server), honest_before);
+    assert!(server.requests().len() > all_before);
+}

@@ -1,0 +1,122 @@
+// Signs payloads keylessly with Sigstore's own JavaScript signer (npm `sigstore`) against
+// Sigstore's own test doubles (npm `@sigstore/mock`: a Fulcio CA and a Rekor log answering
+// inside this process, through nock; nothing leaves it), and writes each Sigstore bundle and the
+// trusted_root.json that trusts this run's CA and log. Driven by tests/support/sigstore.rs.
+//
+// usage: node sigstore_sign.js JOBS.json OUT_DIR
+//   JOBS.json: [{name, kind: "attest"|"sign", payload_file, subject, issuer, rekor_offset_seconds}]
+//   writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
+//
+// One thing here stands in for Rekor's server: @sigstore/mock logs a proposed `dsse` entry as
+// it was sent, while Rekor logs its canonical form (sigstore/rekor pkg/types/dsse/v0.0.1:
+// envelopeHash, payloadHash, signatures with their verifiers). `canonicalDsse` turns the one
+// into the other, as Rekor does, before the mock log signs it.
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const nock = require('nock');
+const sigstore = require('sigstore');
+const { initializeCA, initializeCTLog, initializeTLog, fulcioHandler, rekorHandler } = require('@sigstore/mock');
+const { mock } = require('@sigstore/mock/dist/mock');
+const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
+
+const FULCIO_URL = 'https://fulcio.sigstore.dev';
+const REKOR_URL = 'https://rekor.sigstore.dev';
+
+function base64url(text) {
+  return Buffer.from(text).toString('base64url');
+}
+
+// An OIDC token as an issuer would sign it; the mock Fulcio reads its claims without checking
+// a signature, so none is made.
+function identityToken(subject, issuer) {
+  const header = base64url(JSON.stringify({ alg: 'none', typ: 'JWT' }));
+  const now = Math.floor(Date.now() / 1000);
+  const claims = base64url(JSON.stringify({ iss: issuer, sub: subject, aud: 'sigstore', iat: now, exp: now + 600 }));
+  return `${header}.${claims}.`;
+}
+
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+function canonicalDsse(entry) {
+  if (entry.kind !== 'dsse' || !entry.spec.proposedContent) {
+    return entry;
+  }
+  const envelopeText = entry.spec.proposedContent.envelope;
+  const envelope = JSON.parse(envelopeText);
+  const verifier = entry.spec.proposedContent.verifiers[0];
+  return {
+    apiVersion: entry.apiVersion,
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelopeText)) },
+      payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
+      signatures: envelope.signatures.map((s) => ({ signature: s.sig, verifier })),
+    },
+  };
+}
+
+async function main() {
+  const [jobsFile, outDir] = process.argv.slice(2);
+  const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8'));
+  nock.disableNetConnect();
+
+  const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const caKeys = keyPair();
+  const ctlog = await initializeCTLog(caKeys);
+  const ca = await initializeCA(caKeys, ctlog);
+  const rekorKeys = keyPair();
+  const since = new Date(Date.now() - 3600 * 1000);
+
+  for (const job of jobs) {
+    // Without an offset the log keeps its own clock, so it logs after Fulcio issued, as Rekor does.
+    const offset = job.rekor_offset_seconds || 0;
+    const clock = offset === 0 ? undefined : new Date(Date.now() + offset * 1000);
+    const tlog = await initializeTLog(REKOR_URL, rekorKeys, clock);
+    const rekor = rekorHandler(tlog);
+    mock(FULCIO_URL, fulcioHandler(ca));
+    mock(REKOR_URL, { path: rekor.path, fn: (body) => rekor.fn(JSON.stringify(canonicalDsse(JSON.parse(body)))) });
+    const payload = fs.readFileSync(job.payload_file);
+    const options = {
+      fulcioURL: FULCIO_URL,
+      rekorURL: REKOR_URL,
+      identityToken: identityToken(job.subject, job.issuer),
+    };
+    const bundle = job.kind === 'attest'
+      ? await sigstore.attest(payload, 'application/vnd.in-toto+json', options)
+      : await sigstore.sign(payload, options);
+    fs.writeFileSync(path.join(outDir, `${job.name}.json`), JSON.stringify(bundle));
+  }
+
+  const rekorDer = rekorKeys.publicKey.export({ format: 'der', type: 'spki' });
+  const root = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{
+      baseUrl: REKOR_URL,
+      hashAlgorithm: HashAlgorithm.SHA2_256,
+      publicKey: { rawBytes: rekorDer, keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, validFor: { start: since } },
+      logId: { keyId: crypto.createHash('sha256').update(rekorDer).digest() },
+    }],
+    certificateAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+      uri: FULCIO_URL,
+      certChain: { certificates: [{ rawBytes: ca.rootCertificate }] },
+      validFor: { start: since },
+    }],
+    ctlogs: [{
+      baseUrl: 'https://ctfe.sigstore.dev',
+      hashAlgorithm: HashAlgorithm.SHA2_256,
+      publicKey: { rawBytes: ctlog.publicKey, keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, validFor: { start: since } },
+      logId: { keyId: ctlog.logID },
+    }],
+    timestampAuthorities: [],
+  };
+  fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(TrustedRoot.toJSON(root), null, 2));
+}
+
+main().catch((error) => {
+  console.error(error && error.stack ? error.stack : error);
+  process.exit(1);
+});
