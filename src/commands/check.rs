@@ -245,6 +245,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     summary.problems.extend(builds.warnings);
     summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
+    summary.problems.extend(settings.warnings.iter().cloned());
     summary.baselined = baseline.as_ref().map_or(0, BaselineRun::suppressed);
     super::output(reporter.finish(&summary))?;
     if let Some(error) = write_error {

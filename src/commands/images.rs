@@ -165,7 +165,7 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         }),
     };
     super::output(written.and_then(|()| out.flush()))?;
-    for problem in &problems {
+    for problem in settings.warnings.iter().chain(&problems) {
         eprintln!("warning: {}: {}", problem.path, problem.message);
     }
     Ok(exit::CLEAN)

@@ -120,6 +120,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         .transpose()
         .map_err(|e| miette::miette!("{e}"))?;
     let mut tally = Tally::default();
+    report_scan_warnings(&settings.warnings);
     let plan = plan_paths(&args.paths, &settings, options);
     report_scan_warnings(&plan.warnings);
     tally.failures.extend(plan.failures.iter().cloned());

@@ -35,6 +35,12 @@ pub struct Settings {
     /// then the repository whose resources the rules that reason across resources see,
     /// whatever paths a run checks.
     pub from_file: bool,
+    /// With `--policy-from`: the files the policy names (key files), as the revision has
+    /// them, in a temporary folder that lasts as long as the run.
+    pub policy_files: Option<tempfile::TempDir>,
+    /// What a run should say about its config (a policy taken from a revision, and how the
+    /// tree's differs).
+    pub warnings: Vec<crate::finding::Warning>,
 }
 
 /// Rule levels for one file, after config, overrides and the command line.
@@ -97,7 +103,17 @@ impl Settings {
             catalog,
             selection,
             from_file: false,
+            policy_files: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The folder `signatures` key files are named from: the config's, or with
+    /// `--policy-from` the revision's copy of them.
+    pub fn signature_root(&self) -> &Path {
+        self.policy_files
+            .as_ref()
+            .map_or(self.root.as_path(), tempfile::TempDir::path)
     }
 
     /// Whether an image name (`docker.io/library/nginx`) matches `registries.trusted`.

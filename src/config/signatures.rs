@@ -11,7 +11,7 @@ use crate::source::Span;
 use crate::yaml::Node;
 
 /// One `signatures` entry: images its globs cover need a signature that verifies under it.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureEntry {
     /// Globs on the normalized image name, as in `registries.trusted` (`ghcr.io/acme/**`; a
@@ -20,6 +20,14 @@ pub struct SignatureEntry {
     /// cosign public keys (PEM `PUBLIC KEY`: ECDSA P-256 or P-384, RSA, Ed25519), relative to
     /// the config file's folder and inside it. A signature under any one of them verifies.
     pub keys: Vec<String>,
+}
+
+impl SignatureEntry {
+    /// The files the entry names, relative to the config's folder: what `--policy-from`
+    /// reads from the revision with the config.
+    pub fn files(&self) -> impl Iterator<Item = &String> {
+        self.keys.iter()
+    }
 }
 
 /// Checks what serde cannot: globs that compile, at least one key, key paths inside the

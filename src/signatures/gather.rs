@@ -174,7 +174,7 @@ pub fn gather_for_run(
     if settings.config.signatures.is_empty() || !wanted {
         return Ok(SignatureFacts::new());
     }
-    let policies = Policies::load(&settings.config.signatures, &settings.root)?;
+    let policies = Policies::load(&settings.config.signatures, settings.signature_root())?;
     let verifier = Verifier {
         policies: &policies,
         client,
