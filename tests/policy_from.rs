@@ -226,9 +226,7 @@ fn a_revision_without_a_config_gives_the_default_policy() {
         "{rules:?}"
     );
     assert!(
-        rules
-            .iter()
-            .any(|r| r.starts_with("missing-default-deny")),
+        rules.iter().any(|r| r.starts_with("missing-default-deny")),
         "{rules:?}"
     );
     assert_eq!(
