@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
-    CONFIG_ENV, Config, RevisionConfig, RevisionError, RuleSelection, Settings,
+    CONFIG_ENV, Config, PolicyFiles, RevisionConfig, RevisionError, RuleSelection, Settings,
     add_invoker_settings, changed_files, described_changes, find_config_file, load_config,
     read_at_revision, restrict_to_tree, take_policy, user_config_file,
 };
@@ -221,7 +221,7 @@ struct RunConfig {
     /// Whether it was found in the tree (or at `--policy-from`'s revision).
     found_in_tree: bool,
     /// With `--policy-from`: the revision's copies of the files its policy names.
-    policy_files: Option<tempfile::TempDir>,
+    policy_files: Option<PolicyFiles>,
     warnings: Vec<Warning>,
 }
 
@@ -387,7 +387,7 @@ fn take_policy_from(
         // Neither REV nor the tree has a config: the run's is the invoker's own, or none.
         (_, None) => {}
     }
-    run.policy_files = Some(at_rev.files);
+    run.policy_files = Some(PolicyFiles::Revision(at_rev.files));
     Ok(())
 }
 

@@ -73,7 +73,7 @@ pub struct CacheArgs {
     cache: Option<PathBuf>,
     /// How long a cached resolution stays good: `30m`, `24h`, `7d`.
     #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "AGE")]
-    cache_max_age: Duration,
+    pub cache_max_age: Duration,
 }
 
 impl CacheArgs {

@@ -18,7 +18,7 @@ pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use revision::{RevisionConfig, RevisionError, read_at_revision};
-pub use settings::{RuleSelection, Settings};
+pub use settings::{PolicyFiles, RuleSelection, Settings};
 pub(crate) use settings::{glob_set, host_glob};
 pub use signatures::{SignatureEntry, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
