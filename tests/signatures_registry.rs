@@ -676,3 +676,32 @@ fn the_tests_keys_are_cosign_key_files_that_open_only_with_their_password() {
     );
     assert!(decrypt(&tampered, PASSWORD).is_err());
 }
+
+#[test]
+fn check_asks_each_unsigned_digest_once_for_signatures_and_not_again_for_its_manifest() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let key = SigningKey::generate(KeyKind::P256);
+    let digest = registry
+        .push("team/plain", "1", TestImage::SinglePlatform, "p")
+        .digest;
+    let repo = signed_repo(&host, &[&key]);
+    // Two files pin the same digest: it is still one lookup.
+    for file in ["a.yaml", "b.yaml"] {
+        repo.manifest(file, &[&format!("{host}/team/plain:1@{digest}")]);
+    }
+    let output = pinnace(&repo, &["check", "--online", ONLY_SIGNATURES, "."], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output).1);
+    let requests = registry.requests_excluding_harness();
+    let by_digest: Vec<&(String, String)> = requests
+        .iter()
+        .filter(|(_, path)| path.ends_with(&format!("/manifests/{digest}")))
+        .collect();
+    // The HEAD of unknown-digest's facts says it is no index: no GET to look for platforms.
+    assert_eq!(by_digest.len(), 1, "{requests:?}");
+    assert_eq!(by_digest[0].0, "HEAD");
+    assert_eq!(signature_requests(&registry), 1, "{requests:?}");
+}

@@ -335,6 +335,7 @@ fn gather_facts(
         &distinct,
         &client,
         cache.as_ref(),
+        Some(&facts.digests),
         args.jobs.saturating_mul(4),
     )
     .map_err(|e| miette::miette!("{e}"))?;

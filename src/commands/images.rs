@@ -186,6 +186,7 @@ fn add_signatures(
         policies: &policies,
         client: &client,
         cache: cache.as_ref(),
+        known: None,
     };
     let pinned = |row: &ImageRow| {
         let reference = format!("{}@{}", row.normalized.as_ref()?, row.digest.as_ref()?);

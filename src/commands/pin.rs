@@ -141,6 +141,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
             policies,
             client: &client,
             cache: cache.as_ref(),
+            known: None,
         };
         require_signatures(
             &mut resolutions,

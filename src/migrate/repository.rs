@@ -77,6 +77,7 @@ impl Prepared {
             policies,
             client,
             cache: Some(cache),
+            known: None,
         };
         require_signatures(&mut own, &lookups, settings, &verifier, jobs);
         self.resolutions = Some(own);
