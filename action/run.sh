@@ -11,6 +11,9 @@
 #   PINNACE_SARIF_FILE    where to write SARIF (default: pinnace.sarif)
 #   PINNACE_ONLINE        true: also ask registries about pinned digests
 #   PINNACE_BASELINE      a baseline file: only findings not in it count
+#   PINNACE_POLICY_FROM_BASE  true: on a pull request, the policy (signatures and their keys,
+#                         trusted registries, rules) is the base branch's config, not the
+#                         pull request's (default: true; ignored when PINNACE_CONFIG is set)
 #   GITHUB_BASE_REF       the pull request's base branch (empty on other events)
 #   GITHUB_OUTPUT         receives `findings` and `sarif-file`
 #   GITHUB_STEP_SUMMARY   receives the Markdown summary
@@ -36,18 +39,42 @@ if [ -n "${PINNACE_BASELINE:-}" ]; then
     args+=(--baseline "$PINNACE_BASELINE")
 fi
 
+changed_only=false
 if [ "${PINNACE_CHANGED_ONLY:-true}" = "true" ] && [ -n "${GITHUB_BASE_REF:-}" ]; then
+    changed_only=true
+fi
+# On a pull request the tree's .pinnace.yaml is the author's: the policy comes from the base.
+policy_from_base=false
+if [ "${PINNACE_POLICY_FROM_BASE:-true}" = "true" ] && [ -n "${GITHUB_BASE_REF:-}" ] &&
+    [ -z "${PINNACE_CONFIG:-}" ]; then
+    policy_from_base=true
+fi
+
+if [ "$changed_only" = "true" ] || [ "$policy_from_base" = "true" ]; then
     base="origin/$GITHUB_BASE_REF"
     refspec="+refs/heads/$GITHUB_BASE_REF:refs/remotes/origin/$GITHUB_BASE_REF"
     # actions/checkout fetches only the merge commit by default (fetch-depth 1): the merge
-    # base needs the history of both sides.
-    if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
+    # base needs the history of both sides; the policy needs only the base's last commit.
+    if [ "$changed_only" = "true" ] && [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
         git fetch --quiet --no-tags --unshallow origin "$refspec" || true
     elif ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
-        git fetch --quiet --no-tags origin "$refspec" || true
+        depth=()
+        if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
+            depth=(--depth 1)
+        fi
+        git fetch --quiet --no-tags "${depth[@]}" origin "$refspec" || true
     fi
     if git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
-        args+=(--changed-since "$base")
+        if [ "$changed_only" = "true" ]; then
+            args+=(--changed-since "$base")
+        fi
+        if [ "$policy_from_base" = "true" ]; then
+            args+=(--policy-from "$base")
+        fi
+    elif [ "$policy_from_base" = "true" ]; then
+        # Without the base, the pull request's own config would decide what passes.
+        echo "::error title=pinnace::cannot find $base, whose config is the policy this pull request is checked by; fetch it (actions/checkout fetch-depth: 0), or name a config with the config input"
+        exit 2
     else
         echo "::warning title=pinnace::cannot find $base; checking everything instead of the changed files"
     fi

@@ -17,7 +17,7 @@ use crate::image_ref::ImageRef;
 use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::extract;
 use crate::pipeline::{self, Loaded};
-use crate::registry::Resolutions;
+use crate::registry::{RegistryError, Resolutions};
 
 /// A file read for pinning, with what was planned in it.
 pub struct PlannedFile {
@@ -79,6 +79,9 @@ pub enum FailureKind {
     Resolve,
     /// The edit could not be made or did not verify; the file (or that part) is not edited.
     Edit,
+    /// `--require-signature`: the digest has no signature that verifies, so the image is left
+    /// as it was; the rest of the file is still edited.
+    Unsigned,
 }
 
 #[derive(Debug, Clone)]
@@ -175,7 +178,7 @@ pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
         }
     };
     // One line per failed image, in file order (an image written twice fails once).
-    let mut failed_here: Vec<(String, String)> = Vec::new();
+    let mut failed_here: Vec<(String, &RegistryError)> = Vec::new();
     for (target, outcome) in &rewrite.outcomes {
         let digest = || match resolutions.get(&target.lookup) {
             Some(Ok(manifest)) => manifest.digest.to_string(),
@@ -190,16 +193,16 @@ pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
             Outcome::Current => result.current += 1,
             Outcome::Failed(error) => {
                 if !failed_here.iter().any(|(image, _)| *image == target.text) {
-                    failed_here.push((target.text.clone(), error.to_string()));
+                    failed_here.push((target.text.clone(), error));
                 }
             }
         }
     }
-    for (image, message) in failed_here {
+    for (image, error) in failed_here {
         result.failures.push(PinFailure {
-            kind: FailureKind::Resolve,
+            kind: failure_kind(error),
             image: Some(image),
-            message,
+            message: error.to_string(),
         });
     }
     result.new_text = rewrite.new_text;
@@ -207,6 +210,14 @@ pub fn apply_file(file: PlannedFile, resolutions: &Resolutions) -> FileResult {
         add_entries(&mut result, &file.additions, resolutions);
     }
     result
+}
+
+/// How a registry error that kept an image from being pinned is counted.
+fn failure_kind(error: &RegistryError) -> FailureKind {
+    match error {
+        RegistryError::Unsigned { .. } => FailureKind::Unsigned,
+        _ => FailureKind::Resolve,
+    }
 }
 
 /// Adds `images:` entries for images a build takes from a base outside the paths.
@@ -220,7 +231,7 @@ fn add_entries(result: &mut FileResult, additions: &[Addition], resolutions: &Re
                 digest: manifest.digest.to_string(),
             }),
             Some(Err(error)) => result.failures.push(PinFailure {
-                kind: FailureKind::Resolve,
+                kind: failure_kind(error),
                 image: Some(addition.lookup.clone()),
                 message: error.to_string(),
             }),

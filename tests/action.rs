@@ -61,6 +61,7 @@ fn every_input_reaches_the_check_step() {
         "sarif-file",
         "online",
         "baseline",
+        "policy-from-base",
     ] {
         assert!(yml.contains(&format!("\n  {input}:\n")), "input {input}");
         assert!(
@@ -235,9 +236,23 @@ fn paths_narrow_the_check_and_a_push_checks_everything_below_them() {
 }
 
 #[test]
-fn a_missing_base_branch_is_a_warning_and_everything_is_checked() {
+fn a_missing_base_branch_fails_the_step_unless_the_policy_may_come_from_the_tree() {
     let repo = pull_request();
+    // Without the base there is no policy the pull request's author cannot change.
     let run = run_action(repo.path(), &[], "no-such-branch");
+    assert_eq!(run.code, Some(2), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "::error title=pinnace::cannot find origin/no-such-branch, whose config is the policy"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = run_action(
+        repo.path(),
+        &[("PINNACE_POLICY_FROM_BASE", "false")],
+        "no-such-branch",
+    );
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(
         run.stdout.contains(
@@ -247,6 +262,41 @@ fn a_missing_base_branch_is_a_warning_and_everything_is_checked() {
         run.stdout
     );
     assert!(run.outputs.starts_with("findings=3\n"), "{}", run.outputs);
+}
+
+#[test]
+fn a_pull_request_is_checked_by_the_policy_of_its_base() {
+    let repo = pull_request();
+    let root = repo.path();
+    // The pull request trusts no registry list of the base's and turns digest pinning off.
+    write(
+        root,
+        ".pinnace.yaml",
+        "rules: {missing-network-policy: off, missing-default-deny: off, digest-pinning: off}\n",
+    );
+    git(root, &["commit", "-q", "-am", "loosen"]);
+    let run = run_action(root, &[], "main");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert_eq!(
+        annotated_files(&run.stdout),
+        ["app/base/deploy.yaml", "new.yaml", "old.yaml"],
+        "a changed config checks everything, under the base's rules: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("::warning file=.pinnace.yaml,title=pinnace::this run takes the policy from origin/main:.pinnace.yaml; this file changes rules, which apply once merged"),
+        "{}",
+        run.stdout
+    );
+    // Opted out, or with a config named, the pull request's own rules decide.
+    for inputs in [
+        [("PINNACE_POLICY_FROM_BASE", "false")],
+        [("PINNACE_CONFIG", ".pinnace.yaml")],
+    ] {
+        let run = run_action(root, &inputs, "main");
+        assert_eq!(run.code, Some(0), "{inputs:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("takes the policy"), "{}", run.stdout);
+    }
 }
 
 #[test]

@@ -782,3 +782,147 @@ fn clone_and_push_with_credentials(tls: bool) {
     );
     assert_eq!(authorized(), before, "no credential reached the server");
 }
+
+/// `.sig` requests the registry saw (cosign signature lookups), harness requests aside.
+fn signature_requests(registry: &Registry) -> usize {
+    registry
+        .requests_excluding_harness()
+        .iter()
+        .filter(|(_, path)| path.contains(".sig"))
+        .count()
+}
+
+#[test]
+fn require_signature_pins_only_digests_that_verify_and_reports_why_the_rest_was_left() {
+    use support::cosign::{KeyKind, SignatureLayer, SigningKey, push_signatures};
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let release = SigningKey::generate(KeyKind::P256);
+    let stranger = SigningKey::generate(KeyKind::P256);
+    let push = |repo: &str, key: Option<&SigningKey>| {
+        let digest = registry
+            .push(repo, "1", TestImage::SinglePlatform, repo)
+            .digest;
+        if let Some(key) = key {
+            let layer = SignatureLayer::signed(key, &registry, repo, &digest);
+            push_signatures(&registry, repo, &digest, &[layer]);
+        }
+        (format!("{host}/{repo}:1"), digest)
+    };
+    let (signed, signed_digest) = push("team/signed", Some(&release));
+    let (unsigned, unsigned_digest) = push("team/unsigned", None);
+    let (foreign, _) = push("team/foreign", Some(&stranger));
+    let policy =
+        format!("signatures: [{{images: [\"{host}/team/**\"], keys: [keys/release.pub]}}]\n");
+    let remotes = tempfile::tempdir().unwrap();
+    let files = |images: &[&str]| {
+        vec![
+            (".pinnace.yaml", policy.clone()),
+            ("keys/release.pub", release.public_pem()),
+            ("app.yaml", deployment(images)),
+        ]
+    };
+    let mixed = bare_remote(
+        remotes.path(),
+        "mixed",
+        &files(&[&signed, &unsigned, &foreign]),
+    );
+    let same_key = bare_remote(remotes.path(), "same-key", &files(&[&signed]));
+    // No config of its own: the run's `signatures`, with the key beside the run's config.
+    let fallback = bare_remote(
+        remotes.path(),
+        "fallback",
+        &[("app.yaml", deployment(&[&signed]))],
+    );
+    let no_policy = bare_remote(
+        remotes.path(),
+        "no-policy",
+        &[
+            (".pinnace.yaml", "rules: {latest-tag: error}\n".to_string()),
+            ("app.yaml", deployment(&[&signed])),
+        ],
+    );
+    let dir = run_dir(&host, &[&mixed, &same_key, &fallback, &no_policy]);
+    std::fs::write(
+        dir.path().join("run.yaml"),
+        format!("registries:\n  insecure: [\"{host}\"]\n{policy}"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/release.pub"), release.public_pem()).unwrap();
+
+    let mut args = COMMON.to_vec();
+    args.extend([
+        "--workdir",
+        "work",
+        "--report",
+        "report",
+        "--require-signature",
+    ]);
+    let output = migrate(dir.path(), &args);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    let json = report(dir.path());
+
+    let entry = repo_entry(&json, &mixed);
+    assert_eq!(entry["status"], "pinned", "{entry:#}");
+    let pinned: Vec<&str> = entry["files"][0]["pinned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(pinned, [signed.as_str()]);
+    assert_eq!(entry["unsigned"], 2);
+    let reasons: Vec<(&str, &str)> = entry["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["image"].as_str().unwrap(), f["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, unsigned);
+    assert_eq!(
+        reasons[0].1,
+        format!(
+            "{unsigned_digest} is not pinned: no signature verifies under keys/release.pub: found no cosign signature"
+        )
+    );
+    assert_eq!(reasons[1].0, foreign);
+    assert!(
+        reasons[1].1.contains("verifies under none of the keys"),
+        "{}",
+        reasons[1].1
+    );
+    let clone = Repository::open(entry["path"].as_str().unwrap()).unwrap();
+    let commit = git2::Oid::from_str(entry["commit"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        file_at(&clone, commit, "app.yaml"),
+        deployment(&[&format!("{signed}@{signed_digest}"), &unsigned, &foreign])
+    );
+
+    for url in [&same_key, &fallback] {
+        let entry = repo_entry(&json, url);
+        assert_eq!(entry["status"], "pinned", "{entry:#}");
+        assert_eq!(entry["unsigned"], 0);
+    }
+    let entry = repo_entry(&json, &no_policy);
+    assert_eq!(entry["status"], "failed");
+    assert!(first_failure(&json, &no_policy).starts_with("--require-signature needs `signatures`"));
+    assert_eq!(json["totals"]["images_unsigned"], 2);
+    assert!(
+        log.contains("2 images left as they were (--require-signature)"),
+        "{log}"
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("2 images left as they were (--require-signature)"),
+        "{md}"
+    );
+    assert!(md.contains("found no cosign signature"), "{md}");
+    // One lookup per distinct digest: the repositories trusting the same key share verdicts.
+    assert_eq!(signature_requests(&registry), 3);
+}

@@ -629,3 +629,79 @@ fn a_lying_registry_gets_no_signature_verified() {
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn the_tests_keys_are_cosign_key_files_that_open_only_with_their_password() {
+    use support::cosign::PASSWORD;
+    use support::cosign_key::{decrypt, unpem};
+    let key = SigningKey::generate(KeyKind::P256);
+    let file = key.cosign_key();
+    let (kind, json) = unpem(&file).unwrap();
+    assert_eq!(kind, "ENCRYPTED SIGSTORE PRIVATE KEY");
+    let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(document["kdf"]["name"], "scrypt");
+    assert_eq!(
+        document["kdf"]["params"],
+        serde_json::json!({"N": 65536, "r": 8, "p": 1})
+    );
+    assert_eq!(document["cipher"]["name"], "nacl/secretbox");
+    assert!(file.lines().all(|line| line.len() <= 64), "{file}");
+    // The PKCS #8 key inside is the one cosign.pub is the public half of.
+    let pkcs8 = decrypt(&file, PASSWORD).unwrap();
+    let pem = support::cosign_key::pem("PRIVATE KEY", &pkcs8);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key.pem"), pem).unwrap();
+    let public = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(dir.path().join("key.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&public.stdout), key.public_pem());
+    // Another password, or a changed byte, opens nothing.
+    assert_eq!(
+        decrypt(&file, b"wrong").unwrap_err(),
+        "encrypted: decryption failed"
+    );
+    let mut tampered = document.clone();
+    let ciphertext = tampered["ciphertext"].as_str().unwrap();
+    let flipped = if ciphertext.starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    tampered["ciphertext"] = format!("{flipped}{}", &ciphertext[1..]).into();
+    let tampered = support::cosign_key::pem(
+        "ENCRYPTED SIGSTORE PRIVATE KEY",
+        &serde_json::to_vec(&tampered).unwrap(),
+    );
+    assert!(decrypt(&tampered, PASSWORD).is_err());
+}
+
+#[test]
+fn check_asks_each_unsigned_digest_once_for_signatures_and_not_again_for_its_manifest() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let key = SigningKey::generate(KeyKind::P256);
+    let digest = registry
+        .push("team/plain", "1", TestImage::SinglePlatform, "p")
+        .digest;
+    let repo = signed_repo(&host, &[&key]);
+    // Two files pin the same digest: it is still one lookup.
+    for file in ["a.yaml", "b.yaml"] {
+        repo.manifest(file, &[&format!("{host}/team/plain:1@{digest}")]);
+    }
+    let output = pinnace(&repo, &["check", "--online", ONLY_SIGNATURES, "."], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output).1);
+    let requests = registry.requests_excluding_harness();
+    let by_digest: Vec<&(String, String)> = requests
+        .iter()
+        .filter(|(_, path)| path.ends_with(&format!("/manifests/{digest}")))
+        .collect();
+    // The HEAD of unknown-digest's facts says it is no index: no GET to look for platforms.
+    assert_eq!(by_digest.len(), 1, "{requests:?}");
+    assert_eq!(by_digest[0].0, "HEAD");
+    assert_eq!(signature_requests(&registry), 1, "{requests:?}");
+}

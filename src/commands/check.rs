@@ -250,6 +250,7 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     summary.problems.extend(builds.warnings);
     summary.problems.extend(charts.warnings);
     summary.problems.extend(online_problems);
+    summary.problems.extend(settings.warnings.iter().cloned());
     summary.baselined = baseline.as_ref().map_or(0, BaselineRun::suppressed);
     super::output(reporter.finish(&summary))?;
     if let Some(error) = write_error {
@@ -339,6 +340,7 @@ fn gather_facts(
         &distinct,
         &client,
         cache.as_ref(),
+        Some(&facts.digests),
         args.jobs.saturating_mul(4),
     )
     .map_err(|e| miette::miette!("{e}"))?;

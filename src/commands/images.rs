@@ -165,7 +165,7 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         }),
     };
     super::output(written.and_then(|()| out.flush()))?;
-    for problem in &problems {
+    for problem in settings.warnings.iter().chain(&problems) {
         eprintln!("warning: {}: {}", problem.path, problem.message);
     }
     Ok(exit::CLEAN)
@@ -186,6 +186,7 @@ fn add_signatures(
         policies: &policies,
         client: &client,
         cache: cache.as_ref(),
+        known: None,
     };
     let pinned = |row: &ImageRow| {
         let reference = format!("{}@{}", row.normalized.as_ref()?, row.digest.as_ref()?);

@@ -18,7 +18,7 @@ use crate::migrate::git::Author;
 use crate::migrate::report::{MigrationReport, RepoReport, Status, plural};
 use crate::migrate::repos::{RepoLine, Shard, duplicates, parse_repo_list};
 use crate::migrate::repository::{Job, Prepared, clone_dirs, finish, prepare};
-use crate::registry::{RegistryClient, Resolver};
+use crate::registry::{RegistryClient, ResolutionCache, Resolver};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -62,6 +62,10 @@ pub struct MigrateArgs {
     cache: CacheArgs,
     #[command(flatten)]
     choices: PinChoices,
+    /// Pin only digests with a signature that verifies under the repository's config
+    /// `signatures` (else `--config`'s); every other image is left as it was, with the reason.
+    #[arg(long)]
+    require_signature: bool,
     /// Config for registry access (insecure hosts, mirrors, CA files) over the whole run, and
     /// for repositories that have no `.pinnace.yaml` of their own.
     #[arg(long, value_name = "FILE")]
@@ -77,6 +81,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .filter(|repo| args.shard.is_none_or(|shard| shard.takes(repo)))
         .collect();
     let (fallback, run_settings) = run_config(args.config.as_deref())?;
+    let fallback_root = args.config.is_some().then(|| run_settings.root.clone());
     let job = Job {
         branch: args.branch.clone(),
         author: args.author.clone(),
@@ -84,6 +89,8 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         dry_run: args.dry_run,
         options: args.choices.options(),
         fallback,
+        fallback_root,
+        require_signature: args.require_signature,
     };
     let clone_dirs = clone_dirs(&repos, &args.workdir);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -92,7 +99,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         .map_err(|e| miette::miette!("cannot start threads: {e}"))?;
 
     let twice = duplicates(&repos);
-    let prepared: Vec<(&RepoLine, Result<Prepared, String>)> = pool.install(|| {
+    let mut prepared: Vec<(&RepoLine, Result<Prepared, String>)> = pool.install(|| {
         repos
             .par_iter()
             .map(|repo| match twice.get(&repo.line) {
@@ -116,6 +123,24 @@ pub fn run(args: MigrateArgs) -> miette::Result<u8> {
         jobs: args.registry_jobs.saturating_mul(4),
     };
     let resolutions = resolver.resolve_tags(&lookups, || {});
+    if args.require_signature {
+        // Without --cache, verdicts are kept for the run only: repositories that trust the
+        // same keys still ask once per digest.
+        let memory = ResolutionCache::in_memory(args.cache.cache_max_age);
+        let verdicts = cache.as_ref().unwrap_or(&memory);
+        // One repository at a time (each asks `registry_jobs` at once): two repositories
+        // asking about one digest together would both ask.
+        for (_, prepared) in &mut prepared {
+            if let Ok(prepared) = prepared {
+                prepared.require_signatures(
+                    &resolutions,
+                    &client,
+                    verdicts,
+                    args.registry_jobs.saturating_mul(4),
+                );
+            }
+        }
+    }
     if let Some(cache) = &cache {
         cache.save().map_err(|e| miette::miette!("{e}"))?;
     }
@@ -233,6 +258,9 @@ fn print_totals(report: &MigrationReport) {
         report.distinct_images,
         report.registry_requests
     );
+    if let Some(line) = report.unsigned_line() {
+        eprintln!("{line}");
+    }
 }
 
 fn write_reports(args: &MigrateArgs, report: &MigrationReport) -> miette::Result<()> {

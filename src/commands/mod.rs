@@ -17,10 +17,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::build_roots::relative_to_cwd;
 use crate::config::{
-    CONFIG_ENV, Config, RuleSelection, Settings, add_invoker_settings, find_config_file,
-    load_config, restrict_to_tree, user_config_file,
+    CONFIG_ENV, Config, PolicyFiles, RevisionConfig, RevisionError, RuleSelection, Settings,
+    add_invoker_settings, changed_files, described_changes, find_config_file, load_config,
+    read_at_revision, restrict_to_tree, take_policy, user_config_file,
 };
+use crate::finding::Warning;
 
 /// Keep the container images of a GitOps repository trustworthy.
 #[derive(Debug, Parser)]
@@ -73,6 +76,12 @@ pub struct ConfigArgs {
     /// are taken only from this config or ~/.config/pinnace/config.yaml, never from a found one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Take the policy (`signatures` and the key files they name, `registries.trusted` and
+    /// `private`, `rules`, `overrides`, `exclude`, `network_policies`) from the config as it
+    /// is at git revision REV, such as a pull request's base, not from the tree; a tree whose
+    /// config differs gets a warning that says how.
+    #[arg(long, value_name = "REV")]
+    policy_from: Option<String>,
     /// Skip files and folders that match GLOB, as config `exclude` does (relative to the
     /// current folder; a glob without `/` matches a name at any depth). Repeatable.
     #[arg(long, value_name = "GLOB")]
@@ -185,41 +194,72 @@ fn settings(
 ) -> miette::Result<Settings> {
     let cwd = std::env::current_dir()
         .map_err(|e| miette::miette!("cannot read the current folder: {e}"))?;
-    let (mut loaded, root, found_in_tree) = run_config(config, paths, &cwd)?;
+    let mut run = run_config(config, paths, &cwd)?;
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-    let canonical_root = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let canonical_root = std::fs::canonicalize(&run.root).unwrap_or_else(|_| run.root.clone());
     for glob in &config.exclude {
         globset::Glob::new(glob)
             .map_err(|e| miette::miette!("--exclude `{glob}` is not a valid glob: {e}"))?;
-        loaded
+        run.config
             .exclude
             .extend(exclude_globs(glob, &cwd, &canonical_root));
     }
-    let mut settings = Settings::new(loaded, root, selection);
+    let mut settings = Settings::new(run.config, run.root, selection);
     // A config found in the tree marks the repository the rules that reason across resources
     // see; one named with `--config` (it may sit in a temp folder) never widens what is read.
-    settings.from_file = found_in_tree;
+    settings.from_file = run.found_in_tree;
+    settings.policy_files = run.policy_files;
+    settings.warnings = run.warnings;
     Ok(settings)
 }
 
-/// The config of a run, the folder its relative paths start from, and whether it was found in
-/// the tree. The config is the invoker's when they name one (`--config`, `PINNACE_CONFIG`);
-/// else the `.pinnace.yaml` found walking up from the first path, holding only what a tree
-/// may set, plus the invoker-only settings of the user's own config; else the user's own
-/// config; else the defaults.
+/// The config of a run, as [`run_config`] decides it.
+struct RunConfig {
+    config: Config,
+    /// The folder its relative paths start from.
+    root: PathBuf,
+    /// Whether it was found in the tree (or at `--policy-from`'s revision).
+    found_in_tree: bool,
+    /// With `--policy-from`: the revision's copies of the files its policy names.
+    policy_files: Option<PolicyFiles>,
+    warnings: Vec<Warning>,
+}
+
+impl RunConfig {
+    fn new(config: Config, root: PathBuf, found_in_tree: bool) -> RunConfig {
+        RunConfig {
+            config,
+            root,
+            found_in_tree,
+            policy_files: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The config of a run. It is the invoker's when they name one (`--config`,
+/// `PINNACE_CONFIG`); else the `.pinnace.yaml` found walking up from the first path, holding
+/// only what a tree may set, plus the invoker-only settings of the user's own config; else the
+/// user's own config; else the defaults. With `--policy-from REV`, the policy sections come
+/// from the config at REV instead of the tree's (see [`take_policy_from`]).
 fn run_config(
     config: &ConfigArgs,
     paths: &[PathBuf],
     cwd: &std::path::Path,
-) -> miette::Result<(Config, PathBuf, bool)> {
+) -> miette::Result<RunConfig> {
     let named = config.config.clone().or_else(|| {
         std::env::var_os(CONFIG_ENV)
             .filter(|value| !value.is_empty())
             .map(PathBuf::from)
     });
     if let Some(path) = named {
+        if config.policy_from.is_some() {
+            return Err(miette::miette!(
+                "--policy-from takes the policy from the config at a revision, and --config (or {CONFIG_ENV}) names the whole config: give one of them"
+            ));
+        }
         let (config, root) = read_config(&path, cwd)?;
-        return Ok((config, root, false));
+        return Ok(RunConfig::new(config, root, false));
     }
     let start = paths
         .iter()
@@ -229,18 +269,35 @@ fn run_config(
     let user = user_config_file()
         .map(|path| read_config(&path, cwd))
         .transpose()?;
-    let Some(path) = find_config_file(&start) else {
-        let Some((mut config, root)) = user else {
-            return Ok((Config::default(), cwd.to_path_buf(), false));
-        };
-        // The user's config applies wherever they run; its own paths are its folder's.
-        let invoker = config.clone();
-        config.registries.ca_files.clear();
-        add_invoker_settings(&mut config, &invoker, &root);
-        return Ok((config, cwd.to_path_buf(), false));
+    let found = find_config_file(&start);
+    let mut run = match &found {
+        None => match user.clone() {
+            None => RunConfig::new(Config::default(), cwd.to_path_buf(), false),
+            Some((mut config, root)) => {
+                // The user's config applies wherever they run; its own paths are its folder's.
+                let invoker = config.clone();
+                config.registries.ca_files.clear();
+                add_invoker_settings(&mut config, &invoker, &root);
+                RunConfig::new(config, cwd.to_path_buf(), false)
+            }
+        },
+        Some(path) => {
+            let (mut config, root) = read_config(path, cwd)?;
+            warn_restricted(path, &restrict_to_tree(&mut config, &root));
+            if let Some((invoker, invoker_root)) = &user {
+                add_invoker_settings(&mut config, invoker, invoker_root);
+            }
+            RunConfig::new(config, root, true)
+        }
     };
-    let (mut config, root) = read_config(&path, cwd)?;
-    let removed = restrict_to_tree(&mut config, &root);
+    if let Some(rev) = &config.policy_from {
+        take_policy_from(&mut run, rev, &start, found.as_deref(), user.as_ref())?;
+    }
+    Ok(run)
+}
+
+/// The one warning for the invoker-only settings a config found in the tree had.
+fn warn_restricted(path: &std::path::Path, removed: &[String]) {
     if !removed.is_empty() {
         eprintln!(
             "warning: {}: ignored {}: a config found in the tree being checked may not run programs or reach outside it; give these with --config, {CONFIG_ENV} or ~/.config/pinnace/config.yaml",
@@ -248,10 +305,125 @@ fn run_config(
             removed.join(", ")
         );
     }
-    if let Some((invoker, invoker_root)) = &user {
-        add_invoker_settings(&mut config, invoker, invoker_root);
+}
+
+/// `--policy-from REV`: the policy of `run` becomes that of the config REV has for `start`.
+/// When REV's config sits where the tree's does, only its policy sections are taken (the
+/// tree's descriptions stay); when it sits elsewhere (the tree's is new, moved or removed),
+/// REV's config is the run's. When REV has none, the policy is the default one: that is what
+/// REV enforces, and the pull request that adds the first config must not be refused for it.
+/// `found` is the config found in the tree, `user` the invoker's own.
+fn take_policy_from(
+    run: &mut RunConfig,
+    rev: &str,
+    start: &std::path::Path,
+    found: Option<&std::path::Path>,
+    user: Option<&(Config, PathBuf)>,
+) -> miette::Result<()> {
+    let at_rev = read_at_revision(start, rev).map_err(|error| match error {
+        RevisionError::Git(message) => miette::miette!("{message}"),
+        RevisionError::Config(error) => miette::Report::new(*error),
+    })?;
+    let shown = |path: &std::path::Path| relative_to_cwd(path).display().to_string();
+    let folder = at_rev.folder();
+    let same_folder = folder
+        .as_deref()
+        .and_then(|folder| std::fs::canonicalize(folder).ok())
+        .is_some_and(|folder| found.is_some() && folder == run.root);
+    match (&at_rev.config, found) {
+        (Some((base, _)), _) if !same_folder => {
+            let folder = folder.unwrap_or_else(|| at_rev.workdir.clone());
+            let mut config = base.clone();
+            warn_restricted(
+                std::path::Path::new(&at_rev.name()),
+                &restrict_to_tree(&mut config, &folder),
+            );
+            if let Some((invoker, invoker_root)) = user {
+                add_invoker_settings(&mut config, invoker, invoker_root);
+            }
+            let (path, message) = match found {
+                Some(path) => (
+                    shown(path),
+                    format!(
+                        "this run takes its config from {}, not from this file: the pull request's config applies once merged",
+                        at_rev.name()
+                    ),
+                ),
+                None => (
+                    at_rev.name(),
+                    "this run takes its config from the revision; the tree has no config there"
+                        .to_string(),
+                ),
+            };
+            run.warnings.push(Warning { path, message });
+            *run = RunConfig {
+                config,
+                root: folder,
+                found_in_tree: true,
+                policy_files: None,
+                warnings: std::mem::take(&mut run.warnings),
+            };
+        }
+        (base, Some(path)) => {
+            let default = Config::default();
+            let base_config = base.as_ref().map_or(&default, |(config, _)| config);
+            let mut differ: Vec<String> = take_policy(&mut run.config, base_config)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            differ.extend(
+                changed_files(base_config, &run.root, at_rev.files.path())
+                    .into_iter()
+                    .map(|file| format!("key file {file}")),
+            );
+            let described = described_changes(&run.config, base_config);
+            if let Some(message) = policy_message(&at_rev, base.is_some(), &differ, &described) {
+                run.warnings.push(Warning {
+                    path: shown(path),
+                    message,
+                });
+            }
+        }
+        // Neither REV nor the tree has a config: the run's is the invoker's own, or none.
+        (_, None) => {}
     }
-    Ok((config, root, true))
+    run.policy_files = Some(PolicyFiles::Revision(at_rev.files));
+    Ok(())
+}
+
+/// What to say when the tree's config differs from the policy taken from the revision.
+fn policy_message(
+    at_rev: &RevisionConfig,
+    rev_has_config: bool,
+    differ: &[String],
+    described: &[&str],
+) -> Option<String> {
+    let list = |items: &[String]| items.join(", ");
+    let policy = if rev_has_config {
+        format!("this run takes the policy from {}", at_rev.name())
+    } else {
+        format!(
+            "{} has no pinnace config, so this run takes the default policy",
+            at_rev.rev
+        )
+    };
+    let described: Vec<String> = described.iter().map(|s| s.to_string()).collect();
+    match (differ.is_empty(), described.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(format!(
+            "{policy}; this file changes {}, which apply once merged",
+            list(differ)
+        )),
+        (true, false) => Some(format!(
+            "{policy}; this file changes {}, which this run uses as the tree has them",
+            list(&described)
+        )),
+        (false, false) => Some(format!(
+            "{policy}; this file changes {}, which apply once merged, and {}, which this run uses as the tree has them",
+            list(differ),
+            list(&described)
+        )),
+    }
 }
 
 /// A `--exclude` glob, written relative to the current folder, as config `exclude` globs

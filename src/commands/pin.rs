@@ -73,7 +73,7 @@ pub struct CacheArgs {
     cache: Option<PathBuf>,
     /// How long a cached resolution stays good: `30m`, `24h`, `7d`.
     #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "AGE")]
-    cache_max_age: Duration,
+    pub cache_max_age: Duration,
 }
 
 impl CacheArgs {
@@ -120,6 +120,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
         .transpose()
         .map_err(|e| miette::miette!("{e}"))?;
     let mut tally = Tally::default();
+    report_scan_warnings(&settings.warnings);
     let plan = plan_paths(&args.paths, &settings, options);
     report_scan_warnings(&plan.warnings);
     tally.failures.extend(plan.failures.iter().cloned());
@@ -140,6 +141,7 @@ pub fn run(args: PinArgs) -> miette::Result<u8> {
             policies,
             client: &client,
             cache: cache.as_ref(),
+            known: None,
         };
         require_signatures(
             &mut resolutions,

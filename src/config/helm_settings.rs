@@ -10,7 +10,7 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 60;
 /// The longest `helm.timeout_seconds` accepted: a day (and far from overflowing a clock).
 pub const MAX_TIMEOUT_SECONDS: u64 = 86_400;
 
-#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HelmConfig {
     /// Globs, relative to the config file's folder, of more values files (a `values.yaml`
@@ -30,7 +30,7 @@ pub struct HelmConfig {
 }
 
 /// How one chart is rendered: `helm template RELEASE PATH --namespace NS -f VALUES…`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HelmChart {
     /// The chart's folder (the one holding `Chart.yaml`), relative to the config file.

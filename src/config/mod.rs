@@ -1,12 +1,15 @@
 //! `.pinnace.yaml`: what the user asks of pinnace, read with spans so that a mistake is
 //! reported at its line like any other finding.
 
+mod base_policy;
 mod helm_settings;
 mod load;
+mod revision;
 mod settings;
 mod signatures;
 mod trust;
 
+pub use base_policy::{changed_files, described_changes, take_policy};
 pub use helm_settings::{
     DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig, MAX_TIMEOUT_SECONDS, check_namespace,
     check_release_name,
@@ -14,7 +17,8 @@ pub use helm_settings::{
 pub use load::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
-pub use settings::{RuleSelection, Settings};
+pub use revision::{RevisionConfig, RevisionError, read_at_revision};
+pub use settings::{PolicyFiles, RuleSelection, Settings};
 pub(crate) use settings::{glob_set, host_glob};
 pub use signatures::{KeylessIdentity, SignatureEntry, identity_regex, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
@@ -73,7 +77,7 @@ pub struct KustomizeConfig {
     pub fetch_remote: Option<bool>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkPolicies {
     /// Also require egress isolation: `missing-default-deny` wants a policy that denies all
@@ -104,7 +108,7 @@ impl NetworkPolicies {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registries {
     /// Globs on the normalized image name (`docker.io/library/*`, `ghcr.io/acme/**`); a bare
@@ -146,7 +150,7 @@ impl RuleLevel {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     /// Globs relative to the config file's folder.
@@ -170,7 +174,7 @@ pub enum ScopeKind {
 
 /// Where a custom resource holds images: give `path` to an image string
 /// (`spec.steps[].image`) or `pod_spec` to a Kubernetes PodSpec (`spec.template.spec`).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageLocation {
     /// API group, e.g. `example.com`; empty for the core group.

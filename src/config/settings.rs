@@ -37,6 +37,21 @@ pub struct Settings {
     /// then the repository whose resources the rules that reason across resources see,
     /// whatever paths a run checks.
     pub from_file: bool,
+    /// Where the files `signatures` names (key files) are read from, when not `root`.
+    pub policy_files: Option<PolicyFiles>,
+    /// What a run should say about its config (a policy taken from a revision, and how the
+    /// tree's differs).
+    pub warnings: Vec<crate::finding::Warning>,
+}
+
+/// Where the files a config's `signatures` names are, when not beside the settings' root.
+#[derive(Debug)]
+pub enum PolicyFiles {
+    /// The folder of the config the policy came from (`migrate --config` for a repository
+    /// without a config of its own).
+    Folder(PathBuf),
+    /// `--policy-from`: the revision's copies, in a temporary folder that lasts the run.
+    Revision(tempfile::TempDir),
 }
 
 /// Rule levels for one file, after config, overrides and the command line.
@@ -106,6 +121,18 @@ impl Settings {
             catalog,
             selection,
             from_file: false,
+            policy_files: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The folder `signatures` key files are named from: the config's, unless
+    /// [`PolicyFiles`] says otherwise.
+    pub fn signature_root(&self) -> &Path {
+        match &self.policy_files {
+            None => &self.root,
+            Some(PolicyFiles::Folder(folder)) => folder,
+            Some(PolicyFiles::Revision(copy)) => copy.path(),
         }
     }
 

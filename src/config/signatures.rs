@@ -12,7 +12,7 @@ use crate::source::Span;
 use crate::yaml::Node;
 
 /// One `signatures` entry: images its globs cover need a signature that verifies under it.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureEntry {
     /// Globs on the normalized image name, as in `registries.trusted` (`ghcr.io/acme/**`; a
@@ -32,7 +32,7 @@ pub struct SignatureEntry {
 }
 
 /// A keyless signer: who the Fulcio certificate was issued to, and by which OIDC issuer.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeylessIdentity {
     /// The OIDC issuer, matched exactly against the certificate's Fulcio issuer extension
@@ -70,6 +70,14 @@ impl SignatureEntry {
             .map(|k| format!("identity `{}` from {}", k.identity, k.issuer));
         let all: Vec<String> = self.keys.iter().cloned().chain(keyless).collect();
         all.join(", ")
+    }
+}
+
+impl SignatureEntry {
+    /// The files the entry names, relative to the config's folder: what `--policy-from`
+    /// reads from the revision with the config.
+    pub fn files(&self) -> impl Iterator<Item = &String> {
+        self.keys.iter().chain(&self.trusted_root)
     }
 }
 

@@ -69,6 +69,9 @@ pub struct RepoReport {
     pub files: Vec<FileChange>,
     /// Images already written with a digest.
     pub already_pinned: usize,
+    /// With `--require-signature`: images left as they were because no signature of their
+    /// digest verified (each is also in `failed`, with the reason).
+    pub unsigned: usize,
     pub skipped: Vec<Item>,
     pub failed: Vec<Item>,
 }
@@ -85,6 +88,7 @@ impl RepoReport {
             pushed: false,
             files: Vec::new(),
             already_pinned: 0,
+            unsigned: 0,
             skipped: Vec::new(),
             failed: Vec::new(),
         }
@@ -114,6 +118,8 @@ pub struct Totals {
     pub unchanged: usize,
     pub failed: usize,
     pub images_pinned: usize,
+    /// With `--require-signature`: images left because no signature verified.
+    pub images_unsigned: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,12 +156,25 @@ impl MigrationReport {
         let totals = &mut self.totals;
         totals.repositories += 1;
         totals.images_pinned += repo.images_pinned();
+        totals.images_unsigned += repo.unsigned;
         match repo.status {
             Status::Pinned | Status::WouldPin => totals.pinned += 1,
             Status::Unchanged => totals.unchanged += 1,
             Status::Failed => totals.failed += 1,
         }
         self.repositories.push(repo);
+    }
+
+    /// With `--require-signature`, when some images were left for it: how many.
+    pub fn unsigned_line(&self) -> Option<String> {
+        let count = self.totals.images_unsigned;
+        (count > 0).then(|| {
+            format!(
+                "{count} image{} left as {} (--require-signature): no signature of the digest verifies; each is listed with the reason.",
+                plural(count),
+                if count == 1 { "it was" } else { "they were" }
+            )
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -184,6 +203,9 @@ impl MigrationReport {
             self.distinct_images,
             self.registry_requests,
         );
+        if let Some(line) = self.unsigned_line() {
+            let _ = writeln!(out, "{line}\n");
+        }
         out.push_str("| Repository | Status | Commit | Pinned | Skipped | Failed |\n");
         out.push_str("| --- | --- | --- | ---: | ---: | ---: |\n");
         for repo in &self.repositories {

@@ -9,11 +9,12 @@ use git2::Repository;
 use super::git::{self, Author, BranchPoint};
 use super::report::{FileChange, Item, PinnedItem, RepoReport, Status, commit_message};
 use super::repos::{RepoLine, RepoSource, UrlCredentials, clone_name, split_credentials};
-use crate::config::{CONFIG_FILE_NAMES, Config, RuleSelection, Settings, load_config};
+use crate::config::{CONFIG_FILE_NAMES, Config, PolicyFiles, RuleSelection, Settings, load_config};
 use crate::fix::{PinOptions, SkipReason, write_atomically};
 use crate::image_ref::ImageRef;
 use crate::pin_plan::{FailureKind, FileResult, PinPlan, apply_file, plan_paths};
-use crate::registry::Resolutions;
+use crate::registry::{RegistryClient, ResolutionCache, Resolutions};
+use crate::signatures::{Policies, Verifier, require_signatures, required_policies};
 
 /// What the run asks of every repository.
 pub struct Job {
@@ -24,6 +25,11 @@ pub struct Job {
     pub options: PinOptions,
     /// The config of repositories without their own.
     pub fallback: Config,
+    /// The folder of the file `fallback` came from (`--config`): its key files are there.
+    pub fallback_root: Option<PathBuf>,
+    /// `--require-signature`: pin only digests that verify under the repository's
+    /// `signatures`.
+    pub require_signature: bool,
 }
 
 /// A repository planned, waiting for the digests. It is opened again to be written, so that a
@@ -35,12 +41,46 @@ pub struct Prepared {
     plan: PinPlan,
     /// What the repository's URL carried, for the push.
     credentials: Option<UrlCredentials>,
+    /// With `--require-signature`: its settings and the policies its digests must verify
+    /// under.
+    signing: Option<(Settings, Policies)>,
+    /// With `--require-signature`: the fleet's resolutions of its images, each digest that
+    /// does not verify under its policies turned into a refusal.
+    resolutions: Option<Resolutions>,
 }
 
 impl Prepared {
     /// The images this repository needs resolved.
     pub fn lookups(&self) -> BTreeMap<String, ImageRef> {
         self.plan.lookups()
+    }
+
+    /// With `--require-signature`: takes the fleet's resolutions of this repository's images
+    /// and refuses each digest that does not verify under its policies. Verdicts go through
+    /// `cache`, so repositories that trust the same keys ask once per digest.
+    pub fn require_signatures(
+        &mut self,
+        fleet: &Resolutions,
+        client: &RegistryClient,
+        cache: &ResolutionCache,
+        jobs: usize,
+    ) {
+        let Some((settings, policies)) = &self.signing else {
+            return;
+        };
+        let lookups = self.plan.lookups();
+        let mut own: Resolutions = lookups
+            .keys()
+            .filter_map(|key| Some((key.clone(), fleet.get(key)?.clone())))
+            .collect();
+        let verifier = Verifier {
+            policies,
+            client,
+            cache: Some(cache),
+            known: None,
+        };
+        require_signatures(&mut own, &lookups, settings, &verifier, jobs);
+        self.resolutions = Some(own);
     }
 }
 
@@ -89,8 +129,12 @@ pub fn prepare(
     git::ensure_clean(&repo)?;
     let point = git::branch_point(&repo)?;
     git::ensure_no_branch(&repo, &job.branch)?;
-    let settings = repo_settings(&root, &job.fallback)?;
+    let settings = repo_settings(&root, job)?;
     let plan = plan_paths(std::slice::from_ref(&root), &settings, job.options);
+    let policies = job
+        .require_signature
+        .then(|| required_policies(&settings))
+        .transpose()?;
     let mut report = RepoReport::new(&line.text);
     report.path = Some(root.display().to_string());
     report.base = Some(point.base.to_string());
@@ -117,25 +161,27 @@ pub fn prepare(
         point,
         plan,
         credentials,
+        signing: policies.map(|policies| (settings, policies)),
+        resolutions: None,
     })
 }
 
 /// The repository's own `.pinnace.yaml` at its root, else the run's config; globs are
-/// relative to the repository's root either way.
-fn repo_settings(root: &Path, fallback: &Config) -> Result<Settings, String> {
+/// relative to the repository's root either way, and the run's key files to its folder.
+fn repo_settings(root: &Path, job: &Job) -> Result<Settings, String> {
     let own = CONFIG_FILE_NAMES
         .iter()
         .map(|name| root.join(name))
         .find(|path| path.is_file());
-    let config = match own {
-        Some(path) => load_config(&path).map_err(|e| format!("{}", miette::Report::new(*e)))?,
-        None => fallback.clone(),
+    let config = match &own {
+        Some(path) => load_config(path).map_err(|e| format!("{}", miette::Report::new(*e)))?,
+        None => job.fallback.clone(),
     };
-    Ok(Settings::new(
-        config,
-        root.to_path_buf(),
-        RuleSelection::default(),
-    ))
+    let mut settings = Settings::new(config, root.to_path_buf(), RuleSelection::default());
+    if own.is_none() {
+        settings.policy_files = job.fallback_root.clone().map(PolicyFiles::Folder);
+    }
+    Ok(settings)
 }
 
 /// Writes, commits and pushes one repository's pins, or puts it back as it was.
@@ -146,7 +192,10 @@ pub fn finish(prepared: Prepared, resolutions: &Resolutions, job: &Job) -> RepoR
         point,
         plan,
         credentials,
+        resolutions: own,
+        ..
     } = prepared;
+    let resolutions = own.as_ref().unwrap_or(resolutions);
     let results: Vec<FileResult> = plan
         .into_files()
         .into_iter()
@@ -218,6 +267,7 @@ fn collect(report: &mut RepoReport, results: &[FileResult], root: &Path) -> bool
         }
         for failure in &result.failures {
             edit_failed |= failure.kind == FailureKind::Edit;
+            report.unsigned += usize::from(failure.kind == FailureKind::Unsigned);
             report.failed.push(Item {
                 file: Some(file.clone()),
                 image: failure.image.clone(),

@@ -107,6 +107,18 @@ impl ResolutionCache {
         Ok((cache, None))
     }
 
+    /// A cache that lives for the run only: nothing is read, and [`ResolutionCache::save`]
+    /// writes nothing.
+    pub fn in_memory(max_age: Duration) -> ResolutionCache {
+        ResolutionCache {
+            path: PathBuf::new(),
+            max_age,
+            entries: Mutex::new(BTreeMap::new()),
+            signatures: Mutex::new(BTreeMap::new()),
+            writable: false,
+        }
+    }
+
     /// A signature verdict younger than the max age; `key` names the digest and the policy
     /// (`registry/repository@digest` and a fingerprint of the keys it was judged under).
     pub fn signature(&self, key: &str) -> Option<crate::signatures::Verdict> {

@@ -54,7 +54,7 @@ impl Rule for UnsignedImage {
 
 fn label(verdict: &Verdict) -> &'static str {
     match verdict {
-        Verdict::NoSignature => "not signed",
+        Verdict::NoSignature { .. } => "not signed",
         Verdict::OtherKey { .. } => "signed, but not by a trusted key",
         Verdict::OtherDigest { .. } => "the signature is for another digest",
         Verdict::OnlyPlatformsSigned { .. } => "the index is not signed, only its platforms",

@@ -16,7 +16,9 @@ const COSIGN_PAYLOAD_TYPE: &str = "cosign container image signature";
 /// The verdict on `pinned` under `policy`'s keys, given the signatures its `.sig` tag holds.
 pub fn judge_keys(pinned: &Digest, signatures: &[CosignSignature], policy: &Policy) -> Verdict {
     if signatures.is_empty() {
-        return Verdict::NoSignature;
+        return Verdict::NoSignature {
+            bundles: !policy.keyless.is_empty(),
+        };
     }
     let mut other_digest = None;
     for signature in signatures {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::policy::{Policies, Policy};
 use super::{Verdict, judge};
 use crate::image_ref::{Digest, ImageRef};
-use crate::registry::{RegistryClient, ResolutionCache, StoredSignatures};
+use crate::registry::{Manifest, RegistryClient, RegistryError, ResolutionCache, StoredSignatures};
 
 /// The verdict of one `signatures` entry on a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,11 @@ pub struct Verifier<'a> {
     pub policies: &'a Policies,
     pub client: &'a RegistryClient,
     pub cache: Option<&'a ResolutionCache>,
+    /// What the run already asked of pinned digests (`registry/repository@digest` to the
+    /// manifest a `HEAD` found, as [`crate::registry::OnlineFacts`] holds them): a digest
+    /// known to be no index, or not to exist, is not fetched again to look for signed
+    /// platform manifests.
+    pub known: Option<&'a HashMap<String, Result<Manifest, RegistryError>>>,
 }
 
 impl Verifier<'_> {
@@ -96,7 +101,7 @@ impl Verifier<'_> {
                         reason: error.to_string(),
                     },
                 };
-                if verdict == Verdict::NoSignature {
+                if matches!(verdict, Verdict::NoSignature { .. }) {
                     let platforms =
                         platforms.get_or_insert_with(|| self.platforms(reference, referrers));
                     verdict = platform_verdict(platforms, policy).unwrap_or(verdict);
@@ -130,6 +135,12 @@ impl Verifier<'_> {
         let Some(digest) = reference.digest() else {
             return Vec::new();
         };
+        let key = format!("{}@{digest}", reference.name());
+        match self.known.and_then(|known| known.get(&key)) {
+            Some(Ok(manifest)) if !manifest.is_index() => return Vec::new(),
+            Some(Err(RegistryError::NotFound { .. })) => return Vec::new(),
+            _ => {}
+        }
         let Ok(manifest) = self.client.fetch(registry, repository, &digest.to_string()) else {
             return Vec::new();
         };
@@ -175,17 +186,19 @@ pub fn gather_for_run(
     references: &[ImageRef],
     client: &RegistryClient,
     cache: Option<&ResolutionCache>,
+    known: Option<&HashMap<String, Result<Manifest, RegistryError>>>,
     jobs: usize,
 ) -> Result<SignatureFacts, String> {
     let wanted = crate::rules::find("unsigned-image").is_some_and(|rule| settings.may_run(rule));
     if settings.config.signatures.is_empty() || !wanted {
         return Ok(SignatureFacts::new());
     }
-    let policies = Policies::load(&settings.config.signatures, &settings.root)?;
+    let policies = Policies::load(&settings.config.signatures, settings.signature_root())?;
     let verifier = Verifier {
         policies: &policies,
         client,
         cache,
+        known,
     };
     Ok(verifier.verify_all(references, jobs))
 }

@@ -13,7 +13,9 @@ use crate::registry::StoredSignatures;
 
 pub fn judge(pinned: &Digest, found: &StoredSignatures, policy: &Policy) -> Verdict {
     if found.is_empty() {
-        return Verdict::NoSignature;
+        return Verdict::NoSignature {
+            bundles: !policy.keyless.is_empty(),
+        };
     }
     let mut verdicts = Vec::new();
     if !policy.keys.is_empty() && !found.cosign.is_empty() {

@@ -39,7 +39,7 @@ pub fn rank(verdict: &Verdict) -> u8 {
         Verdict::UnreadableSignature { .. } => 3,
         Verdict::OnlyPlatformsSigned { .. } => 2,
         Verdict::OtherKey { .. } => 1,
-        Verdict::NoSignature | Verdict::NotChecked { .. } => 0,
+        Verdict::NoSignature { .. } | Verdict::NotChecked { .. } => 0,
     }
 }
 

@@ -32,8 +32,12 @@ const MAX_LOG_ENTRIES: usize = 8;
 pub enum Verdict {
     /// A signature over a payload for this digest verifies under `key`.
     Verified { key: String },
-    /// The registry holds no signature for the digest.
-    NoSignature,
+    /// The registry holds no signature for the digest: no cosign signature, and when the entry
+    /// has keyless identities (`bundles`), no Sigstore bundle among its referrers either.
+    NoSignature {
+        #[serde(default)]
+        bundles: bool,
+    },
     /// There are signatures, and none verifies under the entry's keys (another signer, or a
     /// signature that was altered).
     OtherKey { signatures: usize },
@@ -70,7 +74,10 @@ impl Verdict {
     pub fn describe(&self) -> String {
         match self {
             Verdict::Verified { key } => format!("signed (verifies under {key})"),
-            Verdict::NoSignature => "no cosign signature or Sigstore bundle".to_string(),
+            Verdict::NoSignature { bundles: true } => {
+                "no cosign signature or Sigstore bundle".to_string()
+            }
+            Verdict::NoSignature { bundles: false } => "no cosign signature".to_string(),
             Verdict::OtherKey { signatures: 1 } => {
                 "a signature that verifies under none of the keys (signed by another key, or altered)".to_string()
             }
@@ -103,5 +110,18 @@ impl Verdict {
             ),
             Verdict::UnreadableSignature { reason } => reason.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict;
+
+    #[test]
+    fn a_cached_no_signature_verdict_of_an_older_run_still_reads() {
+        // Caches written before keyless entries hold a bare `no-signature`.
+        let verdict: Verdict = serde_json::from_str(r#"{"verdict":"no-signature"}"#).unwrap();
+        assert_eq!(verdict, Verdict::NoSignature { bundles: false });
+        assert_eq!(verdict.describe(), "no cosign signature");
     }
 }

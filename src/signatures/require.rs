@@ -20,7 +20,7 @@ pub fn required_policies(settings: &Settings) -> Result<Policies, String> {
                 .to_string(),
         );
     }
-    Policies::load(&settings.config.signatures, &settings.root)
+    Policies::load(&settings.config.signatures, settings.signature_root())
 }
 
 /// Turns each resolution whose digest does not verify into a [`RegistryError::Unsigned`].

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod cosign;
+pub mod cosign_key;
 pub mod docker_config;
 pub mod hostile_server;
 pub mod http;
