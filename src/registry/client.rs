@@ -505,7 +505,8 @@ fn basic(username: &str, password: &str) -> String {
     format!("Basic {encoded}")
 }
 
-fn content_type(response: &Response) -> String {
+/// A response's media type, without parameters.
+pub(super) fn content_type(response: &Response) -> String {
     response
         .headers()
         .get(CONTENT_TYPE)

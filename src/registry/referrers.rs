@@ -8,6 +8,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use super::client::content_type;
 use super::signatures::refused;
 use super::{RegistryClient, RegistryError, verify};
 use crate::image_ref::Digest;
@@ -67,33 +68,7 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<Option<Value>, RegistryError> {
         let from_api = self.via_endpoints(registry, |host| {
-            let mut response = self.request_at(
-                Method::GET,
-                host,
-                repository,
-                "referrers",
-                &digest.to_string(),
-            )?;
-            let media_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
-                .unwrap_or_default();
-            let declared = response.content_length();
-            let body = verify::read_bounded(
-                &mut response,
-                declared,
-                verify::MAX_MANIFEST_BYTES,
-                "a referrers list",
-            )
-            .map_err(|what| refused(host, &what))?;
-            if media_type != "application/vnd.oci.image.index.v1+json" {
-                return Err(refused(host, "a referrers list that is not an OCI index"));
-            }
-            verify::check_manifest(&media_type, &body).map_err(|what| refused(host, &what))?;
-            serde_json::from_slice(&body)
-                .map_err(|_| refused(host, "a referrers list that is not JSON"))
+            self.referrers_from_api(host, repository, digest)
         });
         match from_api {
             Ok(index) => return Ok(Some(index)),
@@ -112,6 +87,37 @@ impl RegistryClient {
         serde_json::from_slice(&body)
             .map(Some)
             .map_err(|_| refused(registry, "a referrers index that is not JSON"))
+    }
+
+    /// The referrers API's answer from `host`: an OCI index, read within the manifest bound.
+    fn referrers_from_api(
+        &self,
+        host: &str,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Value, RegistryError> {
+        let mut response = self.request_at(
+            Method::GET,
+            host,
+            repository,
+            "referrers",
+            &digest.to_string(),
+        )?;
+        let media_type = content_type(&response);
+        let declared = response.content_length();
+        let body = verify::read_bounded(
+            &mut response,
+            declared,
+            verify::MAX_MANIFEST_BYTES,
+            "a referrers list",
+        )
+        .map_err(|what| refused(host, &what))?;
+        if media_type != "application/vnd.oci.image.index.v1+json" {
+            return Err(refused(host, "a referrers list that is not an OCI index"));
+        }
+        verify::check_manifest(&media_type, &body).map_err(|what| refused(host, &what))?;
+        serde_json::from_slice(&body)
+            .map_err(|_| refused(host, "a referrers list that is not JSON"))
     }
 
     /// The bundle layers of the referrer manifest `digest`.
