@@ -48,6 +48,8 @@ pub struct Builder {
     pub not_built: Vec<NotBuilt>,
     /// Inline patch text in `sources`, with where it is written in its kustomization.
     pub inline_patches: Vec<super::InlinePatch>,
+    /// Rendered `helmCharts` output in `sources` (see `helm_charts`).
+    pub charts: Vec<super::RenderedChart>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
     /// The `configurations` of the kustomization being built, with its bases' (see
@@ -59,9 +61,18 @@ pub struct Builder {
     pub metadata: super::build_metadata::Tracker,
     /// The root kustomization's `sortOptions`.
     pub sort_options: Option<Node>,
+    /// What the invoker lets the build use beyond the tree.
+    pub options: super::BuildOptions,
 }
 
 impl Builder {
+    pub fn new(options: super::BuildOptions) -> Builder {
+        Builder {
+            options,
+            ..Default::default()
+        }
+    }
+
     /// Builds a kustomization (not a component) into its resources.
     pub fn build_target(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
         let canonical = resolve(dir)
@@ -187,17 +198,9 @@ impl Builder {
             .unwrap_or_else(|| Node::scalar("", file_span));
         super::field_names::canonicalize(&mut node);
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
-        let node = last_key_wins(node);
+        let mut node = last_key_wins(node);
         self.metadata.read_top(&node, dir);
-        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
-        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
-            if let Some(value) = node.get(field) {
-                self.not_built.push(NotBuilt {
-                    span: value.span,
-                    reason: format!("{what} are not rendered by pinnace's Kustomize build"),
-                });
-            }
-        }
+        super::helm_charts::fold_legacy(&mut node);
         let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
@@ -273,7 +276,7 @@ impl Builder {
             });
             return Ok(None);
         };
-        match super::remote::locate(&base) {
+        match super::remote::locate(&base, self.options.fetch) {
             Ok(Some(dir)) => Ok(Some(dir)),
             Ok(None) => {
                 self.not_built.push(NotBuilt {
