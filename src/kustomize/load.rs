@@ -221,6 +221,12 @@ impl Builder {
             .chain(kustomization.strings("bases"));
         let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
+            if super::http_file::is_http_file(&entry) {
+                if let Some(documents) = self.http_file(&entry, span)? {
+                    add_documents(documents, resources, &mut seen)?;
+                }
+                continue;
+            }
             if is_remote(&entry) {
                 let Some(dir) = self.remote_checkout(&entry, span)? else {
                     continue;
@@ -294,6 +300,33 @@ impl Builder {
         }
     }
 
+    /// The documents of an HTTP(S) file resource, read from the cache (see `http_file`), or
+    /// `None` (recorded as not built) when it was not fetched. Its source is named by its URL.
+    fn http_file(&mut self, url: &str, span: Span) -> Result<Option<Vec<Node>>, KustomizeError> {
+        let shown = super::remote::redact(url);
+        let path = match super::http_file::locate(url, self.options.fetch) {
+            Ok(Some(path)) => path,
+            Ok(None) => {
+                self.not_built.push(NotBuilt {
+                    span,
+                    reason: format!(
+                        "remote file `{shown}` is not fetched (run `pinnace build --fetch` or `pinnace check --fetch-remote` to fetch it once into the cache)"
+                    ),
+                });
+                return Ok(None);
+            }
+            Err(message) => {
+                return Err(KustomizeError::at(
+                    format!("remote file `{shown}`: {message}"),
+                    span,
+                ));
+            }
+        };
+        let text = crate::files::read_text(&path)
+            .map_err(|e| KustomizeError::at(format!("remote file `{shown}`: {e}"), span))?;
+        self.load_text(shown, text).map(Some)
+    }
+
     /// Patch text written inline in a kustomization, read as its own source.
     pub fn load_inline(
         &mut self,
@@ -354,10 +387,13 @@ impl Builder {
     pub fn load_file(&mut self, path: &Path) -> Result<Vec<Node>, KustomizeError> {
         let text = crate::files::read_text(path)
             .map_err(|e| KustomizeError::new(format!("{}: {e}", path.display())))?;
+        self.load_text(path.display().to_string(), text)
+    }
+
+    /// Reads YAML text into the build's source map, under `name`.
+    fn load_text(&mut self, name: String, text: String) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(&text, Limits::default());
-        let base = self
-            .sources
-            .add(SourceFile::new(path.display().to_string(), text));
+        let base = self.sources.add(SourceFile::new(name, text));
         if let Some(error) = stream.error {
             let span = Span::new(
                 (base + error.offset) as usize,

@@ -18,6 +18,7 @@ mod field_names;
 mod fieldspec;
 mod generate;
 mod helm_charts;
+mod http_file;
 mod load;
 mod local_config;
 mod openapi;

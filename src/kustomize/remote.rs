@@ -105,7 +105,7 @@ pub fn locate(base: &RemoteBase, fetch: bool) -> Result<Option<PathBuf>, String>
 
 /// `$PINNACE_CACHE_DIR`, else `$XDG_CACHE_HOME/pinnace`, else `~/.cache/pinnace`; remote
 /// bases live in its `kustomize-remote/`.
-fn cache_root() -> Result<PathBuf, String> {
+pub(super) fn cache_root() -> Result<PathBuf, String> {
     let base = std::env::var_os("PINNACE_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("pinnace")))
