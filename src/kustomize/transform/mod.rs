@@ -1,15 +1,15 @@
 //! The builtin transformers, one file each, run in the order kustomize runs them.
 
 mod annotations;
-mod images;
+pub mod images;
 mod json6902;
 mod labels;
 mod name_reference;
-mod namespace;
+pub mod namespace;
 mod patches;
 mod prefix_suffix;
 mod replacements;
-mod replicas;
+pub mod replicas;
 mod selector;
 mod smp;
 
