@@ -5,7 +5,7 @@
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
-//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
+//! `replacements`, `vars`, `configurations`, `crds`, builtin plugin configs in `transformers` and
 //! `generators`, `buildMetadata`, `helmCharts` (rendered by the invoker's helm), remote bases
 //! and HTTP files (from the cache, fetched only when the invoker asks).
 //! See `testdata/kustomize/` for what is proven
@@ -13,6 +13,7 @@
 
 mod build_metadata;
 mod configurations;
+mod crds;
 mod emit;
 mod field_names;
 mod fieldspec;
