@@ -379,8 +379,9 @@ pub fn fix_name_references(resources: &mut [Resource], config: &TransformerConfi
 }
 
 /// `namePrefix` / `nameSuffix` where the configuration names their places: as kustomize
-/// does it, such a section takes the place of the default (every resource's name). Returns
-/// whether it renamed (otherwise the prefix transformer's defaults apply).
+/// does it, a section with `metadata/name` places takes the place of the default (every
+/// resource's name); places elsewhere (a CRD's `x-kubernetes-identity` field) come after
+/// it. Returns whether it renamed (otherwise the prefix transformer's defaults apply).
 pub fn rename(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) -> bool {
     if config.name_prefix.is_empty() && config.name_suffix.is_empty() {
         return false;
@@ -388,10 +389,10 @@ pub fn rename(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) 
     let text = |key| k.get(key).and_then(Node::as_str).unwrap_or("");
     let every = [ConfigFieldSpec::any("metadata/name")];
     let specs = |specs: &[ConfigFieldSpec]| {
-        if specs.is_empty() {
-            every.to_vec()
-        } else {
+        if specs.iter().any(|spec| spec.path == "metadata/name") {
             specs.to_vec()
+        } else {
+            every.iter().chain(specs).cloned().collect()
         }
     };
     affix(
