@@ -43,7 +43,11 @@ pub fn manifest_files(root: &Path, settings: &Settings) -> Vec<PathBuf> {
 }
 
 /// The roots among the kustomizations of `files` that read any of `targets` (canonical).
-pub fn narrow(files: &[PathBuf], targets: &[PathBuf]) -> Narrowed {
+pub fn narrow(
+    files: &[PathBuf],
+    targets: &[PathBuf],
+    options: &kustomize::BuildOptions,
+) -> Narrowed {
     let dirs: Vec<PathBuf> = files
         .iter()
         .filter(|file| {
@@ -62,7 +66,7 @@ pub fn narrow(files: &[PathBuf], targets: &[PathBuf]) -> Narrowed {
         .par_iter()
         .filter(|dir| !included.contains(*dir))
         .map(|dir| {
-            let read = kustomize::build(dir).ok().map(|build| {
+            let read = kustomize::build(dir, options).ok().map(|build| {
                 build
                     .files()
                     .map(PathBuf::from)

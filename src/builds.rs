@@ -146,6 +146,7 @@ pub fn check_builds(
     display: &(dyn Fn(&Path) -> String + Sync),
 ) -> BuildResults {
     let roots = kustomize_roots(files);
+    let options = kustomize::BuildOptions::for_settings(settings);
     let mut results = BuildResults {
         roots: roots.len(),
         built: roots.iter().cloned().collect(),
@@ -154,7 +155,7 @@ pub fn check_builds(
     // Each root is built, checked and dropped in one go, so memory holds one build per core.
     let outcomes: Vec<RootOutcome> = roots
         .par_iter()
-        .map(|dir| match kustomize::build(dir) {
+        .map(|dir| match kustomize::build(dir, &options) {
             Ok(build) => {
                 let (reports, index) = check_build(dir, &build, settings, online, display);
                 RootOutcome::Built {
@@ -242,11 +243,12 @@ pub fn scope_of_builds(
     settings: &Settings,
     built: &HashSet<PathBuf>,
 ) -> (ScopeIndex, HashSet<PathBuf>) {
+    let options = kustomize::BuildOptions::for_settings(settings);
     let parts: Vec<(ScopeIndex, Vec<PathBuf>)> = kustomize_roots(files)
         .par_iter()
         .filter(|dir| !built.contains(*dir))
         .filter_map(|dir| {
-            let build = kustomize::build(dir).ok()?;
+            let build = kustomize::build(dir, &options).ok()?;
             let model = extract_build(&build, &settings.catalog);
             let mut index = ScopeIndex::default();
             index.add(&model, settings.default_namespace());
@@ -411,6 +413,8 @@ pub struct PinScope {
     pub warnings: Vec<Warning>,
     /// Images inline patches write, at their lines in the kustomization file.
     pub inline: Vec<(PathBuf, Span, BuiltImage)>,
+    /// Images `helmCharts` charts render, at their template lines (or `helmCharts` entries).
+    pub rendered: Vec<(PathBuf, Span, BuiltImage)>,
 }
 
 pub fn scan_for_pin(
@@ -420,11 +424,12 @@ pub fn scan_for_pin(
 ) -> PinScope {
     let roots = kustomize_roots(files);
     let in_scope: HashSet<&Path> = files.iter().map(|f| f.absolute.as_path()).collect();
+    let options = kustomize::BuildOptions::for_settings(settings);
     // Each build is scanned and dropped in one go: only what pin needs is kept.
     let scans: Vec<Result<RootScan, Warning>> = roots
         .par_iter()
         .map(|dir| {
-            let build = kustomize::build(dir).map_err(|error| Warning {
+            let build = kustomize::build(dir, &options).map_err(|error| Warning {
                 path: display(dir),
                 message: format!(
                     "cannot build this kustomization ({}); its files are pinned on their own",
@@ -436,7 +441,8 @@ pub fn scan_for_pin(
             // root's kustomization gets an `images:` entry for each instead.
             let mut outside: Vec<BuiltImage> = Vec::new();
             for site in &sites {
-                if let ImageSite::Written(path, _, built) = site
+                if let ImageSite::Written(path, _, built) | ImageSite::Rendered(path, _, built) =
+                    site
                     && !in_scope.contains(path.as_path())
                     && !path
                         .as_os_str()
@@ -496,6 +502,15 @@ pub fn scan_for_pin(
                     }
                     scope.written.entry(path).or_default().insert(span);
                 }
+                ImageSite::Rendered(path, span, built) => {
+                    if !scope
+                        .rendered
+                        .iter()
+                        .any(|(p, s, _)| *p == path && *s == span)
+                    {
+                        scope.rendered.push((path, span, *built));
+                    }
+                }
                 ImageSite::SetBy(path, span, built) => {
                     let entries = scope.entries.entry(path).or_default();
                     match entries.iter_mut().find(|(s, _)| *s == span) {
@@ -530,6 +545,8 @@ enum ImageSite {
     Written(PathBuf, Span, Box<BuiltImage>),
     /// Set by the `images:` entry at this span of this kustomization file.
     SetBy(PathBuf, Span, Box<BuiltImage>),
+    /// Rendered by a `helmCharts` chart: placed on its template line, or its entry.
+    Rendered(PathBuf, Span, Box<BuiltImage>),
 }
 
 /// The images that GitOps resources in a build set (a Flux `HelmRelease` listed by a
@@ -555,6 +572,9 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
             let file = PathBuf::from(&file.name);
             Some(match image.set_by {
                 Some(_) => ImageSite::SetBy(file, span, built),
+                None if build.is_rendered(image.node.span) => {
+                    ImageSite::Rendered(file, span, built)
+                }
                 None => ImageSite::Written(file, span, built),
             })
         })

@@ -224,3 +224,49 @@ fn thousands_of_nested_kustomizations_are_an_error_not_a_crash() {
         common::stderr(&output)
     );
 }
+
+#[test]
+fn crd_definitions_that_refer_to_themselves_end() {
+    // `A.spec` is an `A`, and `B` and `C` refer to each other: kustomize would recurse
+    // forever; pinnace walks each type once per chain, and the reference it does find holds.
+    let definitions = "x.A:\n  Schema:\n    properties:\n      apiVersion: {}\n      kind: {}\n      metadata: {}\n      spec: {$ref: x.A}\n      next: {$ref: x.B}\n      secret: {x-kubernetes-object-ref-api-version: v1, x-kubernetes-object-ref-kind: Secret}\nx.B:\n  Schema:\n    properties:\n      back: {$ref: x.C}\nx.C:\n  Schema:\n    properties:\n      back: {$ref: x.B}\n";
+    let dir = tree(&[
+        ("app/crds.yaml", definitions),
+        (
+            "app/a.yaml",
+            "apiVersion: x/v1\nkind: A\nmetadata: {name: a}\nsecret: {name: s}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+        ),
+        (
+            "app/kustomization.yaml",
+            "namePrefix: p-\ncrds: [crds.yaml]\nresources: [a.yaml]\n",
+        ),
+    ]);
+    let (code, stdout, stderr) = build(dir.path(), "app");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("secret:\n  name: p-s"), "{stdout}");
+}
+
+#[test]
+fn crd_definitions_that_fan_out_are_refused_quickly() {
+    // Each type names the next twice, 30 deep: 2^30 paths.
+    let mut definitions = String::from(
+        "x.A:\n  Schema:\n    properties:\n      apiVersion: {}\n      kind: {}\n      metadata: {}\n      spec: {$ref: x.T0}\n",
+    );
+    for level in 0..30 {
+        let next = level + 1;
+        definitions.push_str(&format!(
+            "x.T{level}:\n  Schema:\n    properties:\n      l: {{$ref: x.T{next}}}\n      r: {{$ref: x.T{next}}}\n"
+        ));
+    }
+    let dir = tree(&[
+        ("app/crds.yaml", definitions.as_str()),
+        ("app/cm.yaml", CONFIG_MAP),
+        (
+            "app/kustomization.yaml",
+            "crds: [crds.yaml]\nresources: [cm.yaml]\n",
+        ),
+    ]);
+    let (code, _, stderr) = build(dir.path(), "app");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("past pinnace's limit"), "{stderr}");
+}

@@ -15,7 +15,7 @@ use pinnace::kustomize;
 use pinnace::yaml::{Limits, load_stream};
 
 /// Raise this as the build learns more; never lower it.
-const BUILT_AT_LEAST: usize = 86;
+const BUILT_AT_LEAST: usize = 104;
 
 struct Case {
     dir: PathBuf,
@@ -117,7 +117,7 @@ fn builds_match_kubectl_kustomize() {
     let (mut built, mut pending, mut failures) = (Vec::new(), Vec::new(), Vec::new());
     for case in &cases {
         let name = case.dir.file_name().unwrap().to_string_lossy().to_string();
-        let result = kustomize::build(&case.root);
+        let result = kustomize::build(&case.root, &kustomize::BuildOptions::default());
         match (&case.expect_error, result) {
             (Some(_), Err(_)) => built.push(name),
             // Remote bases and Helm charts: kubectl tries and fails offline; pinnace by design

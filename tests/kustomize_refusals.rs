@@ -28,56 +28,38 @@ fn build(files: &[(&str, &str)]) -> (bool, String) {
 const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: nginx:1.25}\n";
 
 #[test]
-fn a_transformer_config_with_places_of_its_own_is_refused() {
+fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
     let (built, said) = build(&[
         ("deploy.yaml", DEPLOY),
         (
-            "tag.yaml",
-            "apiVersion: builtin\nkind: ImageTagTransformer\nmetadata: {name: t}\nimageTag: {name: nginx, newTag: \"1.27\"}\nfieldSpecs:\n- kind: Deployment\n  path: spec/template/spec/containers[]/image\n",
+            "add.yaml",
+            "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: v}\nvalue: x\ntargets:\n- fieldPath: metadata/annotations/a\n",
         ),
         (
             "kustomization.yaml",
-            "resources: [deploy.yaml]\ntransformers: [tag.yaml]\n",
+            "resources: [deploy.yaml]\ntransformers: [add.yaml]\n",
         ),
     ]);
     assert!(!built, "{said}");
     assert!(
-        said.contains("`fieldSpecs` of a ImageTagTransformer are not supported"),
+        said.contains("builtin transformer `ValueAddTransformer` is not supported"),
         "{said}"
     );
-
-    // Without fieldSpecs it is the kustomization's `images:` field, and builds.
-    let (built, said) = build(&[
-        ("deploy.yaml", DEPLOY),
-        (
-            "tag.yaml",
-            "apiVersion: builtin\nkind: ImageTagTransformer\nmetadata: {name: t}\nimageTag: {name: nginx, newTag: \"1.27\"}\n",
-        ),
-        (
-            "kustomization.yaml",
-            "resources: [deploy.yaml]\ntransformers: [tag.yaml]\n",
-        ),
-    ]);
-    assert!(built, "{said}");
-    assert!(said.contains("image: nginx:1.27"), "{said}");
 }
 
 #[test]
-fn a_configuration_that_adds_label_places_is_refused() {
+fn validators_are_refused_at_their_line() {
     let (built, said) = build(&[
         ("deploy.yaml", DEPLOY),
         (
-            "config.yaml",
-            "commonLabels:\n- {kind: Deployment, path: spec/selector/matchLabels, create: true}\ntemplateLabels:\n- {kind: Widget, path: spec/template/labels, create: true}\n",
-        ),
-        (
             "kustomization.yaml",
-            "resources: [deploy.yaml]\nconfigurations: [config.yaml]\nlabels:\n- pairs: {app: web}\n  includeTemplates: true\n",
+            "resources: [deploy.yaml]\nvalidators: [check.yaml]\n",
         ),
     ]);
     assert!(!built, "{said}");
     assert!(
-        said.contains("`templateLabels` in a configuration file is not supported"),
+        said.contains("`validators` is not supported by pinnace's Kustomize build yet"),
         "{said}"
     );
+    assert!(said.contains("kustomization.yaml:2:1"), "{said}");
 }

@@ -116,7 +116,7 @@ pub fn check_config(text: &str) {
 pub fn check_kustomize(text: &str) {
     let dir = tree_dir();
     write_tree(dir.path(), &split_tree(text));
-    match pinnace::kustomize::build(dir.path()) {
+    match pinnace::kustomize::build(dir.path(), &pinnace::kustomize::BuildOptions::default()) {
         Ok(build) => {
             let _ = build.files().count();
         }

@@ -19,9 +19,11 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: BuildArgs) -> miette::Result<u8> {
-    kustomize::set_helm(kustomize::runner_on_path());
-    kustomize::set_fetch(args.fetch);
-    let build = kustomize::build(&args.dir).map_err(|error| located(&args.dir, error))?;
+    let options = kustomize::BuildOptions {
+        helm: kustomize::runner_on_path(),
+        fetch: args.fetch,
+    };
+    let build = kustomize::build(&args.dir, &options).map_err(|error| located(&args.dir, error))?;
     for not_built in &build.not_built {
         let place = build
             .sources

@@ -100,11 +100,10 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     }
     let mut online_problems = Vec::new();
     super::require_paths(&args.paths)?;
-    let settings = settings(&args.config, &args.paths, selection)?;
-    crate::kustomize::set_helm(crate::kustomize::runner_for(&settings));
-    crate::kustomize::set_fetch(
-        args.fetch_remote || settings.config.kustomize.fetch_remote == Some(true),
-    );
+    let mut settings = settings(&args.config, &args.paths, selection)?;
+    if args.fetch_remote {
+        settings.config.kustomize.fetch_remote = Some(true);
+    }
     let mut baseline = BaselineRun::new(&args.ci)?;
     let repository = scope_roots(&args.paths, &settings);
     let mut only = None;
@@ -142,8 +141,15 @@ pub fn run(mut args: CheckArgs, color: bool) -> miette::Result<u8> {
     let mut builds = check_builds(&inputs.files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
-    // Charts rendered by helm: findings in their templates (or rendered streams).
-    let mut charts = crate::helm::check_charts(&inputs.files, &settings, facts.as_ref(), &|path| {
+    // Charts rendered by helm: findings in their templates (or rendered streams). A chart a
+    // build renders (`helmCharts`) is checked through that build, not again on its own.
+    let chart_files: Vec<_> = inputs
+        .files
+        .iter()
+        .filter(|file| !builds.covered.contains(&file.absolute))
+        .cloned()
+        .collect();
+    let mut charts = crate::helm::check_charts(&chart_files, &settings, facts.as_ref(), &|path| {
         names.get(path)
     });
     // The findings of builds and charts that read the run's index are judged again once it

@@ -128,7 +128,8 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         |file_rows| rows.extend(file_rows),
     );
     rows.extend(overlay_rows(&scope, &names));
-    rows.extend(inline_patch_rows(&scope, &names));
+    rows.extend(built_rows(&scope.inline, &names, "kustomize patch"));
+    rows.extend(built_rows(&scope.rendered, &names, "kustomize helmCharts"));
     rows.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     rows.dedup_by(|a, b| {
         (&a.path, a.line, a.column, &a.image) == (&b.path, b.line, b.column, &b.image)
@@ -242,15 +243,21 @@ fn describe(
     }
 }
 
-/// One row per image an inline Kustomize patch writes, at its line in the kustomization.
-fn inline_patch_rows(scope: &PinScope, names: &DisplayNames) -> Vec<ImageRow> {
+/// One row per image a build writes outside the files checked on their own: an inline
+/// Kustomize patch's (at its line in the kustomization), a `helmCharts` chart's (at its
+/// template line, or its entry).
+fn built_rows(
+    sites: &[(PathBuf, crate::source::Span, crate::builds::BuiltImage)],
+    names: &DisplayNames,
+    field: &str,
+) -> Vec<ImageRow> {
     let mut rows = Vec::new();
-    for (path, span, built) in &scope.inline {
+    for (path, span, built) in sites {
         let Ok(text) = crate::files::read_text(path) else {
             continue;
         };
         let source = crate::source::SourceFile::new(names.get(path), text);
-        rows.push(built_row(&source, *span, built, "kustomize patch"));
+        rows.push(built_row(&source, *span, built, field));
     }
     rows
 }

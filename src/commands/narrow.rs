@@ -92,7 +92,8 @@ fn changed_paths(
         .filter(|file| changed.contains(*file) && under.iter().any(|p| file.starts_with(p)))
         .cloned()
         .collect();
-    let narrowed = narrow(&all, &targets);
+    let options = crate::kustomize::BuildOptions::for_settings(settings);
+    let narrowed = narrow(&all, &targets, &options);
     eprintln!(
         "pinnace: {} manifest(s) changed since {rev} (merge base {}), {} through {} Kustomize root(s)",
         targets.len(),
@@ -154,7 +155,11 @@ fn named_files(
         .collect();
     for (root, targets) in by_root {
         let narrowed = match root {
-            Some(root) => narrow(&manifest_files(&root, settings), &targets),
+            Some(root) => narrow(
+                &manifest_files(&root, settings),
+                &targets,
+                &crate::kustomize::BuildOptions::for_settings(settings),
+            ),
             None => Narrowed {
                 roots: Vec::new(),
                 uncovered: targets,

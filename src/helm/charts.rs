@@ -353,7 +353,7 @@ fn first_line(text: &str) -> Span {
 
 /// The file a `# Source:` path names: `web/templates/x.yaml` below the chart folder, a
 /// subchart's `web/charts/db/templates/x.yaml` below its folder in `charts/`.
-fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
+pub fn template_path(chart: &Path, written: &str) -> Option<PathBuf> {
     let (_, inside) = written.split_once('/')?;
     // The comment is the chart's own text: `# Source: app/../../../etc/passwd` must not make
     // pinnace read and quote a file outside the chart, through `..` or a symlink.

@@ -14,8 +14,9 @@ mod render;
 mod stream;
 mod values_files;
 
-pub use charts::{ChartResults, check_charts};
+pub use charts::{ChartResults, check_charts, template_path};
 pub use gitops::gitops_images;
+pub use locate::locate as locate_in_template;
 pub use render::{Render, find_binary};
 pub use stream::{Sources, name_templates};
 pub use values_files::{explain_map_fixes, is_values_file, values_of};

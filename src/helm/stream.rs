@@ -39,6 +39,11 @@ impl Sources {
         Some(sources)
     }
 
+    /// Where each document starts, and the template its comment names.
+    pub fn documents(&self) -> &[(u32, Option<String>)] {
+        &self.documents
+    }
+
     /// The template that rendered the document holding byte `offset`.
     pub fn template_at(&self, offset: u32) -> Option<&str> {
         self.document_at(offset)?.1.as_deref()

@@ -120,6 +120,10 @@ pub struct TransformerConfig {
     pub var_reference: Vec<ConfigFieldSpec>,
     pub namespace: Vec<ConfigFieldSpec>,
     pub common_labels: Vec<ConfigFieldSpec>,
+    /// Places every `labels:` entry adds its pairs to.
+    pub labels: Vec<ConfigFieldSpec>,
+    /// Places a `labels:` entry with `includeTemplates` (and no selectors) adds to.
+    pub template_labels: Vec<ConfigFieldSpec>,
     pub common_annotations: Vec<ConfigFieldSpec>,
     pub name_prefix: Vec<ConfigFieldSpec>,
     pub name_suffix: Vec<ConfigFieldSpec>,
@@ -134,6 +138,8 @@ impl TransformerConfig {
             (&mut self.var_reference, other.var_reference),
             (&mut self.namespace, other.namespace),
             (&mut self.common_labels, other.common_labels),
+            (&mut self.labels, other.labels),
+            (&mut self.template_labels, other.template_labels),
             (&mut self.common_annotations, other.common_annotations),
             (&mut self.name_prefix, other.name_prefix),
             (&mut self.name_suffix, other.name_suffix),
@@ -214,28 +220,10 @@ fn read(document: &Node) -> Result<TransformerConfig, KustomizeError> {
             "nameSuffix" => config.name_suffix = field_specs(),
             "replicas" => config.replicas = field_specs(),
             "images" => {
-                config.images = specs()
-                    .map(|spec| ImageFieldSpec {
-                        group: text(spec, "group"),
-                        kind: text(spec, "kind"),
-                        path: text(spec, "path"),
-                        create: text(spec, "create") == "true",
-                    })
-                    .collect();
+                config.images = specs().map(ImageFieldSpec::read).collect();
             }
-            // The places of the `labels:` field: this build has only the built-in ones, so an
-            // empty section is fine and one with places of its own is refused, not ignored.
-            "labels" | "templateLabels" | "volumeClaimTemplateLabels" => {
-                if specs().next().is_some() {
-                    return Err(KustomizeError::at(
-                        format!(
-                            "`{}` in a configuration file is not supported by pinnace's Kustomize build yet",
-                            key.as_str().unwrap_or_default()
-                        ),
-                        key.span,
-                    ));
-                }
-            }
+            "labels" => config.labels = field_specs(),
+            "templateLabels" => config.template_labels = field_specs(),
             other => {
                 return Err(KustomizeError::at(
                     format!("`{other}` is not a section of a kustomize configuration file"),
@@ -254,13 +242,43 @@ fn text(node: &Node, key: &str) -> String {
         .to_string()
 }
 
+/// The places a configuration adds for one `labels:` entry, as kustomize merges them: the
+/// `labels` section always, then `commonLabels` with `includeSelectors`, else
+/// `templateLabels` with `includeTemplates`.
+fn label_places<'c>(entry: &Node, config: &'c TransformerConfig) -> Vec<&'c ConfigFieldSpec> {
+    let flag = |key| entry.get(key).and_then(Node::as_str) == Some("true");
+    let mut places: Vec<&ConfigFieldSpec> = config.labels.iter().collect();
+    if flag("includeSelectors") {
+        places.extend(&config.common_labels);
+    } else if flag("includeTemplates") {
+        places.extend(&config.template_labels);
+    }
+    places
+}
+
 /// Runs a kustomization's own fields over the places its configuration adds (the built-in
 /// places are the transformers' own business): labels, annotations, namespace, replica
 /// counts.
 pub fn apply_extra(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) {
     let labels = string_pairs(k.get("commonLabels"));
     let annotations = string_pairs(k.get("commonAnnotations"));
+    let entries: Vec<_> = k
+        .list("labels")
+        .iter()
+        .map(|entry| {
+            (
+                string_pairs(entry.get("pairs")),
+                label_places(entry, config),
+            )
+        })
+        .filter(|(pairs, places)| !pairs.is_empty() && !places.is_empty())
+        .collect();
     for resource in resources.iter_mut() {
+        for (pairs, places) in &entries {
+            for spec in places {
+                spec.visit(resource, &mut |node| merge_pairs(node, pairs));
+            }
+        }
         for (specs, pairs) in [
             (&config.common_labels, &labels),
             (&config.common_annotations, &annotations),
@@ -361,8 +379,9 @@ pub fn fix_name_references(resources: &mut [Resource], config: &TransformerConfi
 }
 
 /// `namePrefix` / `nameSuffix` where the configuration names their places: as kustomize
-/// does it, such a section takes the place of the default (every resource's name). Returns
-/// whether it renamed (otherwise the prefix transformer's defaults apply).
+/// does it, a section with `metadata/name` places takes the place of the default (every
+/// resource's name); places elsewhere (a CRD's `x-kubernetes-identity` field) come after
+/// it. Returns whether it renamed (otherwise the prefix transformer's defaults apply).
 pub fn rename(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) -> bool {
     if config.name_prefix.is_empty() && config.name_suffix.is_empty() {
         return false;
@@ -370,10 +389,10 @@ pub fn rename(k: &Node, config: &TransformerConfig, resources: &mut [Resource]) 
     let text = |key| k.get(key).and_then(Node::as_str).unwrap_or("");
     let every = [ConfigFieldSpec::any("metadata/name")];
     let specs = |specs: &[ConfigFieldSpec]| {
-        if specs.is_empty() {
-            every.to_vec()
-        } else {
+        if specs.iter().any(|spec| spec.path == "metadata/name") {
             specs.to_vec()
+        } else {
+            every.iter().chain(specs).cloned().collect()
         }
     };
     affix(

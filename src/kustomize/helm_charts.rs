@@ -9,7 +9,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::load::{Builder, Kustomization, resolve};
@@ -24,13 +23,6 @@ use crate::yaml::{Limits, Node, load_stream};
 pub struct HelmRunner {
     pub binary: PathBuf,
     pub timeout: Duration,
-}
-
-static HELM: OnceLock<Option<HelmRunner>> = OnceLock::new();
-
-/// Sets, once per process, how Kustomize builds render charts (`None`: they do not).
-pub fn set_helm(runner: Option<HelmRunner>) {
-    let _ = HELM.set(runner);
 }
 
 /// The runner the invoker's settings choose: `helm.binary` (which only the invoker's side
@@ -57,6 +49,54 @@ pub fn runner_on_path() -> Option<HelmRunner> {
         binary,
         timeout: Duration::from_secs(crate::config::DEFAULT_TIMEOUT_SECONDS),
     })
+}
+
+/// The legacy `helmChartInflationGenerator` entries, as kustomize reads them: each becomes a
+/// `helmCharts` entry after those written (chart name, version, repo, values file, local
+/// values and how they merge, release name; kustomize drops the rest), and the last
+/// `chartHome` given is `helmGlobals.chartHome` unless `helmGlobals` is written.
+pub fn fold_legacy(node: &mut Node) {
+    let Some(legacy) = node.get("helmChartInflationGenerator").cloned() else {
+        return;
+    };
+    let mut charts: Vec<Node> = node.list("helmCharts").to_vec();
+    let mut chart_home = None;
+    for old in legacy.as_sequence().unwrap_or(&[]) {
+        let mut chart = Node::mapping(Vec::new(), old.span);
+        for (from, to) in [
+            ("chartName", "name"),
+            ("chartVersion", "version"),
+            ("chartRepoUrl", "repo"),
+            ("values", "valuesFile"),
+            ("valuesLocal", "valuesInline"),
+            ("valuesMerge", "valuesMerge"),
+            ("releaseName", "releaseName"),
+        ] {
+            if let Some(value) = old.get(from) {
+                chart.set(to, value.clone());
+            }
+        }
+        if let Some(home) = old.get("chartHome").filter(|h| h.as_str() != Some("")) {
+            chart_home = Some(home.clone());
+        }
+        charts.push(chart);
+    }
+    node.set(
+        "helmCharts",
+        Node {
+            span: legacy.span,
+            value: crate::yaml::Value::Sequence(charts),
+        },
+    );
+    if let Some(home) = chart_home
+        && node.get("helmGlobals").is_none()
+    {
+        let span = home.span;
+        node.set(
+            "helmGlobals",
+            Node::mapping(vec![(Node::scalar("chartHome", span), home)], span),
+        );
+    }
 }
 
 /// Renders the `helmCharts` entries of a kustomization into resources.
@@ -133,7 +173,7 @@ fn inflate_one(
             entry.span,
         ));
     }
-    let Some(Some(runner)) = HELM.get() else {
+    let Some(runner) = builder.options.helm.clone() else {
         builder.not_built.push(NotBuilt {
             span: entry.span,
             reason: format!("Helm chart `{name}` is not rendered: no helm program (install helm, or set helm.binary)"),
@@ -166,14 +206,21 @@ fn inflate_one(
     let source_name = format!("{} (helm template {})", chart.display(), render.release);
     let length = u32::try_from(output.len()).unwrap_or(u32::MAX);
     let stream = load_stream(&output, Limits::default());
+    let documents = crate::helm::Sources::scan(&output)
+        .map(|sources| sources.documents().to_vec())
+        .unwrap_or_default();
     let base = builder.sources.add(SourceFile::new(source_name, output));
-    // A finding in rendered output belongs, for a person, to the `helmCharts` entry.
-    builder.inline_patches.push(super::InlinePatch {
+    // A finding in rendered output belongs, for a person, to the template line that wrote
+    // it, else to the `helmCharts` entry.
+    let documents = read_templates(&chart, documents, builder);
+    builder.charts.push(super::RenderedChart {
         start: base,
         end: base.saturating_add(length),
-        lines: Vec::new(),
+        documents,
         entry: entry.span,
     });
+    // The chart is the build's: its files are not checked again on their own.
+    read_chart_file(&chart.join("Chart.yaml"), builder);
     if let Some(error) = stream.error {
         return Err(KustomizeError::at(
             format!(
@@ -194,6 +241,39 @@ fn inflate_one(
     super::load::extend_checked(resources, rendered)
 }
 
+/// The templates the rendered documents name (`# Source:`), read into the build's sources
+/// (each once), with the build offset of each document's template.
+fn read_templates(
+    chart: &Path,
+    documents: Vec<(u32, Option<String>)>,
+    builder: &mut Builder,
+) -> Vec<(u32, Option<u32>)> {
+    let mut read: std::collections::HashMap<String, Option<u32>> = Default::default();
+    documents
+        .into_iter()
+        .map(|(start, written)| {
+            let template = written.and_then(|written| {
+                *read.entry(written.clone()).or_insert_with(|| {
+                    let path = crate::helm::template_path(chart, &written)?;
+                    read_chart_file(&path, builder)
+                })
+            });
+            (start, template)
+        })
+        .collect()
+}
+
+/// A file of the chart, read into the build's sources (bounded, as every tree file is); its
+/// build offset.
+fn read_chart_file(path: &Path, builder: &mut Builder) -> Option<u32> {
+    let text = crate::files::read_text(path).ok()?;
+    Some(
+        builder
+            .sources
+            .add(SourceFile::new(path.display().to_string(), text)),
+    )
+}
+
 /// `-f` files in kustomize's order: the values file (the chart's own by default), the
 /// inline values over it, then the additional files.
 fn values_files(
@@ -204,19 +284,45 @@ fn values_files(
     builder: &mut Builder,
 ) -> Result<Vec<PathBuf>, KustomizeError> {
     let mut files = Vec::new();
-    match entry.get("valuesFile").and_then(Node::as_str) {
-        Some(path) => files.push(in_root(k, path, entry.span, builder)?),
-        None if chart.join("values.yaml").is_file() => files.push(chart.join("values.yaml")),
-        None => {}
+    let merge = entry
+        .get("valuesMerge")
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    if !matches!(merge, "" | "override" | "merge" | "replace") {
+        return Err(KustomizeError::at(
+            "valuesMerge must be one of [merge override replace]",
+            entry.get("valuesMerge").map_or(entry.span, |v| v.span),
+        ));
     }
-    if let Some(inline) = entry.get("valuesInline").filter(|v| !v.is_null()) {
+    let inline = entry
+        .get("valuesInline")
+        .filter(|v| v.as_mapping().is_some_and(|m| !m.is_empty()));
+    // `replace`: the inline values instead of the values file (helm still starts from the
+    // chart's own defaults).
+    if !(inline.is_some() && merge == "replace") {
+        match entry.get("valuesFile").and_then(Node::as_str) {
+            Some(path) => files.push(in_root(k, path, entry.span, builder)?),
+            None if chart.join("values.yaml").is_file() => {
+                // Read into the build: the chart's values are checked through what it renders.
+                read_chart_file(&chart.join("values.yaml"), builder);
+                files.push(chart.join("values.yaml"));
+            }
+            None => {}
+        }
+    }
+    if let Some(inline) = inline {
         // JSON is YAML, and keeps every value's type as written.
         let text = crate::config::to_json(inline).to_string();
         let path = scratch.join("values-inline.yaml");
         std::fs::write(&path, text).map_err(|e| {
             KustomizeError::at(format!("cannot write the inline values: {e}"), inline.span)
         })?;
-        files.push(path);
+        // `merge`: the values file wins over the inline values (helm's later `-f` wins).
+        if merge == "merge" {
+            files.insert(0, path);
+        } else {
+            files.push(path);
+        }
     }
     for item in entry.list("additionalValuesFiles") {
         let path = item.as_str().unwrap_or("");

@@ -48,6 +48,8 @@ pub struct Builder {
     pub not_built: Vec<NotBuilt>,
     /// Inline patch text in `sources`, with where it is written in its kustomization.
     pub inline_patches: Vec<super::InlinePatch>,
+    /// Rendered `helmCharts` output in `sources` (see `helm_charts`).
+    pub charts: Vec<super::RenderedChart>,
     /// Canonical folders of the kustomizations and components being built, outermost first.
     stack: Vec<PathBuf>,
     /// The `configurations` of the kustomization being built, with its bases' (see
@@ -59,9 +61,18 @@ pub struct Builder {
     pub metadata: super::build_metadata::Tracker,
     /// The root kustomization's `sortOptions`.
     pub sort_options: Option<Node>,
+    /// What the invoker lets the build use beyond the tree.
+    pub options: super::BuildOptions,
 }
 
 impl Builder {
+    pub fn new(options: super::BuildOptions) -> Builder {
+        Builder {
+            options,
+            ..Default::default()
+        }
+    }
+
     /// Builds a kustomization (not a component) into its resources.
     pub fn build_target(&mut self, dir: &Path) -> Result<Vec<Resource>, KustomizeError> {
         let canonical = resolve(dir)
@@ -187,17 +198,9 @@ impl Builder {
             .unwrap_or_else(|| Node::scalar("", file_span));
         super::field_names::canonicalize(&mut node);
         super::validate::check(&node, role, &dir.display().to_string(), file_span)?;
-        let node = last_key_wins(node);
+        let mut node = last_key_wins(node);
         self.metadata.read_top(&node, dir);
-        // `helmCharts` are inflated by `helm_charts`; the legacy field is not.
-        for (field, what) in [("helmChartInflationGenerator", "Helm charts")] {
-            if let Some(value) = node.get(field) {
-                self.not_built.push(NotBuilt {
-                    span: value.span,
-                    reason: format!("{what} are not rendered by pinnace's Kustomize build"),
-                });
-            }
-        }
+        super::helm_charts::fold_legacy(&mut node);
         let kustomization = Kustomization {
             dir: dir.to_path_buf(),
             node,
@@ -218,6 +221,12 @@ impl Builder {
             .chain(kustomization.strings("bases"));
         let mut seen: IdSet = resources.iter().map(id_key).collect();
         for (entry, span) in entries {
+            if super::http_file::is_http_file(&entry) {
+                if let Some(documents) = self.http_file(&entry, span)? {
+                    add_documents(documents, resources, &mut seen)?;
+                }
+                continue;
+            }
             if is_remote(&entry) {
                 let Some(dir) = self.remote_checkout(&entry, span)? else {
                     continue;
@@ -273,7 +282,7 @@ impl Builder {
             });
             return Ok(None);
         };
-        match super::remote::locate(&base) {
+        match super::remote::locate(&base, self.options.fetch) {
             Ok(Some(dir)) => Ok(Some(dir)),
             Ok(None) => {
                 self.not_built.push(NotBuilt {
@@ -289,6 +298,33 @@ impl Builder {
                 span,
             )),
         }
+    }
+
+    /// The documents of an HTTP(S) file resource, read from the cache (see `http_file`), or
+    /// `None` (recorded as not built) when it was not fetched. Its source is named by its URL.
+    fn http_file(&mut self, url: &str, span: Span) -> Result<Option<Vec<Node>>, KustomizeError> {
+        let shown = super::remote::redact(url);
+        let path = match super::http_file::locate(url, self.options.fetch) {
+            Ok(Some(path)) => path,
+            Ok(None) => {
+                self.not_built.push(NotBuilt {
+                    span,
+                    reason: format!(
+                        "remote file `{shown}` is not fetched (run `pinnace build --fetch` or `pinnace check --fetch-remote` to fetch it once into the cache)"
+                    ),
+                });
+                return Ok(None);
+            }
+            Err(message) => {
+                return Err(KustomizeError::at(
+                    format!("remote file `{shown}`: {message}"),
+                    span,
+                ));
+            }
+        };
+        let text = crate::files::read_text(&path)
+            .map_err(|e| KustomizeError::at(format!("remote file `{shown}`: {e}"), span))?;
+        self.load_text(shown, text).map(Some)
     }
 
     /// Patch text written inline in a kustomization, read as its own source.
@@ -351,10 +387,13 @@ impl Builder {
     pub fn load_file(&mut self, path: &Path) -> Result<Vec<Node>, KustomizeError> {
         let text = crate::files::read_text(path)
             .map_err(|e| KustomizeError::new(format!("{}: {e}", path.display())))?;
+        self.load_text(path.display().to_string(), text)
+    }
+
+    /// Reads YAML text into the build's source map, under `name`.
+    fn load_text(&mut self, name: String, text: String) -> Result<Vec<Node>, KustomizeError> {
         let stream = load_stream(&text, Limits::default());
-        let base = self
-            .sources
-            .add(SourceFile::new(path.display().to_string(), text));
+        let base = self.sources.add(SourceFile::new(name, text));
         if let Some(error) = stream.error {
             let span = Span::new(
                 (base + error.offset) as usize,

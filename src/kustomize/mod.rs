@@ -5,18 +5,21 @@
 //! Supported so far: `resources` (files, folders, nested kustomizations, `kind: List`),
 //! `bases`, `components`, `namespace`, `namePrefix`/`nameSuffix` with name references,
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, patches, generators,
-//! `replacements`, `vars`, `configurations`, builtin plugin configs in `transformers` and
-//! `generators`, `buildMetadata`. Remote bases and `helmCharts` are reported as not built.
+//! `replacements`, `vars`, `configurations`, `crds`, builtin plugin configs in `transformers` and
+//! `generators`, `buildMetadata`, `helmCharts` (rendered by the invoker's helm), remote bases
+//! and HTTP files (from the cache, fetched only when the invoker asks).
 //! See `testdata/kustomize/` for what is proven
 //! against `kubectl kustomize`.
 
 mod build_metadata;
 mod configurations;
+mod crds;
 mod emit;
 mod field_names;
 mod fieldspec;
 mod generate;
 mod helm_charts;
+mod http_file;
 mod load;
 mod local_config;
 mod openapi;
@@ -29,9 +32,8 @@ mod validate;
 mod vars;
 
 pub use emit::emit_yaml;
-pub use helm_charts::{HelmRunner, runner_for, runner_on_path, set_helm};
+pub use helm_charts::{HelmRunner, runner_for, runner_on_path};
 pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
-pub use remote::set_fetch;
 pub use resource::Resource;
 
 use std::path::Path;
@@ -49,6 +51,47 @@ pub struct Build {
     /// Inline patches are sources of their own; a span in one belongs, for a person, to the
     /// lines of the kustomization that write the patch.
     inline_patches: Vec<InlinePatch>,
+    /// Rendered `helmCharts` output; a span in it belongs to the template line that wrote
+    /// it, where that is certain, else to the `helmCharts` entry.
+    charts: Vec<RenderedChart>,
+}
+
+/// The output of one `helmCharts` render, as a source of the build, and the templates its
+/// documents name (their `# Source:` comments), read into the build's sources too.
+#[derive(Debug, Clone)]
+pub struct RenderedChart {
+    /// The rendered source's offsets in the build.
+    pub start: u32,
+    pub end: u32,
+    /// Where each document starts (offset in the rendered text), and the build offset of
+    /// the template that wrote it, when it is a file of the chart.
+    pub documents: Vec<(u32, Option<u32>)>,
+    /// The `helmCharts` entry.
+    pub entry: Span,
+}
+
+impl RenderedChart {
+    /// The build span, in a template, of the line that rendered `span` (`None`: not certain).
+    fn in_template(&self, sources: &SourceMap, span: Span) -> Option<Span> {
+        let (rendered, local) = sources.lookup(span)?;
+        let index = self
+            .documents
+            .partition_point(|(start, _)| *start <= local.start)
+            .checked_sub(1)?;
+        let (document, template) = self.documents[index];
+        let template = template?;
+        let (file, _) = sources.lookup(Span::new(template as usize, template as usize))?;
+        let found = crate::helm::locate_in_template(rendered, document, local, &file.text)?;
+        Some(Span::new(
+            (template + found.start) as usize,
+            (template + found.end) as usize,
+        ))
+    }
+
+    /// Where a build span in the rendered output lands for a person.
+    fn map(&self, sources: &SourceMap, span: Span) -> Span {
+        self.in_template(sources, span).unwrap_or(self.entry)
+    }
 }
 
 /// Inline patch text, read as a source of its own, and where it is written.
@@ -134,12 +177,26 @@ impl Build {
     /// own line in the kustomization file (or to its `patches:` entry when lines cannot be
     /// told), never to the patch source, which is no file.
     pub fn locate(&self, span: Span) -> Option<(&crate::source::SourceFile, Span)> {
+        if let Some(chart) = self
+            .charts
+            .iter()
+            .find(|chart| (chart.start..chart.end).contains(&span.start))
+        {
+            return self.sources.lookup(chart.map(&self.sources, span));
+        }
         let span = self
             .inline_patches
             .iter()
             .find(|patch| (patch.start..=patch.end).contains(&span.start))
             .map_or(span, |patch| patch.map(span));
         self.sources.lookup(span)
+    }
+
+    /// Whether a build span lies in the output of a `helmCharts` render.
+    pub fn is_rendered(&self, span: Span) -> bool {
+        self.charts
+            .iter()
+            .any(|chart| (chart.start..chart.end).contains(&span.start))
     }
 
     /// Every file the build read (kustomizations, resources, patches, generator inputs are
@@ -216,16 +273,36 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// What a build may use beyond the tree, as the invoker chose it (never the tree): the helm
+/// program that renders `helmCharts`, and whether remote resources may be fetched into the
+/// cache. The default uses neither: charts and uncached remote resources are not built.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub helm: Option<HelmRunner>,
+    pub fetch: bool,
+}
+
+impl BuildOptions {
+    /// The options the invoker's settings give: their helm program, and
+    /// `kustomize.fetch_remote` (which only the invoker's side may set).
+    pub fn for_settings(settings: &crate::config::Settings) -> BuildOptions {
+        BuildOptions {
+            helm: runner_for(settings),
+            fetch: settings.config.kustomize.fetch_remote == Some(true),
+        }
+    }
+}
+
 /// Builds the kustomization in `dir`, as `kubectl kustomize dir` would.
-pub fn build(dir: &Path) -> Result<Build, KustomizeError> {
+pub fn build(dir: &Path, options: &BuildOptions) -> Result<Build, KustomizeError> {
     openapi::reset();
-    let result = build_root(dir);
+    let result = build_root(dir, options);
     openapi::reset();
     result
 }
 
-fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
-    let mut builder = load::Builder::default();
+fn build_root(dir: &Path, options: &BuildOptions) -> Result<Build, KustomizeError> {
+    let mut builder = load::Builder::new(options.clone());
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
     let mut resources = match builder.build_target(&dir) {
@@ -256,5 +333,6 @@ fn build_root(dir: &Path) -> Result<Build, KustomizeError> {
         sources: builder.sources,
         not_built: builder.not_built,
         inline_patches: builder.inline_patches,
+        charts: builder.charts,
     })
 }

@@ -9,7 +9,6 @@
 //! lead a build out of it); the `.git` folder is removed once the tree is checked out.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
@@ -18,13 +17,6 @@ const MAX_CLONE_BYTES: usize = 256 * 1024 * 1024;
 const CLONE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Written last into a finished checkout, with the commit it holds.
 const COMPLETE_MARKER: &str = ".pinnace-remote-commit";
-
-static FETCH: OnceLock<bool> = OnceLock::new();
-
-/// Whether this process may fetch remote resources (set once, by the command).
-pub fn set_fetch(fetch: bool) {
-    let _ = FETCH.set(fetch);
-}
 
 /// A git repository, the folder in it, and the ref to check out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,14 +81,14 @@ pub fn parse(entry: &str) -> Option<RemoteBase> {
 }
 
 /// The folder to build for a remote entry: its checkout in the cache (fetched first when
-/// fetching is allowed). `Ok(None)`: not fetched, and not in the cache.
-pub fn locate(base: &RemoteBase) -> Result<Option<PathBuf>, String> {
+/// `fetch` allows it). `Ok(None)`: not fetched, and not in the cache.
+pub fn locate(base: &RemoteBase, fetch: bool) -> Result<Option<PathBuf>, String> {
     let checkout = cache_root()?.join(cache_key(base));
     if !checkout.join(COMPLETE_MARKER).is_file() {
-        if !FETCH.get().copied().unwrap_or(false) {
+        if !fetch {
             return Ok(None);
         }
-        fetch(base, &checkout)?;
+        clone_into_cache(base, &checkout)?;
     }
     let dir = checkout.join(&base.path);
     let dir = super::load::resolve(&dir)
@@ -113,7 +105,7 @@ pub fn locate(base: &RemoteBase) -> Result<Option<PathBuf>, String> {
 
 /// `$PINNACE_CACHE_DIR`, else `$XDG_CACHE_HOME/pinnace`, else `~/.cache/pinnace`; remote
 /// bases live in its `kustomize-remote/`.
-fn cache_root() -> Result<PathBuf, String> {
+pub(super) fn cache_root() -> Result<PathBuf, String> {
     let base = std::env::var_os("PINNACE_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("pinnace")))
@@ -131,7 +123,7 @@ fn cache_key(base: &RemoteBase) -> String {
 }
 
 /// Clones into a fresh folder beside `checkout`, checks the ref out, and moves it in place.
-fn fetch(base: &RemoteBase, checkout: &Path) -> Result<(), String> {
+fn clone_into_cache(base: &RemoteBase, checkout: &Path) -> Result<(), String> {
     let parent = checkout.parent().ok_or("bad cache folder")?;
     std::fs::create_dir_all(parent)
         .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;

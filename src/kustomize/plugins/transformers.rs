@@ -1,11 +1,16 @@
 //! Builtin transformer configs. Those whose `fieldSpecs` say where they act (prefix and
-//! suffix, labels, annotations) run here over exactly those places; the others become the
-//! kustomization field they stand for and run through the kustomization's transformers.
+//! suffix, labels, annotations, namespace, replica counts) run here over exactly those
+//! places, `ImageTagTransformer` over its own places after every container's; the others
+//! become the kustomization field they stand for and run through the kustomization's
+//! transformers.
 
 use super::super::KustomizeError;
 use super::super::configurations::ConfigFieldSpec;
 use super::super::load::{Builder, Kustomization};
 use super::super::resource::Resource;
+use super::super::transform::images::{self, ImageFieldSpec};
+use super::super::transform::namespace::{self, Subjects};
+use super::super::transform::replicas;
 use super::super::transform::{merge_pairs, run_builtins, string_pairs};
 use super::{builtin_kind, kustomization_of, sequence};
 use crate::source::Span;
@@ -21,18 +26,6 @@ pub fn run(
     let field = |key: &str| config.get(key).cloned();
     let as_field = |name, value: Option<Node>| value.map(|v| vec![(name, v)]);
     let kind = builtin_kind(config, span)?;
-    // These run as the kustomization field they stand for, over that field's built-in places;
-    // places of their own would be silently ignored, so they are refused instead.
-    if matches!(
-        kind,
-        "NamespaceTransformer" | "ImageTagTransformer" | "ReplicaCountTransformer"
-    ) && let Some(specs) = config.get("fieldSpecs")
-    {
-        return Err(KustomizeError::at(
-            format!("`fieldSpecs` of a {kind} are not supported by pinnace's Kustomize build yet"),
-            specs.span,
-        ));
-    }
     let fields = match kind {
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
             affix(config, resources);
@@ -46,14 +39,26 @@ pub fn run(
             put_pairs(config, "annotations", resources);
             return Ok(());
         }
-        "NamespaceTransformer" => {
-            as_field("namespace", config.at(&["metadata", "namespace"]).cloned())
-        }
+        "NamespaceTransformer" => return namespace(config, resources),
         "ImageTagTransformer" => {
-            field("imageTag").map(|t| vec![("images", sequence(vec![t], span))])
+            let Some(tag) = field("imageTag") else {
+                return Ok(());
+            };
+            let synthesized =
+                kustomization_of(k, vec![("images", sequence(vec![tag], span))], span);
+            // Its own places, after the containers everywhere that the `images:` field has.
+            let extra: Vec<ImageFieldSpec> = config
+                .list("fieldSpecs")
+                .iter()
+                .map(ImageFieldSpec::read)
+                .collect();
+            return images::apply(&synthesized.node, resources, &extra);
         }
         "ReplicaCountTransformer" => {
-            field("replica").map(|r| vec![("replicas", sequence(vec![r], span))])
+            let Some(replica) = config.get("replica") else {
+                return Ok(());
+            };
+            return replicas::apply_config(replica, &field_specs(config), span, resources);
         }
         "ReplacementTransformer" => as_field("replacements", field("replacements")),
         "PatchTransformer" => Some(vec![(
@@ -89,6 +94,33 @@ pub fn run(
     };
     let synthesized = kustomization_of(k, fields, span);
     run_builtins(&synthesized, resources, builder, false)
+}
+
+/// A `NamespaceTransformer` config: its namespace, its own places, `unsetOnly` and
+/// `setRoleBindingSubjects`, as kustomize's plugin reads them.
+fn namespace(config: &Node, resources: &mut [Resource]) -> Result<(), KustomizeError> {
+    let Some(value) = config.at(&["metadata", "namespace"]) else {
+        return Ok(());
+    };
+    let subjects = match config.get("setRoleBindingSubjects") {
+        None => Subjects::DefaultOnly,
+        Some(mode) => match mode.as_str().unwrap_or("") {
+            "" | "defaultOnly" => Subjects::DefaultOnly,
+            "allServiceAccounts" => Subjects::AllServiceAccounts,
+            "none" => Subjects::None,
+            other => {
+                return Err(KustomizeError::at(
+                    format!(
+                        "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+                    ),
+                    mode.span,
+                ));
+            }
+        },
+    };
+    let unset_only = config.get("unsetOnly").and_then(Node::as_str) == Some("true");
+    namespace::apply_config(value, &field_specs(config), unset_only, subjects, resources);
+    Ok(())
 }
 
 /// The fields of a patch config that a `patches:` entry has too.

@@ -26,6 +26,23 @@ pub struct ImageFieldSpec {
     pub create: bool,
 }
 
+impl ImageFieldSpec {
+    pub fn read(node: &Node) -> ImageFieldSpec {
+        let text = |key| {
+            node.get(key)
+                .and_then(Node::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        ImageFieldSpec {
+            group: text("group"),
+            kind: text("kind"),
+            path: text("path"),
+            create: text("create") == "true",
+        }
+    }
+}
+
 pub fn apply(
     kustomization: &Node,
     resources: &mut [Resource],

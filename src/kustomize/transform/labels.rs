@@ -3,6 +3,7 @@
 //! with `includeTemplates: true` on pod templates only.
 
 use super::super::KustomizeError;
+use super::super::configurations::ConfigFieldSpec;
 use super::super::fieldspec::FieldSpec;
 use super::super::resource::Resource;
 use super::{merge_pairs, string_pairs};
@@ -97,12 +98,6 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), Kus
     for entry in kustomization.list("labels") {
         let pairs = string_pairs(entry.get("pairs"));
         let flag = |key| entry.get(key).and_then(Node::as_str) == Some("true");
-        if entry.get("fields").is_some() {
-            return Err(KustomizeError::at(
-                "`labels[].fields` is not supported by pinnace's Kustomize build yet",
-                entry.span,
-            ));
-        }
         let selectors = flag("includeSelectors");
         label(
             resources,
@@ -110,6 +105,12 @@ pub fn apply(kustomization: &Node, resources: &mut [Resource]) -> Result<(), Kus
             selectors,
             selectors || flag("includeTemplates"),
         );
+        // Places of the entry's own (`fields`), as kustomize adds them to the defaults.
+        for spec in entry.list("fields").iter().map(ConfigFieldSpec::read) {
+            for resource in resources.iter_mut() {
+                spec.visit(resource, &mut |node| merge_pairs(node, &pairs));
+            }
+        }
     }
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! The builtin transformers, one file each, run in the order kustomize runs them.
 
 mod annotations;
-mod images;
+pub mod images;
 mod json6902;
 mod labels;
 mod name_reference;
-mod namespace;
+pub mod namespace;
 mod patches;
 mod prefix_suffix;
 mod replacements;
-mod replicas;
+pub mod replicas;
 mod selector;
 mod smp;
 
@@ -23,7 +23,7 @@ use super::resource::Resource;
 
 /// Fields of a kustomization this build does not implement yet. Building without them would
 /// give wrong results, so their presence is an error that names them.
-const NOT_YET_SUPPORTED: &[&str] = &["crds", "validators"];
+const NOT_YET_SUPPORTED: &[&str] = &["validators"];
 
 /// Runs the transformers of one kustomization (or component) over `resources`, in
 /// kustomize's order.
@@ -40,7 +40,8 @@ pub fn apply(
             ));
         }
     }
-    let own = super::configurations::load(kustomization, builder)?;
+    let mut own = super::configurations::load(kustomization, builder)?;
+    own.merge(super::crds::load(kustomization, builder)?);
     builder.config.merge(own);
     run_builtins(kustomization, resources, builder, true)?;
     builder.metadata.record_builtins(kustomization, resources);
