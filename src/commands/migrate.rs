@@ -14,10 +14,10 @@ use rayon::prelude::*;
 use super::exit;
 use super::pin::{CacheArgs, PinChoices, client_options};
 use crate::config::{Config, RuleSelection, Settings, load_config};
-use crate::migrate::git::Author;
-use crate::migrate::report::{MigrationReport, RepoReport, Status, plural};
-use crate::migrate::repos::{RepoLine, Shard, duplicates, parse_repo_list};
-use crate::migrate::repository::{Job, Prepared, clone_dirs, finish, prepare};
+use crate::fleet::git::Author;
+use crate::fleet::outcome::{MigrationReport, RepoReport, Status, plural};
+use crate::fleet::repos::{RepoLine, Shard, duplicates, parse_repo_list};
+use crate::fleet::repository::{Job, Prepared, clone_dirs, finish, prepare};
 use crate::registry::{RegistryClient, ResolutionCache, Resolver};
 
 #[derive(Debug, Args)]

@@ -3,10 +3,10 @@
 
 mod base_policy;
 mod helm_settings;
-mod load;
+mod parse;
 mod revision;
 mod settings;
-mod signatures;
+mod signature_entries;
 mod trust;
 
 pub use base_policy::{changed_files, described_changes, take_policy};
@@ -14,13 +14,13 @@ pub use helm_settings::{
     DEFAULT_TIMEOUT_SECONDS, HelmChart, HelmConfig, MAX_TIMEOUT_SECONDS, check_namespace,
     check_release_name,
 };
-pub use load::{
+pub use parse::{
     CONFIG_FILE_NAMES, ConfigError, find_config_file, load_config, parse_config, to_json,
 };
 pub use revision::{RevisionConfig, RevisionError, read_at_revision};
 pub use settings::{PolicyFiles, RuleSelection, Settings};
 pub(crate) use settings::{glob_set, host_glob};
-pub use signatures::{KeylessIdentity, SignatureEntry, identity_regex, outside_reason};
+pub use signature_entries::{KeylessIdentity, SignatureEntry, identity_regex, outside_reason};
 pub use trust::{CONFIG_ENV, add_invoker_settings, restrict_to_tree, user_config_file};
 
 use std::collections::BTreeMap;

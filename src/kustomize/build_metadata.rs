@@ -6,7 +6,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::load::{KUSTOMIZATION_FILE_NAMES, Kustomization, find_kustomization};
+use super::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, find_kustomization};
 use super::resource::Resource;
 use super::transform::{merge_pairs, string_node};
 use crate::source::{SourceMap, Span};

@@ -9,7 +9,7 @@
 
 use super::KustomizeError;
 use super::fieldspec::visit_path;
-use super::load::{Builder, Kustomization};
+use super::kustomization::{Builder, Kustomization};
 use super::resource::Resource;
 use super::transform::{ImageFieldSpec, merge_pairs, string_node, string_pairs};
 use crate::source::Span;

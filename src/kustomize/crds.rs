@@ -15,7 +15,7 @@
 
 use super::KustomizeError;
 use super::configurations::{ConfigFieldSpec, NameBackReference, TransformerConfig};
-use super::load::{Builder, Kustomization};
+use super::kustomization::{Builder, Kustomization};
 use crate::yaml::Node;
 
 const MAX_DEPTH: usize = 32;

@@ -9,7 +9,7 @@ use base64::Engine;
 use sha2::{Digest as _, Sha256};
 
 use super::KustomizeError;
-use super::load::{Builder, Kustomization};
+use super::kustomization::{Builder, Kustomization};
 use super::resource::Resource;
 use super::transform::{merge_pairs, string_node, string_pairs};
 use crate::source::Span;

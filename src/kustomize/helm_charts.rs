@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::load::{Builder, Kustomization, resolve};
+use super::kustomization::{Builder, Kustomization, resolve};
 use super::resource::Resource;
 use super::{KustomizeError, NotBuilt};
 use crate::helm::Render;
@@ -238,7 +238,7 @@ fn inflate_one(
             document.shift(base);
             Resource::new(document)
         });
-    super::load::extend_checked(resources, rendered)
+    super::kustomization::extend_checked(resources, rendered)
 }
 
 /// The templates the rendered documents name (`# Source:`), read into the build's sources

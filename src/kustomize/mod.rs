@@ -20,7 +20,7 @@ mod fieldspec;
 mod generate;
 mod helm_charts;
 mod http_file;
-mod load;
+mod kustomization;
 mod local_config;
 mod openapi;
 mod order;
@@ -33,7 +33,7 @@ mod vars;
 
 pub use emit::emit_yaml;
 pub use helm_charts::{HelmRunner, runner_for, runner_on_path};
-pub use load::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
+pub use kustomization::{KUSTOMIZATION_FILE_NAMES, find_kustomization};
 pub use resource::Resource;
 
 use std::path::Path;
@@ -267,7 +267,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<std::path::PathBuf> {
         .iter()
         .flat_map(|field| root.list(field))
         .filter_map(|entry| entry.as_str())
-        .filter_map(|entry| load::resolve_in(&dir, entry).ok())
+        .filter_map(|entry| kustomization::resolve_in(&dir, entry).ok())
         .filter(|(path, metadata)| metadata.is_dir() && find_kustomization(path).is_some())
         .map(|(path, _)| path)
         .collect()
@@ -302,7 +302,7 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<Build, KustomizeError
 }
 
 fn build_root(dir: &Path, options: &BuildOptions) -> Result<Build, KustomizeError> {
-    let mut builder = load::Builder::new(options.clone());
+    let mut builder = kustomization::Builder::new(options.clone());
     let dir = std::fs::canonicalize(dir)
         .map_err(|e| KustomizeError::new(format!("cannot read {}: {e}", dir.display())))?;
     let mut resources = match builder.build_target(&dir) {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::KustomizeError;
-use super::load::{Builder, Kustomization};
+use super::kustomization::{Builder, Kustomization};
 use crate::yaml::Node;
 
 /// The only schema version kustomize v5.5.0 has built in.

@@ -91,7 +91,7 @@ pub fn locate(base: &RemoteBase, fetch: bool) -> Result<Option<PathBuf>, String>
         clone_into_cache(base, &checkout)?;
     }
     let dir = checkout.join(&base.path);
-    let dir = super::load::resolve(&dir)
+    let dir = super::kustomization::resolve(&dir)
         .map_err(|e| format!("`{}` is not in {}: {e}", base.path, redact(&base.repo)))?;
     if !dir.starts_with(&checkout) {
         return Err(format!(

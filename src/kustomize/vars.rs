@@ -10,7 +10,7 @@
 
 use super::KustomizeError;
 use super::configurations::{ConfigFieldSpec, TransformerConfig};
-use super::load::Kustomization;
+use super::kustomization::Kustomization;
 use super::resource::Resource;
 use super::transform::{field_value, string_node};
 use crate::source::Span;

@@ -9,7 +9,7 @@ mod facts;
 mod limiter;
 mod referrers;
 mod resolver;
-mod signatures;
+mod signature_store;
 mod verify;
 
 pub use cache::ResolutionCache;
@@ -18,7 +18,7 @@ pub use credentials::{Credential, CredentialStore, Secret};
 pub use facts::{OnlineFacts, fact_keys};
 pub use referrers::{BUNDLE_MEDIA_TYPE_PREFIX, referrers_tag};
 pub use resolver::{Resolutions, Resolver};
-pub use signatures::{CosignSignature, StoredSignatures, signature_tag};
+pub use signature_store::{CosignSignature, StoredSignatures, signature_tag};
 pub use verify::printable;
 
 use crate::image_ref::Digest;

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::client::content_type;
-use super::signatures::refused;
+use super::signature_store::refused;
 use super::{RegistryClient, RegistryError, verify};
 use crate::image_ref::Digest;
 

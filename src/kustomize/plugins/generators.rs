@@ -4,7 +4,7 @@
 //! field's business.
 
 use super::super::KustomizeError;
-use super::super::load::{Builder, Kustomization};
+use super::super::kustomization::{Builder, Kustomization};
 use super::super::resource::Resource;
 use super::{builtin_kind, kustomization_of, sequence};
 use crate::source::Span;

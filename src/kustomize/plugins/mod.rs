@@ -12,7 +12,7 @@ mod generators;
 mod transformers;
 
 use super::KustomizeError;
-use super::load::{Builder, Kustomization, resolve_in};
+use super::kustomization::{Builder, Kustomization, resolve_in};
 use crate::source::Span;
 use crate::yaml::{Node, Value};
 

@@ -6,9 +6,9 @@
 
 use super::super::KustomizeError;
 use super::super::configurations::ConfigFieldSpec;
-use super::super::load::{Builder, Kustomization};
+use super::super::kustomization::{Builder, Kustomization};
 use super::super::resource::Resource;
-use super::super::transform::images::{self, ImageFieldSpec};
+use super::super::transform::image_tags::{self, ImageFieldSpec};
 use super::super::transform::namespace::{self, Subjects};
 use super::super::transform::replicas;
 use super::super::transform::{merge_pairs, run_builtins, string_pairs};
@@ -52,7 +52,7 @@ pub fn run(
                 .iter()
                 .map(ImageFieldSpec::read)
                 .collect();
-            return images::apply(&synthesized.node, resources, &extra);
+            return image_tags::apply(&synthesized.node, resources, &extra);
         }
         "ReplicaCountTransformer" => {
             let Some(replica) = config.get("replica") else {

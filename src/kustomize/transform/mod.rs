@@ -1,7 +1,7 @@
 //! The builtin transformers, one file each, run in the order kustomize runs them.
 
 mod annotations;
-pub mod images;
+pub mod image_tags;
 mod json6902;
 mod labels;
 mod name_reference;
@@ -13,12 +13,12 @@ pub mod replicas;
 mod selector;
 mod smp;
 
-pub use images::ImageFieldSpec;
+pub use image_tags::ImageFieldSpec;
 pub use name_reference::fix_name_references;
 pub use replacements::field_value;
 
 use super::KustomizeError;
-use super::load::{Builder, Kustomization};
+use super::kustomization::{Builder, Kustomization};
 use super::resource::Resource;
 
 /// Fields of a kustomization this build does not implement yet. Building without them would
@@ -77,7 +77,7 @@ pub fn run_builtins(
     } else {
         Vec::new()
     };
-    images::apply(node, resources, &extra_images)?;
+    image_tags::apply(node, resources, &extra_images)?;
     replacements::apply(kustomization, resources, builder)
 }
 

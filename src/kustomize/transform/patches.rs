@@ -3,7 +3,7 @@
 //! the patch's own kind and name) picks.
 
 use super::super::KustomizeError;
-use super::super::load::{Builder, Kustomization};
+use super::super::kustomization::{Builder, Kustomization};
 use super::super::resource::Resource;
 use super::selector::Selector;
 use super::{json6902, smp};

@@ -6,7 +6,7 @@
 //! index and `*` is every item.
 
 use super::super::KustomizeError;
-use super::super::load::{Builder, Kustomization};
+use super::super::kustomization::{Builder, Kustomization};
 use super::super::resource::Resource;
 use super::selector::Selector;
 use crate::source::Span;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use git2::Repository;
 
 use super::git::{self, Author, BranchPoint};
-use super::report::{FileChange, Item, PinnedItem, RepoReport, Status, commit_message};
+use super::outcome::{FileChange, Item, PinnedItem, RepoReport, Status, commit_message};
 use super::repos::{RepoLine, RepoSource, UrlCredentials, clone_name, split_credentials};
 use crate::config::{CONFIG_FILE_NAMES, Config, PolicyFiles, RuleSelection, Settings, load_config};
 use crate::fix::{PinOptions, SkipReason, write_atomically};

@@ -7,6 +7,6 @@
 //! [`report`] writes what happened as JSON and Markdown.
 
 pub mod git;
-pub mod report;
+pub mod outcome;
 pub mod repos;
 pub mod repository;

@@ -170,7 +170,7 @@ fn validate(config: &Config, root: &Node) -> Result<(), (Span, String, String)> 
         check_globs(root.at(&["network_policies", "test_fixtures"]), globs)?;
     }
     check_globs(root.at(&["helm", "values"]), &config.helm.values)?;
-    super::signatures::validate(&config.signatures, root.list("signatures"))?;
+    super::signature_entries::validate(&config.signatures, root.list("signatures"))?;
     check_helm_charts(root.at(&["helm", "charts"]), config)?;
     if let Some(seconds) = config.helm.timeout_seconds
         && seconds > super::MAX_TIMEOUT_SECONDS
