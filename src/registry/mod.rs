@@ -14,7 +14,7 @@ mod verify;
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
-pub use facts::{OnlineFacts, fact_keys};
+pub use facts::{OnlineFacts, WantedFacts, fact_keys};
 pub use resolver::{Resolutions, Resolver};
 pub use signatures::{CosignSignature, signature_tag};
 
