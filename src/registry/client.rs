@@ -194,19 +194,28 @@ impl RegistryClient {
             Err(error) => error,
         };
         let upstream = api_host(registry);
-        let unreachable = || self.unreachable.lock().unwrap_or_else(|p| p.into_inner());
-        if unreachable().contains(upstream) {
+        if self.lock_unreachable().contains(upstream) {
             return Err(from_mirror);
         }
         match attempt(upstream) {
             Ok(found) => Ok(found),
             // The registry itself cannot be reached: the mirror's answer says more.
-            Err(RegistryError::Network { .. } | RegistryError::Tls { .. }) => {
-                unreachable().insert(upstream.to_string());
-                Err(from_mirror)
-            }
+            Err(RegistryError::Network { .. } | RegistryError::Tls { .. }) => Err(from_mirror),
             Err(error) => Err(error),
         }
+    }
+
+    /// Whether `host` is the API host of a registry that has a mirror: pinnace asks it only
+    /// when the mirror could not answer.
+    fn behind_mirror(&self, host: &str) -> bool {
+        self.options
+            .mirrors
+            .keys()
+            .any(|registry| api_host(registry) == host)
+    }
+
+    fn lock_unreachable(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.unreachable.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn request(
@@ -271,6 +280,15 @@ impl RegistryClient {
                     {
                         std::thread::sleep(backoff(attempt));
                         continue;
+                    }
+                    // Marked while the permit is held, so the next request waiting for it
+                    // sees the mark.
+                    if matches!(
+                        error,
+                        RegistryError::Network { .. } | RegistryError::Tls { .. }
+                    ) && self.behind_mirror(host)
+                    {
+                        self.lock_unreachable().insert(host.to_string());
                     }
                     return Err(error);
                 }
