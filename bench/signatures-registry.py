@@ -9,9 +9,10 @@ usage: signatures-registry.py --bin PINNACE --corpus DIR --host 127.0.0.1:PORT -
 
 1. fills the registry as bench/pin-registry.py does (one tiny image per repository, every
    third a two-platform OCI index, every tag the corpus uses), and pins a copy of the corpus
-   against it (`pinnace pin`, untimed);
-2. makes a P-256 key with `openssl genpkey` and, for every third distinct pinned digest the
-   registry holds (in digest order, so signed and unsigned indexes and manifests mix), pushes a `sha256-<hex>.sig`
+   against it (`pinnace pin --update`, untimed: the digests the corpus pinned already are
+   random, and the registry does not hold them);
+2. makes a P-256 key with `openssl genpkey` and, for every third distinct pinned digest (in
+   digest order, so signed and unsigned indexes and manifests mix), pushes a `sha256-<hex>.sig`
    manifest whose one layer is the simple-signing payload for it, signed with `openssl dgst
    -sha256 -sign` (cosign's signature specification), through the registry API;
 3. times the check, with a config (named with `--config`) whose `signatures` covers every
@@ -96,6 +97,26 @@ def signature_lookups(entries, pinned):
     return len(of_pinned), len(paths) - len(of_pinned), len(paths) - len(set(paths))
 
 
+def breakdown(entries):
+    """pinnace's requests by method and what they ask for, most first."""
+    kinds = {}
+    for method, path, agent in entries:
+        if not agent.startswith("pinnace/"):
+            continue
+        if path.endswith(".sig"):
+            kind = "signature tag"
+        elif "/blobs/" in path:
+            kind = "blob"
+        elif "/manifests/sha256:" in path:
+            kind = "manifest by digest"
+        elif "/manifests/" in path:
+            kind = "manifest by tag"
+        else:
+            kind = "other"
+        kinds[f"{method} {kind}"] = kinds.get(f"{method} {kind}", 0) + 1
+    return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda i: -i[1]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for flag in ("--bin", "--corpus", "--host", "--work", "--access-log"):
@@ -113,7 +134,9 @@ def main():
 
     # 1. The registry, and a pinned copy of the corpus.
     images = pr.list_images(args.bin, args.corpus)
-    keys = sorted({f"{e['normalized']}:{e['tag']}" for e in images if pr.resolvable(e)})
+    # The tags of the images the corpus pinned already too, so that `pin --update` re-pins them.
+    keys = sorted({f"{e['normalized']}:{e['tag']}" for e in images
+                   if pr.resolvable(e) or (e["status"] == "pinned" and e["tag"] not in (None, "latest"))})
     expected = pr.populate(args.host, args.work, keys)
     pr.verify_served(args.host, keys, expected)
     key = os.path.join(args.work, "bench.key")
@@ -133,7 +156,10 @@ def main():
     with open(os.path.join(corpus, "keys", "bench.pub"), "w") as f:
         f.write(public)
     cfg = os.path.join(corpus, ".pinnace.yaml")
-    done = subprocess.run([args.bin, "pin", "--quiet", "--config", cfg, corpus],
+    # --update re-pins the digests the corpus pinned already (random ones, which the registry
+    # does not hold: each would send pinnace from the mirror to the real registry, which is not
+    # reachable here, and through its retries) to what their tags name.
+    done = subprocess.run([args.bin, "pin", "--update", "--quiet", "--config", cfg, corpus],
                           stderr=subprocess.PIPE, env=pr.pinnace_env())
     check(done.returncode == 0, f"pin exited {done.returncode}: {done.stderr.decode()[-2000:]}")
 
@@ -143,19 +169,24 @@ def main():
     rows = [e for e in json.loads(listed) if e["status"] == "pinned"]
     references = sorted({(e["normalized"], e["digest"]) for e in rows})
     pinned = {digest for _, digest in references}
-    held = sorted({(pr.mirror_path(f"{name}:x")[0], digest) for name, digest in references
-                   if expected.get(pr.mirror_path(f"{name}:x")[0], (None, None))[1] == digest})
+    # Signatures live beside the digest, in the repository the mirror serves the name from.
+    stored = sorted({(pr.mirror_path(f"{name}:x")[0], digest) for name, digest in references},
+                    key=lambda r: (r[1], r[0]))
+    held = {(repo, digest) for repo, digest in stored
+            if expected.get(repo, (None, None))[1] == digest}
     # Every third in digest order: signed and unsigned indexes and manifests mix.
-    signed = set(sorted(held, key=lambda r: r[1])[::3])
+    signed = set(stored[::3])
     conn = pr.Connection(args.host)
     start = time.perf_counter()
     for repo, digest in sorted(signed):
         name = next(n for n, d in references if d == digest and pr.mirror_path(f"{n}:x")[0] == repo)
         push_signature(conn, repo, name, digest, key)
-    indexes = sum(1 for repo, digest in signed if expected[repo][0] == pr.INDEX_TYPE)
-    log(f"  signatures:    {len(references)} distinct pinned references ({len(held)} digests the "
-        f"registry holds, the rest pinned in the corpus already); signed {len(signed)} of them "
-        f"({indexes} multi-arch indexes) in {time.perf_counter() - start:.1f}s")
+    indexes = sum(1 for repo, digest in signed & held if expected[repo][0] == pr.INDEX_TYPE)
+    check(held == set(stored), f"{len(set(stored) - held)} pinned digests the registry does not hold")
+    log(f"  signatures:    {len(rows)} pinned images, {len(references)} distinct pinned references "
+        f"(name@digest), {len(stored)} digests in {len({r for r, _ in stored})} repositories; "
+        f"signed {len(signed)} ({indexes} of them multi-arch indexes) in "
+        f"{time.perf_counter() - start:.1f}s")
     is_signed = lambda name, digest: (pr.mirror_path(f"{name}:x")[0], digest) in signed
 
     # The verdicts: signed digests pass, every other covered digest is reported.
@@ -176,6 +207,8 @@ def main():
     base = [args.bin, "check", "--online", "--select", "unsigned-image", "--format", "json",
             "--config", cfg]
 
+    kinds = {}
+
     def run(extra, label):
         offset = access.size()
         wall, rss, code, stderr, noise = pr.timed(base + extra + [corpus], args.timeout,
@@ -183,6 +216,7 @@ def main():
         check(code == 1, f"{label}: pinnace check exited {code} (expected 1: findings):\n{stderr[-2000:]}")
         entries = access.entries_since(offset)
         ours = sum(1 for e in entries if e[2].startswith("pinnace/"))
+        kinds[label.split(" run")[0]] = breakdown(entries)
         return (wall, rss, noise, *signature_lookups(entries, pinned), ours)
 
     def series(extra, label, want):
@@ -202,6 +236,7 @@ def main():
         requests = "/".join(sorted({str(c[3]) for c in counts}))
         log(f"  {'':<14} per run: {lookups} .sig lookups of pinned digests (expected {want}), "
             f"{others} of platform manifests of unsigned indexes, {requests} requests in all")
+        log(f"  {'':<14} the last: {kinds[label]}")
 
     series([], "cold", len(references))
     cache = os.path.join(args.work, "verdicts.json")

@@ -686,3 +686,37 @@ fn an_online_failure_is_annotated_at_the_file_that_names_the_image() {
         assert!(line.contains("secure/app"), "{line}");
     }
 }
+
+#[test]
+fn a_registry_unreachable_behind_its_mirror_is_asked_once_per_run() {
+    if support::registry_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    // Nothing listens on port 9: an air-gapped runner that reaches only its mirror, which
+    // lacks these tags. Each miss falls back to the registry itself, whose failure (with its
+    // retries) is waited out once, not once per image.
+    let upstream = "127.0.0.1:9";
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\", \"{upstream}\"]\n  mirrors: {{\"{upstream}\": \"{host}\"}}\n"
+    ));
+    let images: Vec<String> = (0..6)
+        .map(|n| format!("{upstream}/team/app{n}:1"))
+        .collect();
+    let images: Vec<&str> = images.iter().map(String::as_str).collect();
+    repo.manifest("a.yaml", &images);
+    let output = pinnace(&repo, &["pin", "--jobs", "1", "."], &[]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("6 failed"), "{stderr}");
+    assert!(
+        stderr.contains("not found"),
+        "the mirror's answer is reported: {stderr}"
+    );
+    // Six HEADs to the mirror, and the four tries of the first fallback.
+    assert!(
+        stderr.contains("(6 distinct images, 10 registry requests)"),
+        "{stderr}"
+    );
+}

@@ -678,7 +678,7 @@ fn the_tests_keys_are_cosign_key_files_that_open_only_with_their_password() {
 }
 
 #[test]
-fn check_asks_each_unsigned_digest_once_for_signatures_and_not_again_for_its_manifest() {
+fn check_asks_each_unsigned_digest_once_for_signatures_and_nothing_its_rules_do_not_read() {
     if support::registry_tools_missing() {
         return;
     }
@@ -704,4 +704,6 @@ fn check_asks_each_unsigned_digest_once_for_signatures_and_not_again_for_its_man
     assert_eq!(by_digest.len(), 1, "{requests:?}");
     assert_eq!(by_digest[0].0, "HEAD");
     assert_eq!(signature_requests(&registry), 1, "{requests:?}");
+    // With only `unsigned-image` selected, no tag is asked about (that is `stale-digest`'s).
+    assert_eq!(requests.len(), 2, "{requests:?}");
 }

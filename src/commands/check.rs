@@ -18,7 +18,7 @@ use crate::inputs::{DisplayNames, for_each_input, gather_inputs};
 use crate::model::{ParsedImage, extract};
 use crate::pipeline;
 use crate::pipeline::Loaded;
-use crate::registry::{OnlineFacts, RegistryClient, fact_keys};
+use crate::registry::{OnlineFacts, RegistryClient, WantedFacts, fact_keys};
 use crate::report::{Format, StatisticsReporter, Summary, Tee, reporter};
 use std::collections::{BTreeMap, HashSet};
 
@@ -339,7 +339,13 @@ fn gather_facts(
         all.dedup_by_key(|r| r.to_string());
         all
     };
-    let mut facts = OnlineFacts::gather(&distinct, &client, args.jobs.saturating_mul(4));
+    // Facts no running rule reads are not asked for (`--select unsigned-image` fetches no tag).
+    let may_run = |id: &str| crate::rules::find(id).is_some_and(|rule| settings.may_run(rule));
+    let wanted = WantedFacts {
+        tags: may_run("stale-digest") || may_run("single-arch-pin"),
+        digests: may_run("unknown-digest") || may_run("unsigned-image"),
+    };
+    let mut facts = OnlineFacts::gather(&distinct, &client, args.jobs.saturating_mul(4), wanted);
     let cache = args.cache.open()?;
     facts.signatures = crate::signatures::gather_for_run(
         settings,

@@ -1,6 +1,6 @@
 //! The HTTP side: manifest requests with the auth handshake, retries and per-host limits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,6 +60,10 @@ pub struct RegistryClient {
     authorizations: Mutex<HashMap<String, String>>,
     limiter: HostLimiter,
     requests: AtomicUsize,
+    /// Registries that could not be reached when a mirror's answer sent pinnace to them: not
+    /// asked again in this run (an air-gapped CI reaches only its mirror, and each of its
+    /// misses would otherwise wait out every retry).
+    unreachable: Mutex<HashSet<String>>,
 }
 
 impl RegistryClient {
@@ -85,6 +89,7 @@ impl RegistryClient {
             options,
             authorizations: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
+            unreachable: Mutex::new(HashSet::new()),
         })
     }
 
@@ -188,12 +193,29 @@ impl RegistryClient {
             Ok(found) => return Ok(found),
             Err(error) => error,
         };
-        match attempt(api_host(registry)) {
+        let upstream = api_host(registry);
+        if self.lock_unreachable().contains(upstream) {
+            return Err(from_mirror);
+        }
+        match attempt(upstream) {
             Ok(found) => Ok(found),
             // The registry itself cannot be reached: the mirror's answer says more.
             Err(RegistryError::Network { .. } | RegistryError::Tls { .. }) => Err(from_mirror),
             Err(error) => Err(error),
         }
+    }
+
+    /// Whether `host` is the API host of a registry that has a mirror: pinnace asks it only
+    /// when the mirror could not answer.
+    fn behind_mirror(&self, host: &str) -> bool {
+        self.options
+            .mirrors
+            .keys()
+            .any(|registry| api_host(registry) == host)
+    }
+
+    fn lock_unreachable(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.unreachable.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn request(
@@ -225,6 +247,18 @@ impl RegistryClient {
         let scope = format!("repository:{repository}:pull");
         let key = format!("{host} {scope}");
         let _permit = self.limiter.acquire(host);
+        // Asked again while another request found it unreachable (see `via_endpoints`).
+        if self
+            .unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(host)
+        {
+            return Err(RegistryError::Network {
+                host: host.to_string(),
+                detail: "not reached earlier in this run".to_string(),
+            });
+        }
         let mut attempt = 0;
         let mut challenged = false;
         loop {
@@ -246,6 +280,15 @@ impl RegistryClient {
                     {
                         std::thread::sleep(backoff(attempt));
                         continue;
+                    }
+                    // Marked while the permit is held, so the next request waiting for it
+                    // sees the mark.
+                    if matches!(
+                        error,
+                        RegistryError::Network { .. } | RegistryError::Tls { .. }
+                    ) && self.behind_mirror(host)
+                    {
+                        self.lock_unreachable().insert(host.to_string());
                     }
                     return Err(error);
                 }

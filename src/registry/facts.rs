@@ -31,17 +31,31 @@ pub fn fact_keys(reference: &ImageRef) -> (Option<String>, Option<String>) {
     (tag, Some(format!("{}@{digest}", reference.name())))
 }
 
+/// Which facts a run's rules use: what tags name now (`stale-digest`, `single-arch-pin`),
+/// and whether pinned digests exist (`unknown-digest`; `unsigned-image` reads their kind).
+#[derive(Debug, Clone, Copy)]
+pub struct WantedFacts {
+    pub tags: bool,
+    pub digests: bool,
+}
+
 impl OnlineFacts {
-    /// Asks the registries about every pinned reference, each distinct key once.
-    pub fn gather(references: &[ImageRef], client: &RegistryClient, jobs: usize) -> OnlineFacts {
+    /// Asks the registries about every pinned reference, each distinct key once, for the
+    /// facts that are `wanted` only.
+    pub fn gather(
+        references: &[ImageRef],
+        client: &RegistryClient,
+        jobs: usize,
+        wanted: WantedFacts,
+    ) -> OnlineFacts {
         let mut tags = BTreeMap::new();
         let mut digests = BTreeMap::new();
         for reference in references {
             let (tag, digest) = fact_keys(reference);
-            if let (Some(key), Some(tag)) = (tag, reference.tag()) {
+            if let (Some(key), Some(tag), true) = (tag, reference.tag(), wanted.tags) {
                 tags.insert(key, (reference.clone(), tag.to_string()));
             }
-            if let (Some(key), Some(digest)) = (digest, reference.digest()) {
+            if let (Some(key), Some(digest), true) = (digest, reference.digest(), wanted.digests) {
                 digests.insert(key, (reference.clone(), digest.to_string()));
             }
         }

@@ -15,7 +15,7 @@ mod verify;
 pub use cache::ResolutionCache;
 pub use client::{ClientOptions, RegistryClient};
 pub use credentials::{Credential, CredentialStore, Secret};
-pub use facts::{OnlineFacts, fact_keys};
+pub use facts::{OnlineFacts, WantedFacts, fact_keys};
 pub use referrers::{BUNDLE_MEDIA_TYPE_PREFIX, referrers_tag};
 pub use resolver::{Resolutions, Resolver};
 pub use signature_store::{CosignSignature, StoredSignatures, signature_tag};
