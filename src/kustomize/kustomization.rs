@@ -210,6 +210,25 @@ impl Builder {
         Ok(kustomization)
     }
 
+    /// Builds a folder a `resources` entry names (a base, a remote checkout) and appends what
+    /// it makes; its errors without a place of their own stand at the entry.
+    fn add_folder(
+        &mut self,
+        dir: &Path,
+        span: Span,
+        resources: &mut Vec<Resource>,
+        seen: &mut IdSet,
+    ) -> Result<(), KustomizeError> {
+        let built = self.build_target(dir).map_err(|mut error| {
+            error.span = error.span.or(Some(span));
+            error
+        })?;
+        for resource in built {
+            append(resource, resources, seen)?;
+        }
+        Ok(())
+    }
+
     fn add_resources(
         &mut self,
         kustomization: &Kustomization,
@@ -231,26 +250,14 @@ impl Builder {
                 let Some(dir) = self.remote_checkout(&entry, span)? else {
                     continue;
                 };
-                let built = self.build_target(&dir).map_err(|mut error| {
-                    error.span = error.span.or(Some(span));
-                    error
-                })?;
-                for resource in built {
-                    append(resource, resources, &mut seen)?;
-                }
+                self.add_folder(&dir, span, resources, &mut seen)?;
                 continue;
             }
             let (canonical, metadata) = resolve_in(&kustomization.dir, &entry).map_err(|e| {
                 KustomizeError::at(format!("resource `{entry}` cannot be read: {e}"), span)
             })?;
             if metadata.is_dir() {
-                let built = self.build_target(&canonical).map_err(|mut error| {
-                    error.span = error.span.or(Some(span));
-                    error
-                })?;
-                for resource in built {
-                    append(resource, resources, &mut seen)?;
-                }
+                self.add_folder(&canonical, span, resources, &mut seen)?;
                 continue;
             }
             if !canonical.starts_with(&kustomization.dir) {

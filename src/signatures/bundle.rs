@@ -70,15 +70,17 @@ struct MaterialJson {
     tlog_entries: Vec<EntryJson>,
 }
 
+/// A certificate chain as Sigstore's JSON writes it (bundles and trusted roots alike).
 #[derive(Deserialize)]
-struct ChainJson {
-    certificates: Vec<RawBytes>,
+pub(super) struct ChainJson {
+    pub(super) certificates: Vec<RawBytes>,
 }
 
+/// DER bytes, base64 in `rawBytes`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawBytes {
-    raw_bytes: String,
+pub(super) struct RawBytes {
+    pub(super) raw_bytes: String,
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! each with the time span it may be trusted for. Read offline from the repository, as cosign's
 //! `--trusted-root` reads it; refreshing it from Sigstore's TUF repository is the user's step.
 
+use super::bundle::ChainJson;
 use base64::Engine;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -83,17 +84,6 @@ struct LogIdJson {
 struct AuthorityJson {
     cert_chain: ChainJson,
     valid_for: Option<ValidForJson>,
-}
-
-#[derive(Deserialize)]
-struct ChainJson {
-    certificates: Vec<RawBytes>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawBytes {
-    raw_bytes: String,
 }
 
 #[derive(Deserialize)]
