@@ -783,15 +783,6 @@ fn clone_and_push_with_credentials(tls: bool) {
     assert_eq!(authorized(), before, "no credential reached the server");
 }
 
-/// `.sig` requests the registry saw (cosign signature lookups), harness requests aside.
-fn signature_requests(registry: &Registry) -> usize {
-    registry
-        .requests_excluding_harness()
-        .iter()
-        .filter(|(_, path)| path.contains(".sig"))
-        .count()
-}
-
 #[test]
 fn require_signature_pins_only_digests_that_verify_and_reports_why_the_rest_was_left() {
     use support::cosign::{KeyKind, SignatureLayer, SigningKey, push_signatures};
@@ -924,5 +915,5 @@ fn require_signature_pins_only_digests_that_verify_and_reports_why_the_rest_was_
     );
     assert!(md.contains("found no cosign signature"), "{md}");
     // One lookup per distinct digest: the repositories trusting the same key share verdicts.
-    assert_eq!(signature_requests(&registry), 3);
+    assert_eq!(registry.signature_requests(), 3);
 }

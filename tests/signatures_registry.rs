@@ -274,15 +274,6 @@ fn a_key_file_outside_the_repository_is_refused() {
     );
 }
 
-/// The `.sig` manifest requests pinnace made (not the harness's own).
-fn signature_requests(registry: &Registry) -> usize {
-    registry
-        .requests_excluding_harness()
-        .iter()
-        .filter(|(_, path)| path.contains(".sig"))
-        .count()
-}
-
 #[test]
 fn pin_require_signature_pins_only_what_verifies_and_says_why_the_rest_was_left() {
     if support::registry_tools_missing() {
@@ -347,7 +338,7 @@ fn pin_require_signature_pins_only_what_verifies_and_says_why_the_rest_was_left(
     );
 
     // Who signed what; the cache `pin` filled answers for the signed digest.
-    let asked = signature_requests(&registry);
+    let asked = registry.signature_requests();
     let output = pinnace(
         &repo,
         &[
@@ -376,7 +367,7 @@ fn pin_require_signature_pins_only_what_verifies_and_says_why_the_rest_was_left(
         "{stdout}"
     );
     assert_eq!(
-        signature_requests(&registry),
+        registry.signature_requests(),
         asked,
         "a warm cache asks nothing"
     );
@@ -415,13 +406,13 @@ fn a_warm_cache_keeps_check_from_asking_again_and_a_new_key_asks_again() {
         let output = pinnace(&repo, &check, &[]);
         assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
     }
-    assert_eq!(signature_requests(&registry), 1);
+    assert_eq!(registry.signature_requests(), 1);
     // Another key is another policy: its verdict is not in the cache.
     let other = SigningKey::generate(KeyKind::Ed25519);
     repo.write("keys/k0.pub", &other.public_pem());
     let output = pinnace(&repo, &check, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output).1);
-    assert_eq!(signature_requests(&registry), 2);
+    assert_eq!(registry.signature_requests(), 2);
 }
 
 #[test]
@@ -703,7 +694,7 @@ fn check_asks_each_unsigned_digest_once_for_signatures_and_nothing_its_rules_do_
     // The HEAD of unknown-digest's facts says it is no index: no GET to look for platforms.
     assert_eq!(by_digest.len(), 1, "{requests:?}");
     assert_eq!(by_digest[0].0, "HEAD");
-    assert_eq!(signature_requests(&registry), 1, "{requests:?}");
+    assert_eq!(registry.signature_requests(), 1, "{requests:?}");
     // With only `unsigned-image` selected, no tag is asked about (that is `stale-digest`'s).
     assert_eq!(requests.len(), 2, "{requests:?}");
 }

@@ -206,6 +206,14 @@ impl Registry {
             .collect()
     }
 
+    /// How many `.sig` requests (cosign signature lookups) pinnace made, harness requests aside.
+    pub fn signature_requests(&self) -> usize {
+        self.requests_excluding_harness()
+            .iter()
+            .filter(|(_, path)| path.contains(".sig"))
+            .count()
+    }
+
     /// The registry's stderr log and access log, for failure messages.
     pub fn log_text(&self) -> String {
         log_text(self.dir.path())
