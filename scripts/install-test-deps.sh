@@ -12,6 +12,8 @@
 #   sigstore, @sigstore/mock  Sigstore's own JavaScript signer and its mock Fulcio and Rekor,
 #                    which make the keyless bundles of tests/signatures_keyless.rs (versions
 #                    that run on Debian's Node.js 20)
+#   @noble/curves    signs Ed25519ph, as cosign 2 signs with Ed25519 keys (openssl 3.0 has no
+#                    Ed25519ph), for tests/signatures_registry.rs
 # and, from PyPI:
 #   pre-commit       runs the hooks of .pre-commit-hooks.yaml (tests/pre_commit.rs)
 #   check-jsonschema validates action.yml against the GitHub Actions schema (tests/action.rs)
@@ -92,8 +94,10 @@ fi
 
 # The npm packages of the keyless signature tests, pinned, without scripts.
 NODE_DIR="$ROOT/target/test-tools/node"
-NPM_PACKAGES=(sigstore@4.1.1 @sigstore/mock@0.11.0)
-if [ -d "$NODE_DIR/node_modules/sigstore" ] && [ -d "$NODE_DIR/node_modules/@sigstore/mock" ]; then
+# @noble/curves signs Ed25519ph as cosign 2 does (openssl 3.0 cannot).
+NPM_PACKAGES=(sigstore@4.1.1 @sigstore/mock@0.11.0 @noble/curves@1.9.6)
+if [ -d "$NODE_DIR/node_modules/sigstore" ] && [ -d "$NODE_DIR/node_modules/@sigstore/mock" ] \
+    && [ -d "$NODE_DIR/node_modules/@noble/curves" ]; then
     echo "install-test-deps: ${NPM_PACKAGES[*]} already installed ($NODE_DIR)"
 else
     for tool in node npm; do

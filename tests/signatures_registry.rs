@@ -243,6 +243,45 @@ fn every_key_kind_cosign_signs_with_verifies() {
     );
 }
 
+/// cosign 2 signs with an Ed25519 key pre-hashed (Ed25519ph), older cosign over the payload
+/// itself: both verify under the key, and neither under another Ed25519 key.
+#[test]
+fn an_ed25519_key_verifies_what_cosign_2_signs_pre_hashed() {
+    if support::registry_tools_missing() || support::sigstore::sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::Ed25519ph);
+    let stranger = SigningKey::generate(KeyKind::Ed25519ph);
+    let mut images = Vec::new();
+    for (repo, key) in [("team/new", &trusted), ("team/stranger", &stranger)] {
+        let digest = registry
+            .push(repo, "1", TestImage::SinglePlatform, repo)
+            .digest;
+        let layer = SignatureLayer::signed(key, &registry, repo, &digest);
+        push_signatures(&registry, repo, &digest, &[layer]);
+        images.push(format!("{host}/{repo}:1@{digest}"));
+    }
+    let repo = signed_repo(&host, &[&trusted]);
+    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+    repo.manifest("apps.yaml", &refs);
+    let check = [
+        "check",
+        "--online",
+        "--format",
+        "json",
+        ONLY_SIGNATURES,
+        ".",
+    ];
+    let output = pinnace(&repo, &check, &[]);
+    let found = findings(&output.stdout);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, 12, "the stranger's image: {found:#?}");
+    assert!(found[0].1.contains("another key"), "{}", found[0].1);
+    assert_eq!(output.status.code(), Some(1));
+}
+
 #[test]
 fn a_key_file_outside_the_repository_is_refused() {
     let outside = tempfile::tempdir().unwrap();

@@ -29,20 +29,29 @@ pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const RELEASE_IDENTITY: &str =
     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0";
 
-fn node_modules() -> PathBuf {
+/// Where scripts/install-test-deps.sh installs the tests' npm packages.
+pub fn node_modules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/node/node_modules")
 }
 
-/// Call first in every keyless test: `if sigstore_tools_missing() { return; }`. Off CI a
-/// missing Node.js or npm package skips the test with a note; with `CI=true` it fails.
+/// The npm packages the signature tests run in Node.js.
+const NPM_PACKAGES: [&str; 3] = ["sigstore", "@sigstore/mock", "@noble/curves"];
+
+/// Call first in every test that signs in Node.js (keyless, Ed25519ph):
+/// `if sigstore_tools_missing() { return; }`. Off CI a missing Node.js or npm package skips the
+/// test with a note; with `CI=true` it fails.
 pub fn sigstore_tools_missing() -> bool {
     let have_node = super::tools::on_path("node");
-    let have_modules =
-        node_modules().join("sigstore").is_dir() && node_modules().join("@sigstore/mock").is_dir();
+    let have_modules = NPM_PACKAGES
+        .iter()
+        .all(|package| node_modules().join(package).is_dir());
     if have_node && have_modules {
         return false;
     }
-    let why = "keyless tests need node and the npm packages sigstore and @sigstore/mock; run scripts/install-test-deps.sh";
+    let why = format!(
+        "signature tests need node and the npm packages {}; run scripts/install-test-deps.sh",
+        NPM_PACKAGES.join(", ")
+    );
     let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     if in_ci {
         panic!("{why} (CI=true, so this fails instead of skipping)");
