@@ -256,7 +256,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
     );
     expect(
         "late",
-        "outside its validity at the time the transparency log proves it signed",
+        "outside its validity at the time the transparency log or timestamp proves it signed",
     );
     assert!(
         found[0].contains(&format!(
@@ -307,6 +307,138 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
             .any(|(_, p)| p == &format!("/v2/team/attested/manifests/sha256-{attested_hex}")),
         "{asked:#?}"
     );
+}
+
+/// GitHub attests private repositories without Rekor: an RFC 3161 timestamp of the signature,
+/// by a timestamp authority of the trusted root, proves when it was made.
+#[test]
+fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let names = ["stamped", "late", "copied", "altered", "stranger"];
+    let digests: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let repo = format!("team/{name}");
+            registry
+                .push(&repo, "1", TestImage::SinglePlatform, name)
+                .digest
+        })
+        .collect();
+    let digest = |name: &str| digests[names.iter().position(|n| *n == name).unwrap()].clone();
+    let signed = sign_all(&[
+        Job::attest_timestamped("stamped", &digest("stamped")),
+        // Stamped an hour after the ten-minute certificate expired.
+        Job {
+            timestamped: Some(3600),
+            ..Job::attest("late", &digest("late"))
+        },
+        Job::attest_timestamped("copied", &digest("copied")),
+        Job::attest_timestamped("altered", &digest("altered")),
+    ]);
+    // A timestamp authority of another run, which the root does not name.
+    let stranger = sign_all(&[Job::attest_timestamped("stranger", &digest("stranger"))]);
+    let mut root = signed.trusted_root.clone();
+    root["certificateAuthorities"] = json!([
+        signed.trusted_root["certificateAuthorities"][0],
+        stranger.trusted_root["certificateAuthorities"][0]
+    ]);
+    let bundle = |name: &str| signed.bundles[name].clone();
+    let stamps = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps";
+    let entries = &bundle("stamped")["verificationMaterial"]["tlogEntries"];
+    assert!(
+        entries.is_null() || entries == &json!([]),
+        "a timestamped bundle has no Rekor entry: {entries}"
+    );
+    // A genuine timestamp, of another signature.
+    let mut copied = bundle("copied");
+    *copied.pointer_mut(stamps).unwrap() = bundle("stamped").pointer(stamps).unwrap().clone();
+    // The authority's signature, altered in its last byte.
+    let mut altered = bundle("altered");
+    flip(&mut altered, &format!("{stamps}/0/signedTimestamp"));
+    for (name, value) in [
+        ("stamped", bundle("stamped")),
+        ("late", bundle("late")),
+        ("copied", copied),
+        ("altered", altered),
+        ("stranger", stranger.bundles["stranger"].clone()),
+    ] {
+        push_referrers(
+            &registry,
+            &format!("team/{name}"),
+            &digest(name),
+            &[bytes(&value)],
+        );
+    }
+    let repo = keyless_repo(&host, &root);
+    let images: Vec<String> = names
+        .iter()
+        .map(|name| format!("{host}/team/{name}:1@{}", digest(name)))
+        .collect();
+    repo.manifest(
+        "apps.yaml",
+        &images.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let output = check(&repo);
+    let (_, stderr) = text(&output);
+    let found = messages(&output.stdout);
+    let about = |name: &str| -> String {
+        let key = format!("`{host}/team/{name}@");
+        let hits: Vec<&String> = found.iter().filter(|m| m.starts_with(&key)).collect();
+        hits.first().map(|m| m.to_string()).unwrap_or_default()
+    };
+    assert_eq!(about("stamped"), "", "{found:#?}\n{stderr}");
+    for (name, words) in [
+        (
+            "late",
+            "outside its validity at the time the transparency log or timestamp proves it signed",
+        ),
+        (
+            "copied",
+            "RFC 3161 timestamp is of other bytes than the signature",
+        ),
+        (
+            "altered",
+            "RFC 3161 timestamp is signed by no timestamp authority of the trusted root",
+        ),
+        (
+            "stranger",
+            "RFC 3161 timestamp is signed by no timestamp authority of the trusted root",
+        ),
+    ] {
+        let message = about(name);
+        assert!(message.contains(words), "{name}: {message}\n{found:#?}");
+    }
+    assert_eq!(found.len(), names.len() - 1, "{found:#?}");
+    assert_eq!(output.status.code(), Some(1));
+
+    // A root that names no timestamp authority trusts no timestamp.
+    let mut no_authority = signed.trusted_root.clone();
+    no_authority["timestampAuthorities"] = json!([]);
+    repo.write(
+        "sigstore/trusted_root.json",
+        &serde_json::to_string_pretty(&no_authority).unwrap(),
+    );
+    let output = check(&repo);
+    let found = messages(&output.stdout);
+    assert!(
+        about_in(&found, &host, "stamped")
+            .contains("signed by no timestamp authority of the trusted root"),
+        "{found:#?}"
+    );
+}
+
+/// The finding about `team/name`, or "".
+fn about_in(found: &[String], host: &str, name: &str) -> String {
+    let key = format!("`{host}/team/{name}@");
+    found
+        .iter()
+        .find(|m| m.starts_with(&key))
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]

@@ -61,6 +61,7 @@ fn label(verdict: &Verdict) -> &'static str {
         Verdict::OtherIdentity { .. } => "signed, but not by a trusted identity",
         Verdict::AlteredSignature => "the signature does not verify",
         Verdict::BadLogEntry { .. } => "no transparency-log proof of the signing",
+        Verdict::BadTimestamp { .. } => "no timestamp proof of the signing",
         Verdict::UntrustedCertificate { .. } => "the signing certificate is not trusted",
         Verdict::UnreadableSignature { .. }
         | Verdict::NotChecked { .. }
@@ -76,8 +77,10 @@ fn help(verdict: &Verdict) -> &'static str {
         Verdict::NotChecked { .. } => {
             "the signature could not be fetched, so it is not known to verify; run again when the registry answers"
         }
-        Verdict::BadLogEntry { .. } | Verdict::UntrustedCertificate { .. } => {
-            "a keyless signature counts only with a Rekor entry that proves when it was made and a Fulcio certificate of `trusted_root` valid then; refresh `trusted_root` from Sigstore's TUF repository if its authorities changed"
+        Verdict::BadLogEntry { .. }
+        | Verdict::BadTimestamp { .. }
+        | Verdict::UntrustedCertificate { .. } => {
+            "a keyless signature counts only with a Rekor entry or an RFC 3161 timestamp of a `trusted_root` authority that proves when it was made, and a Fulcio certificate of `trusted_root` valid then; refresh `trusted_root` from Sigstore's TUF repository if its authorities changed"
         }
         _ => {
             "pin a digest your release process signed (`pinnace pin --require-signature` pins only those), or sign this one with a key or identity listed in `signatures`"

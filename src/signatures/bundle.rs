@@ -4,7 +4,8 @@
 //!   media types `application/vnd.dev.sigstore.bundle.v0.3+json` and
 //!   `application/vnd.dev.sigstore.bundle+json;version=0.1|0.2`), as GitHub artifact
 //!   attestations attach them as OCI referrers: a DSSE envelope (DSSE `protocol.md`) over an
-//!   in-toto statement whose subject names the image digest, a Fulcio certificate, Rekor entries;
+//!   in-toto statement whose subject names the image digest, a Fulcio certificate, Rekor entries
+//!   and RFC 3161 timestamps;
 //! - a cosign keyless signature in the `.sig` tag (cosign `specs/SIGNATURE_SPEC.md`): the
 //!   simple-signing payload, its signature, the certificate and chain annotations and the Rekor
 //!   bundle annotation (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`).
@@ -33,6 +34,8 @@ pub struct KeylessSignature {
     pub payload: Vec<u8>,
     pub content: Content,
     pub log_entries: Vec<LogEntry>,
+    /// RFC 3161 timestamps of the signature: each a DER `TimeStampResp`.
+    pub timestamps: Vec<Vec<u8>>,
 }
 
 /// What a keyless signature vouches for.
@@ -68,6 +71,20 @@ struct MaterialJson {
     x509_certificate_chain: Option<ChainJson>,
     #[serde(default)]
     tlog_entries: Vec<EntryJson>,
+    timestamp_verification_data: Option<TimestampDataJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimestampDataJson {
+    #[serde(default)]
+    rfc3161_timestamps: Vec<SignedTimestampJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedTimestampJson {
+    signed_timestamp: String,
 }
 
 /// A certificate chain as Sigstore's JSON writes it (bundles and trusted roots alike).
@@ -192,6 +209,13 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
         .take(super::MAX_LOG_ENTRIES)
         .map(log_entry)
         .collect::<Result<Vec<_>, _>>()?;
+    let timestamps = material
+        .timestamp_verification_data
+        .iter()
+        .flat_map(|data| &data.rfc3161_timestamps)
+        .take(super::MAX_TIMESTAMPS)
+        .map(|stamp| b64(&stamp.signed_timestamp))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(KeylessSignature {
         certificate,
         signature: b64(&signature.sig)?,
@@ -201,6 +225,7 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
             payload_type: envelope.payload_type,
         },
         log_entries,
+        timestamps,
     })
 }
 
@@ -310,6 +335,7 @@ pub fn cosign_keyless(
         payload: payload.to_vec(),
         content: Content::Cosign,
         log_entries,
+        timestamps: Vec::new(),
     })
 }
 

@@ -20,8 +20,9 @@ const ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
 /// … and the deprecated one, the issuer's raw bytes (v1).
 const ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
 
-/// Signature schemes Fulcio and its intermediates sign certificates with.
-static CHAIN_ALGORITHMS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
+/// Signature schemes Fulcio, timestamp authorities and their intermediates sign certificates
+/// with.
+pub(super) static CHAIN_ALGORITHMS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
     webpki::aws_lc_rs::ECDSA_P256_SHA256,
     webpki::aws_lc_rs::ECDSA_P256_SHA384,
     webpki::aws_lc_rs::ECDSA_P384_SHA256,
@@ -66,7 +67,7 @@ impl CertificateFailure {
                 "that chains to no certificate authority of the trusted root".to_string()
             }
             CertificateFailure::OutsideValidity => {
-                "outside its validity at the time the transparency log proves it signed".to_string()
+                "outside its validity at the time the transparency log or timestamp proves it signed".to_string()
             }
             CertificateFailure::NotForCodeSigning => {
                 "without the code-signing extended key usage".to_string()

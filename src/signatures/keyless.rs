@@ -1,6 +1,7 @@
 //! Judging Sigstore keyless signatures under one `signatures` entry. Each step is checked, and
 //! the first that fails is the signature's verdict: the signature over what it signs, under the
-//! certificate's key; a Rekor entry that records this signature and proves when it was made;
+//! certificate's key; a Rekor entry that records this signature and proves when it was made
+//! (or, for a bundle without Rekor entries, an RFC 3161 timestamp of it);
 //! the certificate's chain to a Fulcio authority of the trusted root at that time, for code
 //! signing; an identity and issuer the entry names; a payload for the pinned digest.
 
@@ -10,6 +11,7 @@ use super::certificate::{check_chain, read_leaf};
 use super::cosign::signed_digest;
 use super::policy::Policy;
 use super::rekor::{Logged, verify_entry};
+use super::rfc3161::verify_timestamp;
 use super::trusted_root::TrustedRoot;
 use crate::image_ref::Digest;
 
@@ -34,7 +36,7 @@ pub fn rank(verdict: &Verdict) -> u8 {
         Verdict::OtherDigest { .. } => 8,
         Verdict::OtherIdentity { .. } => 7,
         Verdict::UntrustedCertificate { .. } => 6,
-        Verdict::BadLogEntry { .. } => 5,
+        Verdict::BadLogEntry { .. } | Verdict::BadTimestamp { .. } => 5,
         Verdict::AlteredSignature => 4,
         Verdict::UnreadableSignature { .. } => 3,
         Verdict::OnlyPlatformsSigned { .. } => 2,
@@ -60,9 +62,9 @@ fn judge_one(
     if !signer.key.verifies(&signature.signed, &signature.signature) {
         return Verdict::AlteredSignature;
     }
-    let signed_at = match log_time(signature, root) {
+    let signed_at = match signing_time(signature, root) {
         Ok(time) => time,
-        Err(reason) => return Verdict::BadLogEntry { reason },
+        Err(verdict) => return verdict,
     };
     if let Err(failure) = check_chain(&signature.certificate, root, signed_at) {
         return Verdict::UntrustedCertificate {
@@ -114,21 +116,38 @@ fn shown(text: &str) -> String {
         .collect()
 }
 
-/// The signing time a log entry proves (the first entry that verifies), or why none does.
-fn log_time(signature: &KeylessSignature, root: &TrustedRoot) -> Result<i64, String> {
+/// The signing time a Rekor entry proves (the first that verifies) or, when the signature has
+/// no Rekor entry, an RFC 3161 timestamp (as GitHub attests private repositories). A Rekor
+/// entry that is there must verify: a timestamp does not make up for a forged log entry.
+fn signing_time(signature: &KeylessSignature, root: &TrustedRoot) -> Result<i64, Verdict> {
     let logged = Logged {
         signature: &signature.signature,
         certificate: &signature.certificate,
         payload_sha256: signature.payload_sha256(),
     };
-    let mut failure = "is missing (no Rekor entry proves when it was signed)".to_string();
-    for entry in &signature.log_entries {
-        match verify_entry(entry, root, &logged) {
+    if !signature.log_entries.is_empty() {
+        let mut reason = String::new();
+        for entry in &signature.log_entries {
+            match verify_entry(entry, root, &logged) {
+                Ok(time) => return Ok(time),
+                Err(why) => reason = why,
+            }
+        }
+        return Err(Verdict::BadLogEntry { reason });
+    }
+    if signature.timestamps.is_empty() {
+        return Err(Verdict::BadLogEntry {
+            reason: "is missing (neither a Rekor entry nor an RFC 3161 timestamp proves when it was signed)".to_string(),
+        });
+    }
+    let mut reason = String::new();
+    for stamp in &signature.timestamps {
+        match verify_timestamp(stamp, &signature.signature, root) {
             Ok(time) => return Ok(time),
-            Err(why) => failure = why,
+            Err(why) => reason = why,
         }
     }
-    Err(failure)
+    Err(Verdict::BadTimestamp { reason })
 }
 
 /// The digests (`sha256:…`) the signed payload names: an in-toto statement's subjects, or

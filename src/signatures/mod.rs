@@ -12,6 +12,7 @@ mod keys;
 mod policy;
 mod rekor;
 mod require;
+mod rfc3161;
 mod trusted_root;
 
 pub use gather::{EntryVerdict, SignatureFacts, Verifier, gather_for_run};
@@ -25,6 +26,8 @@ use serde::{Deserialize, Serialize};
 
 /// Rekor entries looked at per keyless signature.
 const MAX_LOG_ENTRIES: usize = 8;
+/// RFC 3161 timestamps looked at per keyless signature.
+const MAX_TIMESTAMPS: usize = 8;
 
 /// What was found for one digest under one `signatures` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +58,11 @@ pub enum Verdict {
     NotChecked { reason: String },
     /// A keyless signature that does not verify under its own certificate's key.
     AlteredSignature,
-    /// A keyless signature without a Rekor entry that verifies and records it.
+    /// A keyless signature without a Rekor entry that verifies and records it (and, when it has
+    /// no Rekor entry at all, without an RFC 3161 timestamp either).
     BadLogEntry { reason: String },
+    /// A keyless signature with no Rekor entry, whose RFC 3161 timestamps all fail.
+    BadTimestamp { reason: String },
     /// A keyless signature whose certificate is not one the trusted root vouches for.
     UntrustedCertificate { reason: String },
     /// A keyless signature by a certificate that names another identity or issuer.
@@ -101,6 +107,9 @@ impl Verdict {
             }
             Verdict::BadLogEntry { reason } => {
                 format!("a keyless signature whose transparency-log entry {reason}")
+            }
+            Verdict::BadTimestamp { reason } => {
+                format!("a keyless signature whose RFC 3161 timestamp {reason}")
             }
             Verdict::UntrustedCertificate { reason } => {
                 format!("a keyless signature with a certificate {reason}")

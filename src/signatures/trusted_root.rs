@@ -1,7 +1,7 @@
 //! Sigstore's `trusted_root.json` (the `TrustedRoot` message of sigstore/protobuf-specs,
 //! `protos/sigstore_trustroot.proto`, in its JSON form): the Fulcio certificate authorities
-//! that issue signing certificates and the Rekor transparency logs that prove when they signed,
-//! each with the time span it may be trusted for. Read offline from the repository, as cosign's
+//! that issue signing certificates, and the Rekor transparency logs and RFC 3161 timestamp
+//! authorities that prove when they signed, each with the time span it may be trusted for. Read offline from the repository, as cosign's
 //! `--trusted-root` reads it; refreshing it from Sigstore's TUF repository is the user's step.
 
 use super::bundle::ChainJson;
@@ -13,10 +13,12 @@ use time::format_description::well_known::Rfc3339;
 /// A trusted root is a few KiB; Sigstore's public-good one is about 7.
 pub const MAX_TRUSTED_ROOT_BYTES: u64 = 1 << 20;
 
-/// A certificate authority: its chain (leaf-most first, the root last) and when it issued.
+/// A certificate authority (Fulcio) or a timestamp authority: its chain (leaf-most first, the
+/// root last) and when it may be trusted.
 #[derive(Debug, Clone)]
 pub struct CertificateAuthority {
-    /// DER certificates, as the trusted root lists them: intermediates, then the root.
+    /// DER certificates, as the trusted root lists them: a Fulcio CA's intermediates, then its
+    /// root; a timestamp authority's signing certificate, its intermediates, its root.
     pub chain: Vec<Vec<u8>>,
     pub valid: Validity,
 }
@@ -48,6 +50,7 @@ impl Validity {
 pub struct TrustedRoot {
     pub authorities: Vec<CertificateAuthority>,
     pub logs: Vec<LogKey>,
+    pub timestamp_authorities: Vec<CertificateAuthority>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +60,8 @@ struct RootJson {
     tlogs: Vec<LogJson>,
     #[serde(default)]
     certificate_authorities: Vec<AuthorityJson>,
+    #[serde(default)]
+    timestamp_authorities: Vec<AuthorityJson>,
 }
 
 #[derive(Deserialize)]
@@ -97,25 +102,10 @@ impl TrustedRoot {
     pub fn parse(bytes: &[u8]) -> Result<TrustedRoot, String> {
         let json: RootJson = serde_json::from_slice(bytes)
             .map_err(|e| format!("is not a Sigstore trusted_root.json: {e}"))?;
-        let authorities = json
-            .certificate_authorities
-            .into_iter()
-            .map(|ca| {
-                let chain = ca
-                    .cert_chain
-                    .certificates
-                    .iter()
-                    .map(|c| decode(&c.raw_bytes, "a certificate authority's certificate"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if chain.is_empty() {
-                    return Err("has a certificate authority without certificates".to_string());
-                }
-                Ok(CertificateAuthority {
-                    chain,
-                    valid: validity(ca.valid_for.as_ref())?,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let authorities =
+            read_authorities(json.certificate_authorities, "a certificate authority")?;
+        let timestamp_authorities =
+            read_authorities(json.timestamp_authorities, "a timestamp authority")?;
         let logs = json
             .tlogs
             .into_iter()
@@ -130,16 +120,47 @@ impl TrustedRoot {
         if authorities.is_empty() {
             return Err("names no certificate authority (Fulcio)".to_string());
         }
-        if logs.is_empty() {
-            return Err("names no transparency log (Rekor)".to_string());
+        if logs.is_empty() && timestamp_authorities.is_empty() {
+            return Err(
+                "names no transparency log (Rekor) or timestamp authority, so nothing could prove when a certificate signed"
+                    .to_string(),
+            );
         }
-        Ok(TrustedRoot { authorities, logs })
+        Ok(TrustedRoot {
+            authorities,
+            logs,
+            timestamp_authorities,
+        })
     }
 
     /// The log whose key id is `key_id`.
     pub fn log(&self, key_id: &[u8]) -> Option<&LogKey> {
         self.logs.iter().find(|log| log.key_id == key_id)
     }
+}
+
+/// The authorities of a `certificateAuthorities` or `timestampAuthorities` list.
+fn read_authorities(
+    list: Vec<AuthorityJson>,
+    what: &str,
+) -> Result<Vec<CertificateAuthority>, String> {
+    list.into_iter()
+        .map(|ca| {
+            let chain = ca
+                .cert_chain
+                .certificates
+                .iter()
+                .map(|c| decode(&c.raw_bytes, &format!("{what}'s certificate")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if chain.is_empty() {
+                return Err(format!("has {what} without certificates"));
+            }
+            Ok(CertificateAuthority {
+                chain,
+                valid: validity(ca.valid_for.as_ref())?,
+            })
+        })
+        .collect()
 }
 
 fn decode(text: &str, what: &str) -> Result<Vec<u8>, String> {

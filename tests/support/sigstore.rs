@@ -69,6 +69,9 @@ pub struct Job {
     pub issuer: String,
     /// Moves the mock Rekor's clock, so the entry's time falls outside the certificate's.
     pub rekor_offset_seconds: i64,
+    /// `Some(offset)`: an RFC 3161 timestamp of the mock timestamp authority, its clock moved
+    /// by `offset` seconds, instead of a Rekor entry (as GitHub attests private repositories).
+    pub timestamped: Option<i64>,
 }
 
 impl Job {
@@ -81,6 +84,16 @@ impl Job {
             subject: RELEASE_IDENTITY.to_string(),
             issuer: GITHUB_ISSUER.to_string(),
             rekor_offset_seconds: 0,
+            timestamped: None,
+        }
+    }
+
+    /// An attestation of `digest` by the release identity, timestamped by the mock timestamp
+    /// authority and not logged in Rekor.
+    pub fn attest_timestamped(name: &str, digest: &str) -> Job {
+        Job {
+            timestamped: Some(0),
+            ..Job::attest(name, digest)
         }
     }
 }
@@ -103,6 +116,8 @@ pub fn sign_all(jobs: &[Job]) -> Signed {
                 "name": job.name, "kind": if job.attest { "attest" } else { "sign" },
                 "payload_file": file, "subject": job.subject, "issuer": job.issuer,
                 "rekor_offset_seconds": job.rekor_offset_seconds,
+                "timestamp": job.timestamped.is_some(),
+                "tsa_offset_seconds": job.timestamped.unwrap_or(0),
             })
         })
         .collect();

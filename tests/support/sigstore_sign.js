@@ -1,11 +1,14 @@
 // Signs payloads keylessly with Sigstore's own JavaScript signer (npm `sigstore`) against
-// Sigstore's own test doubles (npm `@sigstore/mock`: a Fulcio CA and a Rekor log answering
-// inside this process, through nock; nothing leaves it), and writes each Sigstore bundle and the
-// trusted_root.json that trusts this run's CA and log. Driven by tests/support/sigstore.rs.
+// Sigstore's own test doubles (npm `@sigstore/mock`: a Fulcio CA, a Rekor log and an RFC 3161
+// timestamp authority answering inside this process, through nock; nothing leaves it), and
+// writes each Sigstore bundle and the trusted_root.json that trusts this run's CA, log and
+// timestamp authority. Driven by tests/support/sigstore.rs.
 //
 // usage: node sigstore_sign.js JOBS.json OUT_DIR
-//   JOBS.json: [{name, kind: "attest"|"sign", payload_file, subject, issuer, rekor_offset_seconds}]
-//   writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
+//   JOBS.json: [{name, kind: "attest"|"sign", payload_file, subject, issuer, rekor_offset_seconds,
+//                timestamp, tsa_offset_seconds}]
+//   `timestamp: true` asks the timestamp authority instead of Rekor (no tlog entry), as GitHub
+//   attests private repositories; writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
 //
 // One thing here stands in for Rekor's server: @sigstore/mock logs a proposed `dsse` entry as
 // it was sent, while Rekor logs its canonical form (sigstore/rekor pkg/types/dsse/v0.0.1:
@@ -18,12 +21,13 @@ const fs = require('fs');
 const path = require('path');
 const nock = require('nock');
 const sigstore = require('sigstore');
-const { initializeCA, initializeCTLog, initializeTLog, fulcioHandler, rekorHandler } = require('@sigstore/mock');
+const { initializeCA, initializeCTLog, initializeTLog, initializeTSA, fulcioHandler, rekorHandler, tsaHandler } = require('@sigstore/mock');
 const { mock } = require('@sigstore/mock/dist/mock');
 const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
 
 const FULCIO_URL = 'https://fulcio.sigstore.dev';
 const REKOR_URL = 'https://rekor.sigstore.dev';
+const TSA_URL = 'https://timestamp.sigstore.dev';
 
 function base64url(text) {
   return Buffer.from(text).toString('base64url');
@@ -69,6 +73,9 @@ async function main() {
   const ca = await initializeCA(caKeys, ctlog);
   const rekorKeys = keyPair();
   const since = new Date(Date.now() - 3600 * 1000);
+  // The authority the root trusts; a job's own clock gets an authority with the same key.
+  const tsaKeys = keyPair();
+  const tsa = await initializeTSA(tsaKeys);
 
   for (const job of jobs) {
     // Without an offset the log keeps its own clock, so it logs after Fulcio issued, as Rekor does.
@@ -84,6 +91,13 @@ async function main() {
       rekorURL: REKOR_URL,
       identityToken: identityToken(job.subject, job.issuer),
     };
+    if (job.timestamp) {
+      const tsaOffset = job.tsa_offset_seconds || 0;
+      const stamper = tsaOffset === 0 ? tsa : await initializeTSA(tsaKeys, new Date(Date.now() + tsaOffset * 1000));
+      mock(TSA_URL, tsaHandler(stamper));
+      options.tsaServerURL = TSA_URL;
+      options.tlogUpload = false;
+    }
     const bundle = job.kind === 'attest'
       ? await sigstore.attest(payload, 'application/vnd.in-toto+json', options)
       : await sigstore.sign(payload, options);
@@ -111,7 +125,12 @@ async function main() {
       publicKey: { rawBytes: ctlog.publicKey, keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, validFor: { start: since } },
       logId: { keyId: ctlog.logID },
     }],
-    timestampAuthorities: [],
+    timestampAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+      uri: TSA_URL,
+      certChain: { certificates: [{ rawBytes: tsa.intCertificate }, { rawBytes: tsa.rootCertificate }] },
+      validFor: { start: since },
+    }],
   };
   fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(TrustedRoot.toJSON(root), null, 2));
 }
