@@ -392,6 +392,61 @@ fn check_authority(authority: &CertificateAuthority, time: i64) -> Result<(), St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const RESPONSE: &[u8] = include_bytes!("../../testdata/signatures/rfc3161/response.der");
+    const SIGNATURE: &[u8] = include_bytes!("../../testdata/signatures/rfc3161/signature.bin");
+    /// genTime of RESPONSE, 2026-12-02T04:42:49.238Z.
+    const STAMPED_AT: i64 = 1796186569;
+
+    fn root() -> TrustedRoot {
+        TrustedRoot::parse(include_bytes!(
+            "../../testdata/signatures/rfc3161/trusted_root.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_timestamp_of_the_signature_proves_its_time() {
+        assert_eq!(
+            verify_timestamp(RESPONSE, SIGNATURE, &root()),
+            Ok(STAMPED_AT)
+        );
+        let error = verify_timestamp(RESPONSE, b"another signature", &root()).unwrap_err();
+        assert_eq!(error, "is of other bytes than the signature");
+    }
+
+    #[test]
+    fn an_authority_outside_its_valid_span_proves_nothing() {
+        let mut root = root();
+        root.timestamp_authorities[0].valid.start = STAMPED_AT + 1;
+        let error = verify_timestamp(RESPONSE, SIGNATURE, &root).unwrap_err();
+        assert!(
+            error.contains("does not trust its authority for"),
+            "{error}"
+        );
+        root.timestamp_authorities.clear();
+        let error = verify_timestamp(RESPONSE, SIGNATURE, &root).unwrap_err();
+        assert!(error.contains("no timestamp authority"), "{error}");
+    }
+
+    proptest! {
+        /// A timestamp altered anywhere never panics, and never proves another time: the time is
+        /// under the authority's signature.
+        #[test]
+        fn an_altered_timestamp_proves_no_other_time(
+            at in 0..RESPONSE.len(),
+            mask in 1..=255u8,
+            cut in 0..RESPONSE.len(),
+        ) {
+            let mut altered = RESPONSE.to_vec();
+            altered[at] ^= mask;
+            let proven = verify_timestamp(&altered, SIGNATURE, &root());
+            prop_assert!(proven.is_err() || proven == Ok(STAMPED_AT), "{proven:?}");
+            let truncated = verify_timestamp(&RESPONSE[..cut], SIGNATURE, &root());
+            prop_assert!(truncated.is_err());
+        }
+    }
 
     #[test]
     fn der_lengths_are_short_below_128_and_long_above() {
