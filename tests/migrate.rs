@@ -879,7 +879,7 @@ fn require_signature_pins_only_digests_that_verify_and_reports_why_the_rest_was_
     assert_eq!(
         reasons[0].1,
         format!(
-            "{unsigned_digest} is not pinned: no signature verifies under keys/release.pub: found no cosign signature"
+            "{unsigned_digest} is not pinned: no signature verifies under keys/release.pub: found no cosign signature or Sigstore bundle"
         )
     );
     assert_eq!(reasons[1].0, foreign);

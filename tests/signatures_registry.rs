@@ -5,6 +5,7 @@ mod support;
 
 use support::cli::{Repo, pinnace, text};
 use support::cosign::{KeyKind, SignatureLayer, SigningKey, payload, push_signatures};
+use support::sigstore::{Job, push_referrers, sign_all, sigstore_tools_missing};
 use support::{Registry, TestImage};
 
 /// The fixtures are pods without NetworkPolicies; only the signature rule is looked at.
@@ -247,7 +248,7 @@ fn every_key_kind_cosign_signs_with_verifies() {
 /// itself: both verify under the key, and neither under another Ed25519 key.
 #[test]
 fn an_ed25519_key_verifies_what_cosign_2_signs_pre_hashed() {
-    if support::registry_tools_missing() || support::sigstore::sigstore_tools_missing() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
         return;
     }
     let registry = Registry::start();
@@ -280,6 +281,94 @@ fn an_ed25519_key_verifies_what_cosign_2_signs_pre_hashed() {
     assert_eq!(found[0].0, 12, "the stranger's image: {found:#?}");
     assert!(found[0].1.contains("another key"), "{}", found[0].1);
     assert_eq!(output.status.code(), Some(1));
+}
+
+/// Since cosign 3, `cosign sign --key` stores a Sigstore bundle among the image's referrers
+/// (the new bundle format, its default) instead of a `.sig` layer: it verifies under the key
+/// the same way, and a bundle of another key or for another digest does not.
+#[test]
+fn a_key_signed_bundle_as_cosign_3_stores_it_verifies_under_the_key() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let trusted = SigningKey::generate(KeyKind::P256);
+    let trusted_ed = SigningKey::generate(KeyKind::Ed25519);
+    let stranger = SigningKey::generate(KeyKind::P256);
+    let names = ["bundled", "edwards", "stranger", "elsewhere"];
+    let digests: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let repo = format!("team/{name}");
+            registry
+                .push(&repo, "1", TestImage::SinglePlatform, name)
+                .digest
+        })
+        .collect();
+    let signed = sign_all(&[
+        Job::cosign_key_signed("bundled", &digests[0], trusted.private_key_file()),
+        Job::cosign_key_signed("edwards", &digests[1], trusted_ed.private_key_file()),
+        Job::cosign_key_signed("stranger", &digests[2], stranger.private_key_file()),
+    ]);
+    let bundle = |name: &str| serde_json::to_vec(&signed.bundles[name]).unwrap();
+    assert!(
+        signed.bundles["bundled"]["verificationMaterial"]["publicKey"]["hint"].is_string(),
+        "{}",
+        signed.bundles["bundled"]
+    );
+    // The first image's true bundle, attached to the last.
+    for (name, digest, from) in [
+        ("bundled", &digests[0], "bundled"),
+        ("edwards", &digests[1], "edwards"),
+        ("stranger", &digests[2], "stranger"),
+        ("elsewhere", &digests[3], "bundled"),
+    ] {
+        push_referrers(&registry, &format!("team/{name}"), digest, &[bundle(from)]);
+    }
+    let repo = signed_repo(&host, &[&trusted, &trusted_ed]);
+    let images: Vec<String> = names
+        .iter()
+        .zip(&digests)
+        .map(|(name, digest)| format!("{host}/team/{name}:1@{digest}"))
+        .collect();
+    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+    repo.manifest("apps.yaml", &refs);
+    let check = [
+        "check",
+        "--online",
+        "--format",
+        "json",
+        ONLY_SIGNATURES,
+        ".",
+    ];
+    let output = pinnace(&repo, &check, &[]);
+    let found = findings(&output.stdout);
+    assert_eq!(
+        found.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+        [14, 16],
+        "{found:#?}\n{}",
+        text(&output).1
+    );
+    assert!(found[0].1.contains("another key"), "{}", found[0].1);
+    assert!(
+        found[1].1.contains(&format!(
+            "a signature by keys/k0.pub for another digest ({})",
+            digests[0]
+        )),
+        "{}",
+        found[1].1
+    );
+    assert_eq!(output.status.code(), Some(1));
+
+    let output = pinnace(
+        &repo,
+        &["images", "--signatures", "--format", "json", "."],
+        &[],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows[0]["signature"], "signed by keys/k0.pub", "{rows:#}");
+    assert_eq!(rows[1]["signature"], "signed by keys/k1.pub", "{rows:#}");
 }
 
 #[test]
@@ -366,7 +455,7 @@ fn pin_require_signature_pins_only_what_verifies_and_says_why_the_rest_was_left(
     assert!(stderr.contains("1 pinned"), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "{host}/team/unsigned:1: {unsigned} is not pinned: no signature verifies under keys/k0.pub: found no cosign signature"
+            "{host}/team/unsigned:1: {unsigned} is not pinned: no signature verifies under keys/k0.pub: found no cosign signature or Sigstore bundle"
         )),
         "{stderr}"
     );
@@ -734,6 +823,23 @@ fn check_asks_each_unsigned_digest_once_for_signatures_and_nothing_its_rules_do_
     assert_eq!(by_digest.len(), 1, "{requests:?}");
     assert_eq!(by_digest[0].0, "HEAD");
     assert_eq!(registry.signature_requests(), 1, "{requests:?}");
+    // Its referrers, once, for bundles (cosign 3 stores key signatures there): the API, which
+    // docker-registry 2.8 lacks, then the referrers tag.
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let tag = format!("/manifests/sha256-{hex}");
+    let referrers: Vec<&str> = requests
+        .iter()
+        .map(|(_, path)| path.as_str())
+        .filter(|path| path.contains("/referrers/") || path.ends_with(&tag))
+        .collect();
+    assert_eq!(
+        referrers,
+        [
+            format!("/v2/team/plain/referrers/{digest}"),
+            format!("/v2/team/plain/manifests/sha256-{hex}")
+        ],
+        "{requests:?}"
+    );
     // With only `unsigned-image` selected, no tag is asked about (that is `stale-digest`'s).
-    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests.len(), 4, "{requests:?}");
 }

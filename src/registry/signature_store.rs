@@ -101,20 +101,16 @@ impl RegistryClient {
         Ok(signatures)
     }
 
-    /// The signatures stored for `digest`: the `.sig` tag's, and with `referrers` the Sigstore
-    /// bundles that refer to it.
+    /// The signatures stored for `digest`: the `.sig` tag's, and the Sigstore bundles that
+    /// refer to it (keyless ones, and cosign 3's key-signed ones).
     pub fn stored_signatures(
         &self,
         registry: &str,
         repository: &str,
         digest: &Digest,
-        referrers: bool,
     ) -> Result<StoredSignatures, RegistryError> {
         let cosign = self.cosign_signatures(registry, repository, digest)?;
-        let bundles = match referrers {
-            true => self.sigstore_bundles(registry, repository, digest)?,
-            false => Vec::new(),
-        };
+        let bundles = self.sigstore_bundles(registry, repository, digest)?;
         Ok(StoredSignatures { cosign, bundles })
     }
 

@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use super::cosign::signed_digest;
 use super::rekor::{InclusionProof, LogEntry};
+use crate::image_ref::Digest;
 
 /// The in-toto payload type of a DSSE envelope.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -69,6 +71,8 @@ struct BundleJson {
 struct MaterialJson {
     certificate: Option<RawBytes>,
     x509_certificate_chain: Option<ChainJson>,
+    /// `{hint}`: signed with a key, which the bundle only hints at.
+    public_key: Option<Value>,
     #[serde(default)]
     tlog_entries: Vec<EntryJson>,
     timestamp_verification_data: Option<TimestampDataJson>,
@@ -171,9 +175,29 @@ fn integer(value: &Value) -> Result<i64, String> {
     .ok_or_else(|| "a field that is not an integer".to_string())
 }
 
-/// Reads a Sigstore bundle with a certificate and a DSSE envelope; the error says what it is
-/// instead (worded to follow "a Sigstore bundle that is ").
-pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
+/// A DSSE signature made with a key, in a bundle whose verification material is a public key
+/// (its hint, not the key): what `cosign sign --key` stores as a referrer since cosign 3 (the
+/// new bundle format, an in-toto statement of predicate type `https://sigstore.dev/cosign/sign/v1`;
+/// cosign `cmd/cosign/cli/sign/sign.go`).
+#[derive(Debug, Clone)]
+pub struct KeyBundle {
+    pub signature: Vec<u8>,
+    /// The DSSE pre-authentication encoding the signature is over.
+    pub signed: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub content: Content,
+}
+
+/// A Sigstore bundle, by what signed it.
+#[derive(Debug, Clone)]
+pub enum Bundle {
+    Keyless(KeylessSignature),
+    Key(KeyBundle),
+}
+
+/// Reads a Sigstore bundle with a DSSE envelope, signed under a certificate or a key; the error
+/// says what it is instead (worded to follow "a Sigstore bundle that is ").
+pub fn parse_bundle(bytes: &[u8]) -> Result<Bundle, String> {
     let bundle: BundleJson =
         serde_json::from_slice(bytes).map_err(|_| "not readable as a bundle".to_string())?;
     if !bundle
@@ -183,15 +207,6 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
         return Err("of an unknown media type".to_string());
     }
     let material = bundle.verification_material;
-    let certificate = match (material.certificate, material.x509_certificate_chain) {
-        (Some(leaf), _) => b64(&leaf.raw_bytes)?,
-        (None, Some(chain)) => b64(&chain
-            .certificates
-            .first()
-            .ok_or("not signed with a certificate")?
-            .raw_bytes)?,
-        (None, None) => return Err("signed with a public key, not a certificate".to_string()),
-    };
     let Some(envelope) = bundle.dsse_envelope else {
         return Err(match bundle.message_signature {
             Some(_) => "a message signature (pinnace reads DSSE attestations of images)",
@@ -202,6 +217,25 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
     let payload = b64(&envelope.payload)?;
     let [signature] = envelope.signatures.as_slice() else {
         return Err("a DSSE envelope without exactly one signature".to_string());
+    };
+    let certificate = match (material.certificate, material.x509_certificate_chain) {
+        (Some(leaf), _) => b64(&leaf.raw_bytes)?,
+        (None, Some(chain)) => b64(&chain
+            .certificates
+            .first()
+            .ok_or("not signed with a certificate")?
+            .raw_bytes)?,
+        (None, None) if material.public_key.is_some() => {
+            return Ok(Bundle::Key(KeyBundle {
+                signature: b64(&signature.sig)?,
+                signed: pae(&envelope.payload_type, &payload),
+                payload,
+                content: Content::Dsse {
+                    payload_type: envelope.payload_type,
+                },
+            }));
+        }
+        (None, None) => return Err("without verification material".to_string()),
     };
     let log_entries = material
         .tlog_entries
@@ -216,7 +250,7 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
         .take(super::MAX_TIMESTAMPS)
         .map(|stamp| b64(&stamp.signed_timestamp))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(KeylessSignature {
+    Ok(Bundle::Keyless(KeylessSignature {
         certificate,
         signature: b64(&signature.sig)?,
         signed: pae(&envelope.payload_type, &payload),
@@ -226,7 +260,7 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<KeylessSignature, String> {
         },
         log_entries,
         timestamps,
-    })
+    }))
 }
 
 fn log_entry(entry: &EntryJson) -> Result<LogEntry, String> {
@@ -339,6 +373,25 @@ pub fn cosign_keyless(
     })
 }
 
+/// The digests (`sha256:…`) a signed payload names: an in-toto statement's subjects, or the
+/// cosign payload's `docker-manifest-digest`; `None` when it is neither.
+pub fn vouches_for(content: &Content, payload: &[u8]) -> Option<Vec<String>> {
+    match content {
+        Content::Cosign => signed_digest(payload).map(|d| vec![d]),
+        Content::Dsse { payload_type } if payload_type == IN_TOTO_PAYLOAD_TYPE => {
+            let subjects = statement_subjects(payload)?;
+            Some(
+                subjects
+                    .iter()
+                    .filter_map(|hex| Digest::parse(&format!("sha256:{hex}")).ok())
+                    .map(|d| d.to_string())
+                    .collect(),
+            )
+        }
+        Content::Dsse { .. } => None,
+    }
+}
+
 /// The sha256 subject digests (hex) of an in-toto statement, `None` when it is not one.
 pub fn statement_subjects(payload: &[u8]) -> Option<Vec<String>> {
     let value: Value = serde_json::from_slice(payload).ok()?;
@@ -370,11 +423,11 @@ mod tests {
 
     #[test]
     fn what_is_not_a_keyless_bundle_says_so() {
-        let key_bundle = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{}}"#;
+        let message = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{}}"#;
         assert!(
-            parse_bundle(key_bundle.as_bytes())
+            parse_bundle(message.as_bytes())
                 .unwrap_err()
-                .contains("public key")
+                .contains("a message signature")
         );
         assert!(parse_bundle(b"{}").is_err());
         let subjects = statement_subjects(

@@ -1,11 +1,15 @@
-//! Judging cosign signatures under one `signatures` entry: a signature counts only when it
-//! verifies under one of the entry's keys over the payload's exact bytes, and the payload is a
-//! cosign image signature whose `critical.image.docker-manifest-digest` is the pinned digest.
+//! Judging cosign key signatures under one `signatures` entry, in both of cosign's forms: a
+//! `.sig` layer counts only when it verifies under one of the entry's keys over the payload's
+//! exact bytes, and the payload is a cosign image signature whose
+//! `critical.image.docker-manifest-digest` is the pinned digest; a key-signed Sigstore bundle
+//! (cosign 3) counts when its DSSE signature verifies under one of the keys and its in-toto
+//! statement's subject is the pinned digest.
 
 use base64::Engine;
 use serde_json::Value;
 
 use super::Verdict;
+use super::bundle::{KeyBundle, vouches_for};
 use super::policy::Policy;
 use crate::image_ref::Digest;
 use crate::registry::CosignSignature;
@@ -13,47 +17,68 @@ use crate::registry::CosignSignature;
 /// `critical.type` of a cosign image signature payload (simple signing).
 const COSIGN_PAYLOAD_TYPE: &str = "cosign container image signature";
 
-/// The verdict on `pinned` under `policy`'s keys, given the signatures its `.sig` tag holds.
-pub fn judge_keys(pinned: &Digest, signatures: &[CosignSignature], policy: &Policy) -> Verdict {
-    if signatures.is_empty() {
-        return Verdict::NoSignature {
-            bundles: !policy.keyless.is_empty(),
-        };
+/// The verdict on `pinned` under `policy`'s keys, given the signatures its `.sig` tag holds and
+/// the key-signed bundles among its referrers (cosign 3's form).
+pub fn judge_keys(
+    pinned: &Digest,
+    signatures: &[CosignSignature],
+    bundles: &[KeyBundle],
+    policy: &Policy,
+) -> Verdict {
+    let count = signatures.len() + bundles.len();
+    if count == 0 {
+        return Verdict::NoSignature { bundles: true };
     }
+    let tagged = signatures.iter().filter_map(|signature| {
+        let encoded = signature.signature.as_deref()?;
+        Some(KeySigned {
+            signed: &signature.payload,
+            signature: base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()?,
+            vouches_for: signed_digest(&signature.payload).map(|d| vec![d]),
+        })
+    });
+    let bundled = bundles.iter().map(|bundle| KeySigned {
+        signed: &bundle.signed,
+        signature: bundle.signature.clone(),
+        vouches_for: vouches_for(&bundle.content, &bundle.payload),
+    });
     let mut other_digest = None;
-    for signature in signatures {
-        let Some(key) = signed_by(signature, policy) else {
+    for candidate in tagged.chain(bundled) {
+        let Some(key) = signed_by(&candidate, policy) else {
             continue;
         };
-        match signed_digest(&signature.payload) {
-            Some(digest) if digest == pinned.to_string() => {
-                return Verdict::Verified {
-                    key: key.to_string(),
-                };
-            }
-            found => {
-                other_digest.get_or_insert(Verdict::OtherDigest {
-                    key: key.to_string(),
-                    digest: found.unwrap_or_else(|| "no image digest".to_string()),
-                });
-            }
+        let key = key.to_string();
+        let digests = candidate.vouches_for.unwrap_or_default();
+        if digests.contains(&pinned.to_string()) {
+            return Verdict::Verified { key };
         }
+        other_digest.get_or_insert(Verdict::OtherDigest {
+            key,
+            digest: digests
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "no image digest".to_string()),
+        });
     }
-    other_digest.unwrap_or(Verdict::OtherKey {
-        signatures: signatures.len(),
-    })
+    other_digest.unwrap_or(Verdict::OtherKey { signatures: count })
 }
 
-/// The name of the key (of the entry's) that `signature` verifies under.
-fn signed_by<'a>(signature: &CosignSignature, policy: &'a Policy) -> Option<&'a str> {
-    let encoded = signature.signature.as_deref()?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+/// A signature made with a key: the bytes signed, the signature, and the digests the signed
+/// payload vouches for.
+struct KeySigned<'a> {
+    signed: &'a [u8],
+    signature: Vec<u8>,
+    vouches_for: Option<Vec<String>>,
+}
+
+/// The name of the key (of the entry's) that `candidate` verifies under.
+fn signed_by<'a>(candidate: &KeySigned<'_>, policy: &'a Policy) -> Option<&'a str> {
     policy
         .keys
         .iter()
-        .find(|key| key.verifies(&signature.payload, &bytes))
+        .find(|key| key.verifies(candidate.signed, &candidate.signature))
         .map(|key| key.name.as_str())
 }
 

@@ -72,16 +72,17 @@ impl Verifier<'_> {
         let cache_key = |fingerprint: &str| format!("{name}@{digest} {fingerprint}");
         let mut found = None;
         let mut platforms = None;
-        // Referrers are asked for only where some entry can judge what they hold.
-        let referrers = self
-            .policies
-            .covering(&name)
-            .any(|policy| !policy.keyless.is_empty());
         self.policies
             .covering(&name)
             .map(|policy| {
                 let key = cache_key(&policy.fingerprint);
-                if let Some(verdict) = self.cache.and_then(|cache| cache.signature(&key)) {
+                // An older run's "no signature" that did not look among the referrers (for
+                // cosign 3's bundles) is asked again.
+                let cached = self
+                    .cache
+                    .and_then(|cache| cache.signature(&key))
+                    .filter(|v| !matches!(v, Verdict::NoSignature { bundles: false }));
+                if let Some(verdict) = cached {
                     return EntryVerdict {
                         entry: policy.index,
                         verdict,
@@ -92,7 +93,6 @@ impl Verifier<'_> {
                         reference.registry(),
                         reference.repository(),
                         digest,
-                        referrers,
                     )
                 });
                 let mut verdict = match signatures {
@@ -102,8 +102,7 @@ impl Verifier<'_> {
                     },
                 };
                 if matches!(verdict, Verdict::NoSignature { .. }) {
-                    let platforms =
-                        platforms.get_or_insert_with(|| self.platforms(reference, referrers));
+                    let platforms = platforms.get_or_insert_with(|| self.platforms(reference));
                     verdict = platform_verdict(platforms, policy).unwrap_or(verdict);
                 }
                 // What could not be asked is asked again next time.
@@ -130,7 +129,7 @@ type PlatformSignatures = Vec<(Digest, StoredSignatures)>;
 impl Verifier<'_> {
     /// When `reference` pins an index: its platform manifests and their signatures (at most
     /// [`MAX_PLATFORMS`]); empty for a single manifest or when the registry cannot say.
-    fn platforms(&self, reference: &ImageRef, referrers: bool) -> PlatformSignatures {
+    fn platforms(&self, reference: &ImageRef) -> PlatformSignatures {
         let (registry, repository) = (reference.registry(), reference.repository());
         let Some(digest) = reference.digest() else {
             return Vec::new();
@@ -155,7 +154,7 @@ impl Verifier<'_> {
             .map(|child| {
                 let found = self
                     .client
-                    .stored_signatures(registry, repository, &child, referrers)
+                    .stored_signatures(registry, repository, &child)
                     .unwrap_or_default();
                 (child, found)
             })

@@ -6,9 +6,8 @@
 //! signing; an identity and issuer the entry names; a payload for the pinned digest.
 
 use super::Verdict;
-use super::bundle::{Content, IN_TOTO_PAYLOAD_TYPE, KeylessSignature, statement_subjects};
+use super::bundle::{KeylessSignature, vouches_for};
 use super::certificate::{check_chain, read_leaf};
-use super::cosign::signed_digest;
 use super::policy::Policy;
 use super::rekor::{Logged, verify_entry};
 use super::rfc3161::verify_timestamp;
@@ -84,7 +83,7 @@ fn judge_one(
             issuer: shown_issuer(&issuer),
         };
     }
-    match vouches_for(signature) {
+    match vouches_for(&signature.content, &signature.payload) {
         Some(digests) if digests.iter().any(|d| d == &pinned.to_string()) => {
             Verdict::Verified { key: who }
         }
@@ -148,23 +147,4 @@ fn signing_time(signature: &KeylessSignature, root: &TrustedRoot) -> Result<i64,
         }
     }
     Err(Verdict::BadTimestamp { reason })
-}
-
-/// The digests (`sha256:…`) the signed payload names: an in-toto statement's subjects, or
-/// the cosign payload's `docker-manifest-digest`.
-fn vouches_for(signature: &KeylessSignature) -> Option<Vec<String>> {
-    match &signature.content {
-        Content::Cosign => signed_digest(&signature.payload).map(|d| vec![d]),
-        Content::Dsse { payload_type } if payload_type == IN_TOTO_PAYLOAD_TYPE => {
-            let subjects = statement_subjects(&signature.payload)?;
-            Some(
-                subjects
-                    .iter()
-                    .filter_map(|hex| Digest::parse(&format!("sha256:{hex}")).ok())
-                    .map(|d| d.to_string())
-                    .collect(),
-            )
-        }
-        Content::Dsse { .. } => None,
-    }
 }

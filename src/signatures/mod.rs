@@ -35,8 +35,9 @@ const MAX_TIMESTAMPS: usize = 8;
 pub enum Verdict {
     /// A signature over a payload for this digest verifies under `key`.
     Verified { key: String },
-    /// The registry holds no signature for the digest: no cosign signature, and when the entry
-    /// has keyless identities (`bundles`), no Sigstore bundle among its referrers either.
+    /// The registry holds no signature for the digest: no cosign signature, and (`bundles`,
+    /// false only in caches of older runs, which did not ask) no Sigstore bundle among its
+    /// referrers either.
     NoSignature {
         #[serde(default)]
         bundles: bool,

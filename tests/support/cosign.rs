@@ -109,6 +109,14 @@ impl SigningKey {
         fs::read_to_string(self.dir.path().join("cosign.pub")).unwrap()
     }
 
+    /// The private key (PKCS #8 DER, as decrypted from `cosign.key`) written to a file of its
+    /// own folder, for a signer that reads it.
+    pub fn private_key_file(&self) -> std::path::PathBuf {
+        let path = self.dir.path().join("key.der");
+        fs::write(&path, &self.pkcs8).unwrap();
+        path
+    }
+
     /// `cosign.key`: the encrypted private key.
     pub fn cosign_key(&self) -> String {
         fs::read_to_string(self.dir.path().join("cosign.key")).unwrap()

@@ -72,6 +72,9 @@ pub struct Job {
     /// `Some(offset)`: an RFC 3161 timestamp of the mock timestamp authority, its clock moved
     /// by `offset` seconds, instead of a Rekor entry (as GitHub attests private repositories).
     pub timestamped: Option<i64>,
+    /// A PKCS #8 DER private key: a key-signed bundle, as cosign 3's `sign --key` makes one,
+    /// instead of a keyless one.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Job {
@@ -85,6 +88,17 @@ impl Job {
             issuer: GITHUB_ISSUER.to_string(),
             rekor_offset_seconds: 0,
             timestamped: None,
+            key_file: None,
+        }
+    }
+
+    /// What `cosign sign --key` stores for `digest` since cosign 3: a bundle of the
+    /// `https://sigstore.dev/cosign/sign/v1` statement, signed with the key in `key_file`.
+    pub fn cosign_key_signed(name: &str, digest: &str, key_file: PathBuf) -> Job {
+        Job {
+            payload: cosign_sign_statement(digest),
+            key_file: Some(key_file),
+            ..Job::attest(name, digest)
         }
     }
 
@@ -118,6 +132,7 @@ pub fn sign_all(jobs: &[Job]) -> Signed {
                 "rekor_offset_seconds": job.rekor_offset_seconds,
                 "timestamp": job.timestamped.is_some(),
                 "tsa_offset_seconds": job.timestamped.unwrap_or(0),
+                "key_file": job.key_file,
             })
         })
         .collect();
@@ -158,6 +173,19 @@ pub fn statement(digest: &str) -> Vec<u8> {
         "subject": [{"name": "image", "digest": {"sha256": hex}}],
         "predicateType": "https://slsa.dev/provenance/v1",
         "predicate": {"buildDefinition": {"buildType": "https://actions.github.io/buildtypes/workflow/v1"}},
+    }))
+    .unwrap()
+}
+
+/// The statement `cosign sign` signs for `digest` in the new bundle format (cosign
+/// `cmd/cosign/cli/sign/sign.go`: the digest as subject, an empty predicate).
+pub fn cosign_sign_statement(digest: &str) -> Vec<u8> {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    serde_json::to_vec(&json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"digest": {"sha256": hex}}],
+        "predicateType": "https://sigstore.dev/cosign/sign/v1",
+        "predicate": {},
     }))
     .unwrap()
 }

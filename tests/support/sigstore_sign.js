@@ -6,9 +6,12 @@
 //
 // usage: node sigstore_sign.js JOBS.json OUT_DIR
 //   JOBS.json: [{name, kind: "attest"|"sign", payload_file, subject, issuer, rekor_offset_seconds,
-//                timestamp, tsa_offset_seconds}]
+//                timestamp, tsa_offset_seconds, key_file}]
 //   `timestamp: true` asks the timestamp authority instead of Rekor (no tlog entry), as GitHub
-//   attests private repositories; writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
+//   attests private repositories; `key_file` (a PKCS #8 DER private key) signs with that key
+//   instead of a Fulcio certificate, as `cosign sign --key` makes its bundle since cosign 3 (a
+//   DSSE envelope, the public key's hint as verification material; no Rekor upload);
+//   writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
 //
 // One thing here stands in for Rekor's server: @sigstore/mock logs a proposed `dsse` entry as
 // it was sent, while Rekor logs its canonical form (sigstore/rekor pkg/types/dsse/v0.0.1:
@@ -21,6 +24,8 @@ const fs = require('fs');
 const path = require('path');
 const nock = require('nock');
 const sigstore = require('sigstore');
+const { DSSEBundleBuilder } = require('@sigstore/sign');
+const { bundleToJSON } = require('@sigstore/bundle');
 const { initializeCA, initializeCTLog, initializeTLog, initializeTSA, fulcioHandler, rekorHandler, tsaHandler } = require('@sigstore/mock');
 const { mock } = require('@sigstore/mock/dist/mock');
 const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
@@ -62,6 +67,30 @@ function canonicalDsse(entry) {
   };
 }
 
+// A DSSE bundle of `payload` signed with the private key in `keyFile`, by Sigstore's own bundle
+// builder; the signature is over DSSE's pre-authentication encoding, with the digest cosign
+// uses for the key's kind.
+async function keySignedBundle(payload, keyFile) {
+  const privateKey = crypto.createPrivateKey({ key: fs.readFileSync(keyFile), format: 'der', type: 'pkcs8' });
+  const publicKey = crypto.createPublicKey(privateKey);
+  const publicDer = publicKey.export({ format: 'der', type: 'spki' });
+  const kind = privateKey.asymmetricKeyType;
+  const curve = kind === 'ec' ? privateKey.asymmetricKeyDetails.namedCurve : undefined;
+  const hash = kind === 'ed25519' ? null : curve === 'secp384r1' ? 'sha384' : 'sha256';
+  const signer = {
+    sign: async (data) => ({
+      signature: crypto.sign(hash, data, privateKey),
+      key: {
+        $case: 'publicKey',
+        publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
+        hint: crypto.createHash('sha256').update(publicDer).digest('base64'),
+      },
+    }),
+  };
+  const builder = new DSSEBundleBuilder({ signer, witnesses: [] });
+  return bundleToJSON(await builder.create({ data: payload, type: 'application/vnd.in-toto+json' }));
+}
+
 async function main() {
   const [jobsFile, outDir] = process.argv.slice(2);
   const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8'));
@@ -98,9 +127,11 @@ async function main() {
       options.tsaServerURL = TSA_URL;
       options.tlogUpload = false;
     }
-    const bundle = job.kind === 'attest'
-      ? await sigstore.attest(payload, 'application/vnd.in-toto+json', options)
-      : await sigstore.sign(payload, options);
+    const bundle = job.key_file
+      ? await keySignedBundle(payload, job.key_file)
+      : job.kind === 'attest'
+        ? await sigstore.attest(payload, 'application/vnd.in-toto+json', options)
+        : await sigstore.sign(payload, options);
     fs.writeFileSync(path.join(outDir, `${job.name}.json`), JSON.stringify(bundle));
   }
 
