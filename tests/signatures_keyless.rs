@@ -441,6 +441,96 @@ fn about_in(found: &[String], host: &str, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A referrers answer in pages (distribution-spec: `Link: <…>; rel="next"`): the bundle on the
+/// second page is found; a registry whose pages link to themselves is read at most 8 pages deep.
+/// docker-registry has no referrers API, so this registry is the test server.
+#[test]
+fn a_paged_referrers_answer_is_read_page_by_page_within_a_bound() {
+    if sigstore_tools_missing() {
+        return;
+    }
+    use support::oci_layout::sha256_digest;
+    let (paged, endless) = (sha256_digest(b"paged"), sha256_digest(b"endless"));
+    let signed = sign_all(&[Job::attest("paged", &paged)]);
+    let manifest_type = "application/vnd.oci.image.manifest.v1+json";
+    let index_type = "application/vnd.oci.image.index.v1+json";
+    let bundle = bytes(&signed.bundles["paged"]);
+    let manifest = bytes(&json!({
+        "schemaVersion": 2, "mediaType": manifest_type,
+        "artifactType": support::sigstore::BUNDLE_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256_digest(b"{}"), "size": 2},
+        "layers": [{"mediaType": support::sigstore::BUNDLE_TYPE, "digest": sha256_digest(&bundle), "size": bundle.len()}],
+    }));
+    let index = |descriptor: Value| {
+        bytes(&json!({"schemaVersion": 2, "mediaType": index_type, "manifests": [descriptor]}))
+    };
+    let sbom = json!({"mediaType": manifest_type, "digest": sha256_digest(b"an sbom"), "size": 10, "artifactType": "application/spdx+json"});
+    let first_page = index(sbom.clone());
+    let second_page = index(
+        json!({"mediaType": manifest_type, "digest": sha256_digest(&manifest), "size": manifest.len(), "artifactType": support::sigstore::BUNDLE_TYPE}),
+    );
+    let (paged_path, endless_path) = (
+        format!("/v2/team/paged/referrers/{paged}"),
+        format!("/v2/team/endless/referrers/{endless}"),
+    );
+    let manifest_path = format!("/v2/team/paged/manifests/{}", sha256_digest(&manifest));
+    let blob_path = format!("/v2/team/paged/blobs/{}", sha256_digest(&bundle));
+    let endless_page = index(sbom);
+    let endless_prefix = endless_path.clone();
+    let server = HostileServer::start(move |seen| {
+        let page = |body: &Vec<u8>, next: &str| {
+            let link = format!("<{next}>; rel=\"next\"");
+            Reply::new(
+                200,
+                &[("Content-Type", index_type), ("Link", &link)],
+                body.clone(),
+            )
+        };
+        let path = seen.path.as_str();
+        if path == paged_path {
+            page(&first_page, &format!("{paged_path}?n=1&last=sbom"))
+        } else if path == format!("{paged_path}?n=1&last=sbom") {
+            Reply::new(200, &[("Content-Type", index_type)], second_page.clone())
+        } else if path.starts_with(&endless_path) {
+            page(&endless_page, &format!("{endless_path}?n=1&last=again"))
+        } else if path == manifest_path {
+            Reply::new(200, &[("Content-Type", manifest_type)], manifest.clone())
+        } else if path == blob_path {
+            Reply::new(
+                200,
+                &[("Content-Type", "application/octet-stream")],
+                bundle.clone(),
+            )
+        } else {
+            Reply::new(404, &[], "")
+        }
+    });
+    let host = server.host();
+    let repo = keyless_repo(&host, &signed.trusted_root);
+    repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/paged@{paged}"),
+            &format!("{host}/team/endless@{endless}"),
+        ],
+    );
+    let output = check(&repo);
+    let found = messages(&output.stdout);
+    assert_eq!(found.len(), 1, "{found:#?}\n{}", text(&output).1);
+    assert!(found[0].contains("team/endless@"), "{}", found[0]);
+    assert!(
+        found[0].contains("no cosign signature or Sigstore bundle"),
+        "{}",
+        found[0]
+    );
+    let asked: Vec<String> = server.requests().into_iter().map(|s| s.path).collect();
+    let endless_pages = asked
+        .iter()
+        .filter(|p| p.starts_with(&endless_prefix))
+        .count();
+    assert_eq!(endless_pages, 8, "{asked:#?}");
+}
+
 #[test]
 fn pin_require_signature_pins_only_keyless_attested_digests() {
     if support::registry_tools_missing() || sigstore_tools_missing() {
