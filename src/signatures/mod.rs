@@ -5,6 +5,7 @@
 mod bundle;
 mod certificate;
 mod cosign;
+mod der;
 mod gather;
 mod judge;
 mod keyless;

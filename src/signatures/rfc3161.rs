@@ -12,17 +12,18 @@
 //! brings. The ESS signing-certificate attribute is not checked: the signature under the trusted
 //! leaf's key is what binds the token to its authority.
 //!
-//! The DER is read with asn1-rs (x509-parser's own reader), one element at a time; the
-//! cryptography is rustls-webpki's over aws-lc-rs.
+//! The DER is read one element at a time (`der.rs`); the cryptography is rustls-webpki's over
+//! aws-lc-rs.
 
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
-use x509_parser::der_parser::asn1_rs::{Any, Class, FromDer, GeneralizedTime, Oid, Tag};
-use x509_parser::prelude::X509Certificate;
+use x509_parser::der_parser::asn1_rs::{GeneralizedTime, Oid, Tag};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::der::{Elements, encode};
 use super::trusted_root::{CertificateAuthority, TrustedRoot};
 
 /// id-kp-timeStamping (1.3.6.1.5.5.7.3.8), DER without tag and length, as webpki wants it.
@@ -137,59 +138,6 @@ static SHA512_SCHEMES: &[&dyn SignatureVerificationAlgorithm] = &[
     webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
 ];
 
-/// A reader over the elements of one DER value's content.
-struct Elements<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Elements<'a> {
-    /// The elements inside `bytes`, which must be one `tag` value (a universal SEQUENCE or
-    /// SET, say) with nothing after it.
-    fn of(bytes: &'a [u8], tag: Tag) -> Result<Elements<'a>, String> {
-        let (rest, any) = Any::from_der(bytes).map_err(|_| "not DER".to_string())?;
-        if !rest.is_empty() || any.tag() != tag || !any.header.is_constructed() {
-            return Err("a structure other than RFC 3161 and CMS lay out".to_string());
-        }
-        Ok(Elements { rest: any.data })
-    }
-
-    /// The next element, or an error naming `what` was expected.
-    fn next(&mut self, what: &str) -> Result<Any<'a>, String> {
-        let (rest, any) =
-            Any::from_der(self.rest).map_err(|_| format!("no {what} where one is due"))?;
-        self.rest = rest;
-        Ok(any)
-    }
-
-    /// The next element's whole encoding (tag and length included).
-    fn next_raw(&mut self, what: &str) -> Result<(Any<'a>, &'a [u8]), String> {
-        let before = self.rest;
-        let any = self.next(what)?;
-        Ok((any, &before[..before.len() - self.rest.len()]))
-    }
-
-    /// The next element if it is context-specific `[number]`.
-    fn context(&mut self, number: u32) -> Option<Any<'a>> {
-        let (rest, any) = Any::from_der(self.rest).ok()?;
-        if any.class() != Class::ContextSpecific || any.tag() != Tag(number) {
-            return None;
-        }
-        self.rest = rest;
-        Some(any)
-    }
-
-    fn oid(&mut self, what: &str) -> Result<Oid<'a>, String> {
-        let any = self.next(what)?;
-        Oid::try_from(any).map_err(|_| format!("{what} that is not an object identifier"))
-    }
-
-    /// An AlgorithmIdentifier's OID (its parameters are not read).
-    fn algorithm(&mut self, what: &str) -> Result<Oid<'a>, String> {
-        let (_, raw) = self.next_raw(what)?;
-        Elements::of(raw, Tag::Sequence)?.oid(what)
-    }
-}
-
 /// The `SignedData` of a `TimeStampResp` whose status grants it (or of a bare token).
 fn read_token(response: &[u8]) -> Result<Token<'_>, String> {
     let mut outer = Elements::of(response, Tag::Sequence)?;
@@ -249,10 +197,7 @@ fn encapsulated_tst_info(encapsulated: &[u8]) -> Result<&[u8], String> {
         return Err("a token whose content is not a TSTInfo".to_string());
     }
     let explicit = content.context(0).ok_or("a token without a TSTInfo")?;
-    let octets = Elements {
-        rest: explicit.data,
-    }
-    .next("TSTInfo")?;
+    let octets = Elements::within(explicit.data).next("TSTInfo")?;
     if octets.tag() != Tag::OctetString || octets.header.is_constructed() {
         return Err("a TSTInfo that is not in an octet string".to_string());
     }
@@ -283,11 +228,9 @@ fn read_tst_info(der: &[u8]) -> Result<TstInfo<'_>, String> {
 /// what the authority signs, so they are what ties its signature to this `TSTInfo`.
 fn check_signed_attributes(token: &Token<'_>) -> Result<(), String> {
     let unreadable = |why: String| format!("cannot be read ({why})");
-    let mut attributes = Elements {
-        rest: token.signed_attributes,
-    };
+    let mut attributes = Elements::within(token.signed_attributes);
     let (mut content_type, mut digest) = (None, None);
-    while !attributes.rest.is_empty() {
+    while !attributes.is_empty() {
         let (_, raw) = attributes.next_raw("attribute").map_err(unreadable)?;
         let mut attribute = Elements::of(raw, Tag::Sequence).map_err(unreadable)?;
         let kind = attribute.oid("attribute type").map_err(unreadable)?;
@@ -316,29 +259,11 @@ fn signed_by(token: &Token<'_>, leaf: &[u8]) -> bool {
     let Ok(leaf) = EndEntityCert::try_from(&der) else {
         return false;
     };
-    let mut message = vec![0x31];
-    message.extend(der_length(token.signed_attributes.len()));
-    message.extend_from_slice(token.signed_attributes);
+    let message = encode(0x31, token.signed_attributes);
     token.digest_algorithm.schemes().iter().any(|scheme| {
         leaf.verify_signature(*scheme, &message, token.signature)
             .is_ok()
     })
-}
-
-/// A DER length (X.690 §8.1.3): short form below 128, else the big-endian bytes after their
-/// count.
-fn der_length(length: usize) -> Vec<u8> {
-    if length < 0x80 {
-        return vec![length as u8];
-    }
-    let bytes: Vec<u8> = length
-        .to_be_bytes()
-        .into_iter()
-        .skip_while(|b| *b == 0)
-        .collect();
-    let mut out = vec![0x80 | bytes.len() as u8];
-    out.extend(bytes);
-    out
 }
 
 /// The authority's chain (leaf first, its root last) for time stamping at `time`, and its
@@ -446,14 +371,6 @@ mod tests {
             let truncated = verify_timestamp(&RESPONSE[..cut], SIGNATURE, &root());
             prop_assert!(truncated.is_err());
         }
-    }
-
-    #[test]
-    fn der_lengths_are_short_below_128_and_long_above() {
-        assert_eq!(der_length(5), [5]);
-        assert_eq!(der_length(127), [127]);
-        assert_eq!(der_length(128), [0x81, 128]);
-        assert_eq!(der_length(300), [0x82, 1, 44]);
     }
 
     #[test]
