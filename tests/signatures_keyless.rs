@@ -531,6 +531,60 @@ fn a_paged_referrers_answer_is_read_page_by_page_within_a_bound() {
     assert_eq!(endless_pages, 8, "{asked:#?}");
 }
 
+/// A Fulcio certificate counts only with a signed certificate timestamp of a CT log the trusted
+/// root names (as sigstore-go and cosign require); a root that names no CT log asks for none.
+#[test]
+fn a_certificate_counts_only_with_an_sct_of_a_ct_log_of_the_trusted_root() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let digest = registry
+        .push("team/app", "1", TestImage::SinglePlatform, "app")
+        .digest;
+    let signed = sign_all(&[Job::attest("app", &digest)]);
+    push_referrers(
+        &registry,
+        "team/app",
+        &digest,
+        &[bytes(&signed.bundles["app"])],
+    );
+    let other_run = sign_all(&[Job::attest("other", &digest)]);
+    let repo = keyless_repo(&host, &signed.trusted_root);
+    repo.manifest("apps.yaml", &[&format!("{host}/team/app:1@{digest}")]);
+    let output = check(&repo);
+    assert_eq!(
+        messages(&output.stdout),
+        Vec::<String>::new(),
+        "{}",
+        text(&output).1
+    );
+
+    let mut root = signed.trusted_root.clone();
+    root["ctlogs"] = other_run.trusted_root["ctlogs"].clone();
+    repo.write(
+        "sigstore/trusted_root.json",
+        &serde_json::to_string(&root).unwrap(),
+    );
+    let found = messages(&check(&repo).stdout);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains(
+            "a certificate whose signed certificate timestamps verify under no CT log of the trusted root"
+        ),
+        "{}",
+        found[0]
+    );
+
+    root["ctlogs"] = json!([]);
+    repo.write(
+        "sigstore/trusted_root.json",
+        &serde_json::to_string(&root).unwrap(),
+    );
+    assert_eq!(messages(&check(&repo).stdout), Vec::<String>::new());
+}
+
 #[test]
 fn pin_require_signature_pins_only_keyless_attested_digests() {
     if support::registry_tools_missing() || sigstore_tools_missing() {

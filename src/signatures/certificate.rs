@@ -77,13 +77,13 @@ impl CertificateFailure {
 }
 
 /// Checks `leaf` (DER) against the authorities of `root` that were valid at `signed_at` (Unix
-/// seconds). Only the trusted root's own intermediates are used: a chain that came with the
-/// signature is not trusted to add any.
-pub fn check_chain(
+/// seconds), and returns the certificate that issued it. Only the trusted root's own
+/// intermediates are used: a chain that came with the signature is not trusted to add any.
+pub fn check_chain<'a>(
     leaf: &[u8],
-    root: &TrustedRoot,
+    root: &'a TrustedRoot,
     signed_at: i64,
-) -> Result<(), CertificateFailure> {
+) -> Result<&'a [u8], CertificateFailure> {
     let der = CertificateDer::from(leaf);
     let end_entity =
         EndEntityCert::try_from(&der).map_err(|e| CertificateFailure::Unreadable(e.to_string()))?;
@@ -112,12 +112,23 @@ pub fn check_chain(
             None,
         );
         failure = match verified.map(|_| ()) {
-            Ok(()) if authority.valid.contains(signed_at) => return Ok(()),
+            Ok(()) if authority.valid.contains(signed_at) => {
+                return issuer_of(leaf, &authority.chain).ok_or(CertificateFailure::Untrusted);
+            }
             Ok(()) => CertificateFailure::OutsideValidity,
             Err(error) => failure.max_with(chain_failure(&error)),
         };
     }
     Err(failure)
+}
+
+/// The certificate of `chain` whose subject is `leaf`'s issuer.
+fn issuer_of<'a>(leaf: &[u8], chain: &'a [Vec<u8>]) -> Option<&'a [u8]> {
+    let (_, leaf) = X509Certificate::from_der(leaf).ok()?;
+    chain.iter().map(Vec::as_slice).find(|candidate| {
+        X509Certificate::from_der(candidate)
+            .is_ok_and(|(_, c)| c.subject().as_raw() == leaf.issuer().as_raw())
+    })
 }
 
 impl CertificateFailure {

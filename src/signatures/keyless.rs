@@ -3,7 +3,7 @@
 //! certificate's key; a Rekor entry that records this signature and proves when it was made
 //! (or, for a bundle without Rekor entries, an RFC 3161 timestamp of it);
 //! the certificate's chain to a Fulcio authority of the trusted root at that time, for code
-//! signing; an identity and issuer the entry names; a payload for the pinned digest.
+//! signing, and an SCT of a CT log of the root (when it names any); an identity and issuer the entry names; a payload for the pinned digest.
 
 use super::Verdict;
 use super::bundle::{KeylessSignature, vouches_for};
@@ -11,6 +11,7 @@ use super::certificate::{check_chain, read_leaf};
 use super::policy::Policy;
 use super::rekor::{Logged, verify_entry};
 use super::rfc3161::verify_timestamp;
+use super::sct::check_sct;
 use super::trusted_root::TrustedRoot;
 use crate::image_ref::Digest;
 
@@ -65,10 +66,19 @@ fn judge_one(
         Ok(time) => time,
         Err(verdict) => return verdict,
     };
-    if let Err(failure) = check_chain(&signature.certificate, root, signed_at) {
-        return Verdict::UntrustedCertificate {
-            reason: failure.describe(),
-        };
+    let issuer = match check_chain(&signature.certificate, root, signed_at) {
+        Ok(issuer) => issuer,
+        Err(failure) => {
+            return Verdict::UntrustedCertificate {
+                reason: failure.describe(),
+            };
+        }
+    };
+    // A root without CT logs (a private Sigstore without one) asks for no SCT.
+    if !root.ct_logs.is_empty()
+        && let Err(reason) = check_sct(&signature.certificate, issuer, root)
+    {
+        return Verdict::UntrustedCertificate { reason };
     }
     let issuer = signer.issuer.clone().unwrap_or_default();
     let trusted = policy

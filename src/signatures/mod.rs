@@ -14,6 +14,7 @@ mod policy;
 mod rekor;
 mod require;
 mod rfc3161;
+mod sct;
 mod trusted_root;
 
 pub use gather::{EntryVerdict, SignatureFacts, Verifier, gather_for_run};

@@ -1,7 +1,8 @@
 //! Sigstore's `trusted_root.json` (the `TrustedRoot` message of sigstore/protobuf-specs,
 //! `protos/sigstore_trustroot.proto`, in its JSON form): the Fulcio certificate authorities
-//! that issue signing certificates, and the Rekor transparency logs and RFC 3161 timestamp
-//! authorities that prove when they signed, each with the time span it may be trusted for. Read offline from the repository, as cosign's
+//! that issue signing certificates, the certificate transparency logs that vouch for them, and
+//! the Rekor transparency logs and RFC 3161 timestamp authorities that prove when they signed,
+//! each with the time span it may be trusted for. Read offline from the repository, as cosign's
 //! `--trusted-root` reads it; refreshing it from Sigstore's TUF repository is the user's step.
 
 use super::bundle::ChainJson;
@@ -51,6 +52,8 @@ pub struct TrustedRoot {
     pub authorities: Vec<CertificateAuthority>,
     pub logs: Vec<LogKey>,
     pub timestamp_authorities: Vec<CertificateAuthority>,
+    /// Certificate transparency logs, whose SCTs a Fulcio certificate must carry.
+    pub ct_logs: Vec<LogKey>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +61,8 @@ pub struct TrustedRoot {
 struct RootJson {
     #[serde(default)]
     tlogs: Vec<LogJson>,
+    #[serde(default)]
+    ctlogs: Vec<LogJson>,
     #[serde(default)]
     certificate_authorities: Vec<AuthorityJson>,
     #[serde(default)]
@@ -106,17 +111,8 @@ impl TrustedRoot {
             read_authorities(json.certificate_authorities, "a certificate authority")?;
         let timestamp_authorities =
             read_authorities(json.timestamp_authorities, "a timestamp authority")?;
-        let logs = json
-            .tlogs
-            .into_iter()
-            .map(|log| {
-                Ok(LogKey {
-                    key_id: decode(&log.log_id.key_id, "a transparency log's key id")?,
-                    der: decode(&log.public_key.raw_bytes, "a transparency log's key")?,
-                    valid: validity(log.public_key.valid_for.as_ref())?,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let logs = read_logs(json.tlogs, "a transparency log")?;
+        let ct_logs = read_logs(json.ctlogs, "a certificate transparency log")?;
         if authorities.is_empty() {
             return Err("names no certificate authority (Fulcio)".to_string());
         }
@@ -130,6 +126,7 @@ impl TrustedRoot {
             authorities,
             logs,
             timestamp_authorities,
+            ct_logs,
         })
     }
 
@@ -137,6 +134,19 @@ impl TrustedRoot {
     pub fn log(&self, key_id: &[u8]) -> Option<&LogKey> {
         self.logs.iter().find(|log| log.key_id == key_id)
     }
+}
+
+/// The log keys of a `tlogs` or `ctlogs` list.
+fn read_logs(list: Vec<LogJson>, what: &str) -> Result<Vec<LogKey>, String> {
+    list.into_iter()
+        .map(|log| {
+            Ok(LogKey {
+                key_id: decode(&log.log_id.key_id, &format!("{what}'s key id"))?,
+                der: decode(&log.public_key.raw_bytes, &format!("{what}'s key"))?,
+                valid: validity(log.public_key.valid_for.as_ref())?,
+            })
+        })
+        .collect()
 }
 
 /// The authorities of a `certificateAuthorities` or `timestampAuthorities` list.

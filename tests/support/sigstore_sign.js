@@ -13,10 +13,15 @@
 //   DSSE envelope, the public key's hint as verification material; no Rekor upload);
 //   writes OUT_DIR/<name>.json per job and OUT_DIR/trusted_root.json
 //
-// One thing here stands in for Rekor's server: @sigstore/mock logs a proposed `dsse` entry as
-// it was sent, while Rekor logs its canonical form (sigstore/rekor pkg/types/dsse/v0.0.1:
-// envelopeHash, payloadHash, signatures with their verifiers). `canonicalDsse` turns the one
-// into the other, as Rekor does, before the mock log signs it.
+// Two things here stand in for parts of the mock:
+// - Rekor's server: @sigstore/mock logs a proposed `dsse` entry as it was sent, while Rekor logs
+//   its canonical form (sigstore/rekor pkg/types/dsse/v0.0.1: envelopeHash, payloadHash,
+//   signatures with their verifiers). `canonicalDsse` turns the one into the other, as Rekor
+//   does, before the mock log signs it.
+// - The CT log: @sigstore/mock 0.11's SCTs have an empty signature and its CA writes the SCT
+//   list without each SCT's length, so no RFC 6962 verifier can read them. `ctLog` signs SCTs
+//   as a CT log does (RFC 6962 §3.2, ECDSA P-256 over the precertificate, with Node's crypto)
+//   and hands the mock CA each one with its length, which the CA's list prefix then completes.
 'use strict';
 
 const crypto = require('crypto');
@@ -26,7 +31,7 @@ const nock = require('nock');
 const sigstore = require('sigstore');
 const { DSSEBundleBuilder } = require('@sigstore/sign');
 const { bundleToJSON } = require('@sigstore/bundle');
-const { initializeCA, initializeCTLog, initializeTLog, initializeTSA, fulcioHandler, rekorHandler, tsaHandler } = require('@sigstore/mock');
+const { initializeCA, initializeTLog, initializeTSA, fulcioHandler, rekorHandler, tsaHandler } = require('@sigstore/mock');
 const { mock } = require('@sigstore/mock/dist/mock');
 const { TrustedRoot, HashAlgorithm, PublicKeyDetails } = require('@sigstore/protobuf-specs');
 
@@ -91,6 +96,54 @@ async function keySignedBundle(payload, keyFile) {
   return bundleToJSON(await builder.create({ data: payload, type: 'application/vnd.in-toto+json' }));
 }
 
+// The length of the DER header at `der[at]`, and the length of the value it announces.
+function derHeader(der, at) {
+  const first = der[at + 1];
+  if (first < 0x80) {
+    return [2, first];
+  }
+  const count = first & 0x7f;
+  let length = 0;
+  for (let i = 0; i < count; i++) {
+    length = length * 256 + der[at + 2 + i];
+  }
+  return [2 + count, length];
+}
+
+// The TBSCertificate of a DER certificate, as its bytes stand.
+function tbsOf(certificate) {
+  const [outer] = derHeader(certificate, 0);
+  const [header, length] = derHeader(certificate, outer);
+  return certificate.subarray(outer, outer + header + length);
+}
+
+const u16 = (n) => Buffer.from([n >> 8, n & 0xff]);
+
+// A CT log for the mock CA: `log(precertificate, issuerKeyHash)` returns an RFC 6962 v1 SCT,
+// prefixed by its 2-byte length (an entry of a SignedCertificateTimestampList).
+function ctLog(keys) {
+  const publicKey = keys.publicKey.export({ format: 'der', type: 'spki' });
+  const logID = crypto.createHash('sha256').update(publicKey).digest();
+  return {
+    publicKey,
+    logID,
+    log: async (precertificate, issuerKeyHash) => {
+      const tbs = tbsOf(Buffer.from(precertificate));
+      const timestamp = Buffer.alloc(8);
+      timestamp.writeBigUInt64BE(BigInt(Date.now()));
+      const signed = Buffer.concat([
+        Buffer.from([0, 0]), timestamp, Buffer.from([0, 1]), Buffer.from(issuerKeyHash),
+        Buffer.from([tbs.length >> 16, (tbs.length >> 8) & 0xff, tbs.length & 0xff]), tbs, u16(0),
+      ]);
+      const signature = crypto.sign('sha256', signed, keys.privateKey);
+      const sct = Buffer.concat([
+        Buffer.from([0]), logID, timestamp, u16(0), Buffer.from([4, 3]), u16(signature.length), signature,
+      ]);
+      return Buffer.concat([u16(sct.length), sct]);
+    },
+  };
+}
+
 async function main() {
   const [jobsFile, outDir] = process.argv.slice(2);
   const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8'));
@@ -98,7 +151,7 @@ async function main() {
 
   const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const caKeys = keyPair();
-  const ctlog = await initializeCTLog(caKeys);
+  const ctlog = ctLog(keyPair());
   const ca = await initializeCA(caKeys, ctlog);
   const rekorKeys = keyPair();
   const since = new Date(Date.now() - 3600 * 1000);
