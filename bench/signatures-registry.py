@@ -105,6 +105,10 @@ def breakdown(entries):
             continue
         if path.endswith(".sig"):
             kind = "signature tag"
+        elif "/referrers/" in path:
+            kind = "referrers API"
+        elif "/manifests/sha256-" in path:
+            kind = "referrers tag"
         elif "/blobs/" in path:
             kind = "blob"
         elif "/manifests/sha256:" in path:
