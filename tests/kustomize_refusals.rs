@@ -33,7 +33,7 @@ fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
         ("deploy.yaml", DEPLOY),
         (
             "add.yaml",
-            "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: v}\nvalue: x\ntargets:\n- fieldPath: metadata/annotations/a\n",
+            "apiVersion: builtin\nkind: SortOrderTransformer\nmetadata: {name: s}\nsortOptions: {order: fifo}\n",
         ),
         (
             "kustomization.yaml",
@@ -42,7 +42,7 @@ fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
     ]);
     assert!(!built, "{said}");
     assert!(
-        said.contains("builtin transformer `ValueAddTransformer` is not supported"),
+        said.contains("builtin transformer `SortOrderTransformer` is not supported"),
         "{said}"
     );
 }

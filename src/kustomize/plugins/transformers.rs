@@ -1,6 +1,7 @@
 //! Builtin transformer configs. Those whose `fieldSpecs` say where they act (prefix and
 //! suffix, labels, annotations, namespace, replica counts) run here over exactly those
-//! places, `ImageTagTransformer` over its own places after every container's; the others
+//! places, `ImageTagTransformer` over its own places after every container's,
+//! `ValueAddTransformer` at its targets' field paths; the others
 //! become the kustomization field they stand for and run through the kustomization's
 //! transformers.
 
@@ -11,6 +12,7 @@ use super::super::resource::Resource;
 use super::super::transform::image_tags::{self, ImageFieldSpec};
 use super::super::transform::namespace::{self, Subjects};
 use super::super::transform::replicas;
+use super::super::transform::value_add;
 use super::super::transform::{merge_pairs, run_builtins, string_pairs};
 use super::{builtin_kind, kustomization_of, sequence};
 use crate::source::Span;
@@ -60,6 +62,7 @@ pub fn run(
             };
             return replicas::apply_config(replica, &field_specs(config), span, resources);
         }
+        "ValueAddTransformer" => return value_add::apply(k, config, span, resources, builder),
         "ReplacementTransformer" => as_field("replacements", field("replacements")),
         "PatchTransformer" => Some(vec![(
             "patches",

@@ -12,6 +12,7 @@ mod replacements;
 pub mod replicas;
 mod selector;
 mod smp;
+pub mod value_add;
 
 pub use image_tags::ImageFieldSpec;
 pub use name_reference::fix_name_references;
