@@ -1,5 +1,6 @@
 //! What pinnace's Kustomize build does not implement is refused with its reason and line,
-//! never built as if the unsupported part were not there.
+//! never built as if the unsupported part were not there; what it does not run (validators,
+//! which cannot change a build) is said at its line.
 
 use std::path::Path;
 use std::process::Command;
@@ -48,18 +49,16 @@ fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
 }
 
 #[test]
-fn validators_are_refused_at_their_line() {
+fn validators_are_not_run_and_said_so_at_their_line() {
     let (built, said) = build(&[
         ("deploy.yaml", DEPLOY),
         (
             "kustomization.yaml",
-            "resources: [deploy.yaml]\nvalidators: [check.yaml]\n",
+            "resources: [deploy.yaml]\nvalidators: [check.yaml]\nnamePrefix: p-\n",
         ),
     ]);
-    assert!(!built, "{said}");
-    assert!(
-        said.contains("`validators` is not supported by pinnace's Kustomize build yet"),
-        "{said}"
-    );
+    assert!(built, "{said}");
+    assert!(said.contains("name: p-web"), "the rest is built: {said}");
+    assert!(said.contains("`validators` are not run"), "{said}");
     assert!(said.contains("kustomization.yaml:2:1"), "{said}");
 }

@@ -22,10 +22,6 @@ use super::KustomizeError;
 use super::kustomization::{Builder, Kustomization};
 use super::resource::Resource;
 
-/// Fields of a kustomization this build does not implement yet. Building without them would
-/// give wrong results, so their presence is an error that names them.
-const NOT_YET_SUPPORTED: &[&str] = &["validators"];
-
 /// Runs the transformers of one kustomization (or component) over `resources`, in
 /// kustomize's order.
 pub fn apply(
@@ -33,13 +29,13 @@ pub fn apply(
     resources: &mut Vec<Resource>,
     builder: &mut Builder,
 ) -> Result<(), KustomizeError> {
-    for field in NOT_YET_SUPPORTED {
-        if let Some((key, _)) = kustomization.node.entry(field) {
-            return Err(KustomizeError::at(
-                format!("`{field}` is not supported by pinnace's Kustomize build yet"),
-                key.span,
-            ));
-        }
+    // A validator is a program (kustomize has no builtin one) that may fail the build but not
+    // change it: the build is what kustomize makes when the validators pass.
+    if let Some((key, _)) = kustomization.node.entry("validators") {
+        builder.not_built.push(super::NotBuilt {
+            span: key.span,
+            reason: "`validators` are not run (each is a program, and pinnace never runs one the tree names; the resources are built as kustomize builds them when the validators pass)".to_string(),
+        });
     }
     let mut own = super::configurations::load(kustomization, builder)?;
     own.merge(super::crds::load(kustomization, builder)?);
