@@ -147,12 +147,18 @@ fn a_kustomization_pinnace_cannot_build_falls_back_to_its_files() {
     write(
         repo.path(),
         "app/overlays/prod/kustomization.yaml",
-        "resources:\n- ../../base\nvalidators:\n- validator.yaml\n",
+        "resources:\n- ../../base\ntransformers:\n- inflate.yaml\n",
+    );
+    // A plugin that is not one of kustomize's builtins: kustomize would run a program.
+    write(
+        repo.path(),
+        "app/overlays/prod/inflate.yaml",
+        "apiVersion: example.com/v1\nkind: Inflator\nmetadata:\n  name: inflate\n",
     );
     let (report, stderr, _) = check_json(repo.path(), &["app/overlays/prod", "app/base"]);
     let warnings = report["warnings"].to_string();
     assert!(
-        warnings.contains("cannot build this kustomization") && warnings.contains("validators"),
+        warnings.contains("cannot build this kustomization") && warnings.contains("Inflator"),
         "{warnings} {stderr}"
     );
     let paths: Vec<String> = findings(&report).into_iter().map(|f| f.1).collect();

@@ -318,7 +318,7 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
     }
     let registry = Registry::start();
     let host = registry.host();
-    let names = ["stamped", "late", "copied", "altered", "stranger"];
+    let names = ["stamped", "late", "copied", "altered", "stranger", "cosign"];
     let digests: Vec<String> = names
         .iter()
         .map(|name| {
@@ -338,6 +338,12 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
         },
         Job::attest_timestamped("copied", &digest("copied")),
         Job::attest_timestamped("altered", &digest("altered")),
+        // cosign's `.sig` form: `cosign sign --tlog-upload=false --timestamp-server-url …`.
+        Job {
+            attest: false,
+            payload: payload(&format!("{host}/team/cosign"), &digest("cosign")),
+            ..Job::attest_timestamped("cosign", &digest("cosign"))
+        },
     ]);
     // A timestamp authority of another run, which the root does not name.
     let stranger = sign_all(&[Job::attest_timestamped("stranger", &digest("stranger"))]);
@@ -373,6 +379,20 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
             &[bytes(&value)],
         );
     }
+    let annotations = cosign_annotations(&bundle("cosign"), &signed.trusted_root);
+    assert!(
+        annotations.get("dev.sigstore.cosign/bundle").is_none(),
+        "{annotations}"
+    );
+    push_signature_layers(
+        &registry,
+        "team/cosign",
+        &digest("cosign"),
+        &[(
+            payload(&format!("{host}/team/cosign"), &digest("cosign")),
+            annotations,
+        )],
+    );
     let repo = keyless_repo(&host, &root);
     let images: Vec<String> = names
         .iter()
@@ -391,6 +411,7 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
         hits.first().map(|m| m.to_string()).unwrap_or_default()
     };
     assert_eq!(about("stamped"), "", "{found:#?}\n{stderr}");
+    assert_eq!(about("cosign"), "", "{found:#?}\n{stderr}");
     for (name, words) in [
         (
             "late",
@@ -412,7 +433,7 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
         let message = about(name);
         assert!(message.contains(words), "{name}: {message}\n{found:#?}");
     }
-    assert_eq!(found.len(), names.len() - 1, "{found:#?}");
+    assert_eq!(found.len(), names.len() - 2, "{found:#?}");
     assert_eq!(output.status.code(), Some(1));
 
     // A root that names no timestamp authority trusts no timestamp.

@@ -19,6 +19,8 @@ pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 /// The annotation of a keyless signature's Rekor bundle (JSON).
 pub const REKOR_BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// cosign's RFC 3161 timestamp of the signature (`{"SignedRFC3161Timestamp": base64}`).
+pub const TIMESTAMP_ANNOTATION: &str = "dev.sigstore.cosign/rfc3161timestamp";
 /// No certificate or Rekor bundle annotation is near this size.
 const MAX_ANNOTATION_BYTES: usize = 64 << 10;
 /// Layers of one `.sig` manifest looked at; cosign appends one per `cosign sign`.
@@ -36,6 +38,8 @@ pub struct CosignSignature {
     pub certificate: Option<String>,
     /// A keyless signature's Rekor bundle annotation (JSON), within a bound.
     pub rekor_bundle: Option<String>,
+    /// A keyless signature's RFC 3161 timestamp annotation (JSON), within a bound.
+    pub timestamp: Option<String>,
 }
 
 /// Every signature stored for a digest: cosign's `.sig` layers and, when asked for, the
@@ -96,6 +100,7 @@ impl RegistryClient {
                 signature: annotation(SIGNATURE_ANNOTATION),
                 certificate: annotation(CERTIFICATE_ANNOTATION),
                 rekor_bundle: annotation(REKOR_BUNDLE_ANNOTATION),
+                timestamp: annotation(TIMESTAMP_ANNOTATION),
             });
         }
         Ok(signatures)

@@ -7,8 +7,9 @@
 //!   in-toto statement whose subject names the image digest, a Fulcio certificate, Rekor entries
 //!   and RFC 3161 timestamps;
 //! - a cosign keyless signature in the `.sig` tag (cosign `specs/SIGNATURE_SPEC.md`): the
-//!   simple-signing payload, its signature, the certificate and chain annotations and the Rekor
-//!   bundle annotation (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`).
+//!   simple-signing payload, its signature, the certificate and chain annotations, the Rekor
+//!   bundle annotation (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`)
+//!   and the RFC 3161 timestamp annotation (`{SignedRFC3161Timestamp}`).
 
 use base64::Engine;
 use rustls_pki_types::CertificateDer;
@@ -18,11 +19,29 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::cosign::signed_digest;
+use super::keys::PublicKey;
 use super::rekor::{InclusionProof, LogEntry};
 use crate::image_ref::Digest;
 
 /// The in-toto payload type of a DSSE envelope.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// What a signature is over: the bytes themselves, or, for a Sigstore message signature, only
+/// their SHA-256 (the bundle carries the digest of what was signed, not the bytes).
+#[derive(Debug, Clone)]
+pub enum SignedOver {
+    Bytes(Vec<u8>),
+    Sha256([u8; 32]),
+}
+
+impl SignedOver {
+    pub fn verifies(&self, key: &PublicKey, signature: &[u8]) -> bool {
+        match self {
+            SignedOver::Bytes(bytes) => key.verifies(bytes, signature),
+            SignedOver::Sha256(digest) => key.verifies_sha256_digest(digest, signature),
+        }
+    }
+}
 
 /// A keyless signature, whichever form it came in.
 #[derive(Debug, Clone)]
@@ -30,14 +49,18 @@ pub struct KeylessSignature {
     /// The Fulcio leaf certificate (DER).
     pub certificate: Vec<u8>,
     pub signature: Vec<u8>,
-    /// The bytes the signature is over (the DSSE pre-authentication encoding, or the payload).
-    pub signed: Vec<u8>,
+    /// What the signature is over (the DSSE pre-authentication encoding, the payload, or the
+    /// digest of a message).
+    pub signed: SignedOver,
     /// What the log entry hashes: the DSSE payload, or the cosign payload.
     pub payload: Vec<u8>,
     pub content: Content,
     pub log_entries: Vec<LogEntry>,
     /// RFC 3161 timestamps of the signature: each a DER `TimeStampResp`.
     pub timestamps: Vec<Vec<u8>>,
+    /// Whether each Rekor entry must carry an inclusion proof: bundles since v0.2 must (the
+    /// bundle spec); a v0.1 bundle and cosign's Rekor bundle annotation may hold a SET alone.
+    pub inclusion_proof_required: bool,
 }
 
 /// What a keyless signature vouches for.
@@ -47,11 +70,19 @@ pub enum Content {
     Dsse { payload_type: String },
     /// A cosign simple-signing payload.
     Cosign,
+    /// A message signature (a bundle's `messageSignature`): a signature over the bytes whose
+    /// SHA-256 this is, which for an image is its manifest, so the digest it names.
+    Message { sha256: [u8; 32] },
 }
 
 impl KeylessSignature {
+    /// What a log entry records as the hash of what was signed: the payload's SHA-256, or a
+    /// message signature's digest.
     pub fn payload_sha256(&self) -> [u8; 32] {
-        Sha256::digest(&self.payload).into()
+        match self.content {
+            Content::Message { sha256 } => sha256,
+            _ => Sha256::digest(&self.payload).into(),
+        }
     }
 }
 
@@ -63,7 +94,7 @@ struct BundleJson {
     media_type: String,
     verification_material: MaterialJson,
     dsse_envelope: Option<EnvelopeJson>,
-    message_signature: Option<Value>,
+    message_signature: Option<MessageSignatureJson>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +178,19 @@ struct CheckpointJson {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct MessageSignatureJson {
+    message_digest: Option<MessageDigestJson>,
+    signature: String,
+}
+
+#[derive(Deserialize)]
+struct MessageDigestJson {
+    algorithm: String,
+    digest: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct EnvelopeJson {
     payload: String,
     payload_type: String,
@@ -182,8 +226,8 @@ fn integer(value: &Value) -> Result<i64, String> {
 #[derive(Debug, Clone)]
 pub struct KeyBundle {
     pub signature: Vec<u8>,
-    /// The DSSE pre-authentication encoding the signature is over.
-    pub signed: Vec<u8>,
+    /// The DSSE pre-authentication encoding the signature is over, or a message's digest.
+    pub signed: SignedOver,
     pub payload: Vec<u8>,
     pub content: Content,
 }
@@ -207,16 +251,10 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<Bundle, String> {
         return Err("of an unknown media type".to_string());
     }
     let material = bundle.verification_material;
-    let Some(envelope) = bundle.dsse_envelope else {
-        return Err(match bundle.message_signature {
-            Some(_) => "a message signature (pinnace reads DSSE attestations of images)",
-            None => "without a signature",
-        }
-        .to_string());
-    };
-    let payload = b64(&envelope.payload)?;
-    let [signature] = envelope.signatures.as_slice() else {
-        return Err("a DSSE envelope without exactly one signature".to_string());
+    let signed = match (bundle.dsse_envelope, bundle.message_signature) {
+        (Some(envelope), _) => dsse_content(envelope)?,
+        (None, Some(message)) => message_content(message)?,
+        (None, None) => return Err("without a signature".to_string()),
     };
     let certificate = match (material.certificate, material.x509_certificate_chain) {
         (Some(leaf), _) => b64(&leaf.raw_bytes)?,
@@ -227,12 +265,10 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<Bundle, String> {
             .raw_bytes)?,
         (None, None) if material.public_key.is_some() => {
             return Ok(Bundle::Key(KeyBundle {
-                signature: b64(&signature.sig)?,
-                signed: pae(&envelope.payload_type, &payload),
-                payload,
-                content: Content::Dsse {
-                    payload_type: envelope.payload_type,
-                },
+                signature: signed.signature,
+                signed: signed.over,
+                payload: signed.payload,
+                content: signed.content,
             }));
         }
         (None, None) => return Err("without verification material".to_string()),
@@ -252,15 +288,65 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<Bundle, String> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Bundle::Keyless(KeylessSignature {
         certificate,
+        signature: signed.signature,
+        signed: signed.over,
+        payload: signed.payload,
+        content: signed.content,
+        log_entries,
+        timestamps,
+        inclusion_proof_required: !bundle.media_type.ends_with("version=0.1"),
+    }))
+}
+
+/// A bundle's signature and what it is over.
+struct Signed {
+    signature: Vec<u8>,
+    over: SignedOver,
+    payload: Vec<u8>,
+    content: Content,
+}
+
+/// A DSSE envelope with exactly one signature, as the bundle spec requires.
+fn dsse_content(envelope: EnvelopeJson) -> Result<Signed, String> {
+    let payload = b64(&envelope.payload)?;
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err("a DSSE envelope without exactly one signature".to_string());
+    };
+    Ok(Signed {
         signature: b64(&signature.sig)?,
-        signed: pae(&envelope.payload_type, &payload),
+        over: SignedOver::Bytes(pae(&envelope.payload_type, &payload)),
         payload,
         content: Content::Dsse {
             payload_type: envelope.payload_type,
         },
-        log_entries,
-        timestamps,
-    }))
+    })
+}
+
+/// A message signature over SHA-256 digest (the algorithm Sigstore signs messages with).
+fn message_content(message: MessageSignatureJson) -> Result<Signed, String> {
+    let digest = message
+        .message_digest
+        .ok_or("a message signature without its digest")?;
+    if digest.algorithm != "SHA2_256" {
+        return Err(format!(
+            "a message signature over a {} digest (pinnace verifies SHA2_256 ones, as image digests are)",
+            shown(&digest.algorithm)
+        ));
+    }
+    let sha256: [u8; 32] = b64(&digest.digest)?
+        .try_into()
+        .map_err(|_| "a message digest that is not 32 bytes".to_string())?;
+    Ok(Signed {
+        signature: b64(&message.signature)?,
+        over: SignedOver::Sha256(sha256),
+        payload: Vec::new(),
+        content: Content::Message { sha256 },
+    })
+}
+
+/// A field's text made safe to print (no control characters, a bounded length).
+fn shown(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 fn log_entry(entry: &EntryJson) -> Result<LogEntry, String> {
@@ -326,14 +412,28 @@ struct RekorPayloadJson {
     log_id: String,
 }
 
-/// A cosign keyless signature from a `.sig` layer: its payload, signature (base64), leaf
-/// certificate (PEM) and Rekor bundle (JSON), the last `None` when the layer has none.
-pub fn cosign_keyless(
-    payload: &[u8],
-    signature: &str,
-    certificate_pem: &str,
-    rekor_bundle: Option<&str>,
-) -> Result<KeylessSignature, String> {
+/// cosign's RFC 3161 timestamp annotation (`dev.sigstore.cosign/rfc3161timestamp`; cosign
+/// `pkg/cosign/bundle/tsa.go`).
+#[derive(Deserialize)]
+struct TimestampAnnotationJson {
+    #[serde(rename = "SignedRFC3161Timestamp")]
+    signed_rfc3161_timestamp: String,
+}
+
+/// What a cosign keyless `.sig` layer holds besides its payload: the signature (base64), the
+/// leaf certificate (PEM), and the Rekor bundle and RFC 3161 timestamp annotations (JSON),
+/// each `None` when the layer has none.
+pub struct CosignLayer<'a> {
+    pub signature: &'a str,
+    pub certificate_pem: &'a str,
+    pub rekor_bundle: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+}
+
+/// A cosign keyless signature from a `.sig` layer.
+pub fn cosign_keyless(payload: &[u8], layer: &CosignLayer<'_>) -> Result<KeylessSignature, String> {
+    let (signature, certificate_pem, rekor_bundle) =
+        (layer.signature, layer.certificate_pem, layer.rekor_bundle);
     let certificate = CertificateDer::from_pem_slice(certificate_pem.as_bytes())
         .map_err(|_| "a certificate annotation that holds no PEM certificate".to_string())?;
     let log_entries = match rekor_bundle {
@@ -362,14 +462,24 @@ pub fn cosign_keyless(
             }]
         }
     };
+    // cosign timestamps the signature's raw bytes, as a bundle's timestamps do.
+    let timestamps = match layer.timestamp {
+        None => Vec::new(),
+        Some(text) => {
+            let stamp: TimestampAnnotationJson = serde_json::from_str(text)
+                .map_err(|_| "an RFC 3161 timestamp annotation that is not readable".to_string())?;
+            vec![b64(&stamp.signed_rfc3161_timestamp)?]
+        }
+    };
     Ok(KeylessSignature {
         certificate: certificate.as_ref().to_vec(),
         signature: b64(signature)?,
-        signed: payload.to_vec(),
+        signed: SignedOver::Bytes(payload.to_vec()),
         payload: payload.to_vec(),
         content: Content::Cosign,
         log_entries,
-        timestamps: Vec::new(),
+        timestamps,
+        inclusion_proof_required: false,
     })
 }
 
@@ -389,6 +499,13 @@ pub fn vouches_for(content: &Content, payload: &[u8]) -> Option<Vec<String>> {
             )
         }
         Content::Dsse { .. } => None,
+        Content::Message { sha256 } => Some(vec![format!(
+            "sha256:{}",
+            sha256
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )]),
     }
 }
 
@@ -423,11 +540,14 @@ mod tests {
 
     #[test]
     fn what_is_not_a_keyless_bundle_says_so() {
-        let message = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{}}"#;
+        let message = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{"messageDigest":{"algorithm":"SHA2_384","digest":"AA=="},"signature":"AA=="}}"#;
+        let error = parse_bundle(message.as_bytes()).unwrap_err();
+        assert!(error.contains("over a SHA2_384 digest"), "{error}");
+        let unsigned = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}}}"#;
         assert!(
-            parse_bundle(message.as_bytes())
+            parse_bundle(unsigned.as_bytes())
                 .unwrap_err()
-                .contains("a message signature")
+                .contains("without a signature")
         );
         assert!(parse_bundle(b"{}").is_err());
         let subjects = statement_subjects(

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::Verdict;
-use super::bundle::{KeyBundle, vouches_for};
+use super::bundle::{KeyBundle, SignedOver, vouches_for};
 use super::policy::Policy;
 use crate::image_ref::Digest;
 use crate::registry::CosignSignature;
@@ -32,7 +32,7 @@ pub fn judge_keys(
     let tagged = signatures.iter().filter_map(|signature| {
         let encoded = signature.signature.as_deref()?;
         Some(KeySigned {
-            signed: &signature.payload,
+            signed: SignedOver::Bytes(signature.payload.clone()),
             signature: base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
                 .ok()?,
@@ -40,7 +40,7 @@ pub fn judge_keys(
         })
     });
     let bundled = bundles.iter().map(|bundle| KeySigned {
-        signed: &bundle.signed,
+        signed: bundle.signed.clone(),
         signature: bundle.signature.clone(),
         vouches_for: vouches_for(&bundle.content, &bundle.payload),
     });
@@ -67,18 +67,18 @@ pub fn judge_keys(
 
 /// A signature made with a key: the bytes signed, the signature, and the digests the signed
 /// payload vouches for.
-struct KeySigned<'a> {
-    signed: &'a [u8],
+struct KeySigned {
+    signed: SignedOver,
     signature: Vec<u8>,
     vouches_for: Option<Vec<String>>,
 }
 
 /// The name of the key (of the entry's) that `candidate` verifies under.
-fn signed_by<'a>(candidate: &KeySigned<'_>, policy: &'a Policy) -> Option<&'a str> {
+fn signed_by<'a>(candidate: &KeySigned, policy: &'a Policy) -> Option<&'a str> {
     policy
         .keys
         .iter()
-        .find(|key| key.verifies(candidate.signed, &candidate.signature))
+        .find(|key| candidate.signed.verifies(key, &candidate.signature))
         .map(|key| key.name.as_str())
 }
 

@@ -5,7 +5,7 @@
 //! when none verifies, the one that got furthest says what was found.
 
 use super::Verdict;
-use super::bundle::{Bundle, cosign_keyless, parse_bundle};
+use super::bundle::{Bundle, CosignLayer, cosign_keyless, parse_bundle};
 use super::cosign::judge_keys;
 use super::keyless::{judge_keyless, rank};
 use super::policy::Policy;
@@ -38,12 +38,13 @@ pub fn judge(pinned: &Digest, found: &StoredSignatures, policy: &Policy) -> Verd
             else {
                 continue;
             };
-            let read = cosign_keyless(
-                &stored.payload,
+            let layer = CosignLayer {
                 signature,
-                certificate,
-                stored.rekor_bundle.as_deref(),
-            );
+                certificate_pem: certificate,
+                rekor_bundle: stored.rekor_bundle.as_deref(),
+                timestamp: stored.timestamp.as_deref(),
+            };
+            let read = cosign_keyless(&stored.payload, &layer);
             match read {
                 Ok(signature) => keyless.push(signature),
                 Err(why) => verdicts.push(Verdict::UnreadableSignature {

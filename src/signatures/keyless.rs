@@ -7,7 +7,7 @@
 
 use super::Verdict;
 use super::bundle::{KeylessSignature, vouches_for};
-use super::certificate::{check_chain, read_leaf};
+use super::certificate::{CertificateFailure, check_chain, read_leaf};
 use super::policy::Policy;
 use super::rekor::{Logged, verify_entry};
 use super::rfc3161::verify_timestamp;
@@ -59,20 +59,29 @@ fn judge_one(
             };
         }
     };
-    if !signer.key.verifies(&signature.signed, &signature.signature) {
+    if !signature.signed.verifies(&signer.key, &signature.signature) {
         return Verdict::AlteredSignature;
     }
-    let signed_at = match signing_time(signature, root) {
-        Ok(time) => time,
+    let times = match proven_times(signature, root) {
+        Ok(times) => times,
         Err(verdict) => return verdict,
     };
-    let issuer = match check_chain(&signature.certificate, root, signed_at) {
-        Ok(issuer) => issuer,
-        Err(failure) => {
-            return Verdict::UntrustedCertificate {
-                reason: failure.describe(),
-            };
+    // The certificate must have been valid at every time proven, as sigstore-go checks it.
+    let mut issuer = None;
+    for time in times {
+        match check_chain(&signature.certificate, root, time) {
+            Ok(found) => issuer = issuer.or(Some(found)),
+            Err(failure) => {
+                return Verdict::UntrustedCertificate {
+                    reason: failure.describe(),
+                };
+            }
         }
+    }
+    let Some(issuer) = issuer else {
+        return Verdict::UntrustedCertificate {
+            reason: CertificateFailure::Untrusted.describe(),
+        };
     };
     // A root without CT logs (a private Sigstore without one) asks for no SCT.
     if !root.ct_logs.is_empty()
@@ -125,36 +134,51 @@ fn shown(text: &str) -> String {
         .collect()
 }
 
-/// The signing time a Rekor entry proves (the first that verifies) or, when the signature has
-/// no Rekor entry, an RFC 3161 timestamp (as GitHub attests private repositories). A Rekor
-/// entry that is there must verify: a timestamp does not make up for a forged log entry.
-fn signing_time(signature: &KeylessSignature, root: &TrustedRoot) -> Result<i64, Verdict> {
+/// The signing times proven for a signature, counted as sigstore-go counts them: every Rekor
+/// entry of a log the trusted root names must verify (a timestamp does not make up for a forged
+/// log entry; an entry of another log is passed over), its signed entry timestamp proving a
+/// time; each RFC 3161 timestamp that verifies proves one (one that does not is passed over, as
+/// GitHub's attestations of private repositories carry only these); and at least one time
+/// must be proven.
+fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<i64>, Verdict> {
     let logged = Logged {
         signature: &signature.signature,
         certificate: &signature.certificate,
         payload_sha256: signature.payload_sha256(),
     };
-    if !signature.log_entries.is_empty() {
-        let mut reason = String::new();
-        for entry in &signature.log_entries {
-            match verify_entry(entry, root, &logged) {
-                Ok(time) => return Ok(time),
-                Err(why) => reason = why,
-            }
+    let mut times = Vec::new();
+    let mut unknown_log = None;
+    for entry in &signature.log_entries {
+        if root.log(&entry.log_id).is_none() {
+            unknown_log = Some("is from a log the trusted root does not name".to_string());
+            continue;
         }
-        return Err(Verdict::BadLogEntry { reason });
+        if signature.inclusion_proof_required && entry.inclusion_proof.is_none() {
+            return Err(Verdict::BadLogEntry {
+                reason: "has no inclusion proof, which a v0.2 or later bundle's entry must have"
+                    .to_string(),
+            });
+        }
+        match verify_entry(entry, root, &logged) {
+            Ok(time) => times.push(time),
+            Err(reason) => return Err(Verdict::BadLogEntry { reason }),
+        }
     }
-    if signature.timestamps.is_empty() {
-        return Err(Verdict::BadLogEntry {
-            reason: "is missing (neither a Rekor entry nor an RFC 3161 timestamp proves when it was signed)".to_string(),
-        });
-    }
-    let mut reason = String::new();
+    let mut stamp_failure = None;
     for stamp in &signature.timestamps {
         match verify_timestamp(stamp, &signature.signature, root) {
-            Ok(time) => return Ok(time),
-            Err(why) => reason = why,
+            Ok(time) => times.push(time),
+            Err(why) => stamp_failure = Some(why),
         }
     }
-    Err(Verdict::BadTimestamp { reason })
+    if !times.is_empty() {
+        return Ok(times);
+    }
+    Err(match (unknown_log, stamp_failure) {
+        (_, Some(reason)) => Verdict::BadTimestamp { reason },
+        (Some(reason), None) => Verdict::BadLogEntry { reason },
+        (None, None) => Verdict::BadLogEntry {
+            reason: "is missing (neither a Rekor entry nor an RFC 3161 timestamp proves when it was signed)".to_string(),
+        },
+    })
 }

@@ -111,6 +111,22 @@ impl PublicKey {
             || self.verifies_prehashed(message, signature)
     }
 
+    /// Whether `signature` is this key's signature of a message whose SHA-256 is `digest` (a
+    /// Sigstore message signature names only the digest of what was signed). Ed25519 signs
+    /// the message itself, so no Ed25519 signature verifies from a digest alone.
+    pub fn verifies_sha256_digest(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        let Ok(digest) =
+            aws_lc_rs::digest::Digest::import_less_safe(digest, &aws_lc_rs::digest::SHA256)
+        else {
+            return false;
+        };
+        self.kind != ED25519
+            && self
+                .parsed
+                .iter()
+                .any(|key| key.verify_digest_sig(&digest, signature).is_ok())
+    }
+
     /// Whether `signature` is this Ed25519 key's Ed25519ph signature of `message`. Strict
     /// verification: a non-canonical signature or a weak key never verifies.
     fn verifies_prehashed(&self, message: &[u8], signature: &[u8]) -> bool {

@@ -112,7 +112,7 @@ fn verify_inclusion(
     if root.as_slice() != proof.root_hash {
         return Err(bad("does not lead to its root hash"));
     }
-    let (size, hash) = checkpoint(&proof.checkpoint, key)
+    let (size, hash) = checkpoint(&proof.checkpoint, key, entry.log_id.get(..4).unwrap_or(&[]))
         .ok_or_else(|| bad("has a checkpoint that does not verify under the log's key"))?;
     if size != proof.tree_size || hash != proof.root_hash {
         return Err(bad("has a checkpoint for another tree"));
@@ -155,8 +155,9 @@ fn root_from_path(index: u64, size: u64, leaf: [u8; 32], path: &[Vec<u8>]) -> Op
 }
 
 /// The tree size and root hash of a checkpoint whose note one of its signatures (`— name
-/// base64(key hint || signature)`) signs under `key`.
-fn checkpoint(note: &str, key: &PublicKey) -> Option<(u64, Vec<u8>)> {
+/// base64(key hint || signature)`) signs under `key`, the signature naming the key by `hint`
+/// (a Rekor v1 log's: the first 4 bytes of its key id), as sigstore-go's note verifier asks.
+fn checkpoint(note: &str, key: &PublicKey, hint: &[u8]) -> Option<(u64, Vec<u8>)> {
     let split = note.find("\n\n")?;
     let (text, signatures) = (&note[..=split], &note[split + 2..]);
     let signed = signatures.lines().any(|line| {
@@ -169,7 +170,7 @@ fn checkpoint(note: &str, key: &PublicKey) -> Option<(u64, Vec<u8>)> {
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
             return false;
         };
-        bytes.len() > 4 && key.verifies(text.as_bytes(), &bytes[4..])
+        bytes.len() > 4 && bytes[..4] == *hint && key.verifies(text.as_bytes(), &bytes[4..])
     });
     if !signed {
         return None;
@@ -193,28 +194,43 @@ fn records(body: &[u8], logged: &Logged<'_>) -> Result<(), String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let (hash, signatures): (&Value, Vec<(&Value, &Value)>) = match value["kind"].as_str() {
+    let decode = |v: &Value| {
+        v.as_str()
+            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+    };
+    // Each kind's hash of what was signed, and its (signature, PEM verifier) pairs.
+    let (hash, signatures): (&Value, Vec<Recorded>) = match value["kind"].as_str() {
         Some("hashedrekord") => (
             &spec["data"]["hash"],
             vec![(
-                &spec["signature"]["content"],
-                &spec["signature"]["publicKey"]["content"],
+                decode(&spec["signature"]["content"]),
+                decode(&spec["signature"]["publicKey"]["content"]),
             )],
         ),
         Some("dsse") => (
             &spec["payloadHash"],
-            spec["signatures"]
-                .as_array()
-                .map(|all| {
-                    all.iter()
-                        .map(|s| (&s["signature"], &s["verifier"]))
-                        .collect()
+            entries(&spec["signatures"])
+                .map(|s| (decode(&s["signature"]), decode(&s["verifier"])))
+                .collect(),
+        ),
+        // in-toto v0.0.2 (sigstore/rekor pkg/types/intoto/v0.0.2): the envelope's
+        // signatures are base64 twice over.
+        Some("intoto") if value["apiVersion"] == "0.0.2" => (
+            &spec["content"]["payloadHash"],
+            entries(&spec["content"]["envelope"]["signatures"])
+                .map(|s| {
+                    let once = decode(&s["sig"]);
+                    let twice = once.and_then(|text| {
+                        base64::engine::general_purpose::STANDARD.decode(text).ok()
+                    });
+                    (twice, decode(&s["publicKey"]))
                 })
-                .unwrap_or_default(),
+                .collect(),
         ),
         _ => {
             return Err(
-                "is of a kind pinnace does not read (not hashedrekord or dsse)".to_string(),
+                "is of a kind pinnace does not read (not hashedrekord, dsse or intoto 0.0.2)"
+                    .to_string(),
             );
         }
     };
@@ -222,20 +238,26 @@ fn records(body: &[u8], logged: &Logged<'_>) -> Result<(), String> {
     {
         return Err(mismatch("another payload"));
     }
-    let decode = |v: &Value| {
-        v.as_str()
-            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-    };
-    let ours = |(signature, verifier): &(&Value, &Value)| {
-        decode(signature).as_deref() == Some(logged.signature)
-            && decode(verifier)
-                .and_then(|pem| CertificateDer::from_pem_slice(&pem).ok())
+    let ours = |(signature, verifier): &Recorded| {
+        signature.as_deref() == Some(logged.signature)
+            && verifier
+                .as_deref()
+                .and_then(|pem| CertificateDer::from_pem_slice(pem).ok())
                 .is_some_and(|der| der.as_ref() == logged.certificate)
     };
     if !signatures.iter().any(ours) {
         return Err(mismatch("another signature or certificate"));
     }
     Ok(())
+}
+
+/// A signature an entry records and the PEM certificate or key it records it under, each
+/// `None` when it is not base64.
+type Recorded = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The items of a JSON array (none when it is not one), at most 16.
+fn entries(list: &Value) -> impl Iterator<Item = &Value> {
+    list.as_array().into_iter().flatten().take(16)
 }
 
 #[cfg(test)]
@@ -258,14 +280,20 @@ mod tests {
         hinted.extend_from_slice(signature.as_ref());
         let line = base64::engine::general_purpose::STANDARD.encode(&hinted);
         let checkpoint_text = format!("{note}\n\u{2014} rekor.example {line}\n");
-        assert_eq!(checkpoint(&checkpoint_text, &key), Some((3, vec![7u8; 32])));
+        let hint = [1, 2, 3, 4];
+        assert_eq!(
+            checkpoint(&checkpoint_text, &key, &hint),
+            Some((3, vec![7u8; 32]))
+        );
+        // The right signature under another key's hint names another key.
+        assert_eq!(checkpoint(&checkpoint_text, &key, &[4, 3, 2, 1]), None);
         let altered = checkpoint_text.replacen("\n3\n", "\n4\n", 1);
-        assert_eq!(checkpoint(&altered, &key), None);
+        assert_eq!(checkpoint(&altered, &key, &hint), None);
         let other = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
         let other_der = other.public_key().as_der().unwrap();
         let other_key = PublicKey::from_der("other", other_der.as_ref()).unwrap();
-        assert_eq!(checkpoint(&checkpoint_text, &other_key), None);
-        assert_eq!(checkpoint(&note, &key), None);
+        assert_eq!(checkpoint(&checkpoint_text, &other_key, &hint), None);
+        assert_eq!(checkpoint(&note, &key, &hint), None);
     }
 
     fn leaf(n: u8) -> [u8; 32] {

@@ -309,7 +309,8 @@ fn pem(der: &[u8]) -> String {
 }
 
 /// The annotations of a cosign keyless `.sig` layer, from a message-signature bundle over that
-/// layer's payload: signature, certificate, chain (the trusted root's CA) and Rekor bundle.
+/// layer's payload: signature, certificate, chain (the trusted root's CA), and the Rekor bundle
+/// or RFC 3161 timestamp the bundle has.
 pub fn cosign_annotations(bundle: &Value, trusted_root: &Value) -> Value {
     let material = &bundle["verificationMaterial"];
     // `sign` makes a v0.2 bundle, whose leaf heads a chain; v0.3 has the leaf alone.
@@ -320,27 +321,38 @@ pub fn cosign_annotations(bundle: &Value, trusted_root: &Value) -> Value {
     let ca = unb64(
         &trusted_root["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"],
     );
-    let entry = &material["tlogEntries"][0];
-    let log_id: String = unb64(&entry["logId"]["keyId"])
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let integer = |v: &Value| v.as_str().unwrap().parse::<i64>().unwrap();
-    let rekor_bundle = json!({
-        "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
-        "Payload": {
-            "body": entry["canonicalizedBody"],
-            "integratedTime": integer(&entry["integratedTime"]),
-            "logIndex": integer(&entry["logIndex"]),
-            "logID": log_id,
-        },
-    });
-    json!({
+    let mut annotations = json!({
         "dev.cosignproject.cosign/signature": bundle["messageSignature"]["signature"],
         "dev.sigstore.cosign/certificate": pem(&leaf),
         "dev.sigstore.cosign/chain": pem(&ca),
-        "dev.sigstore.cosign/bundle": serde_json::to_string(&rekor_bundle).unwrap(),
-    })
+    });
+    let entry = &material["tlogEntries"][0];
+    if !entry.is_null() {
+        let log_id: String = unb64(&entry["logId"]["keyId"])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let integer = |v: &Value| v.as_str().unwrap().parse::<i64>().unwrap();
+        let rekor_bundle = json!({
+            "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+            "Payload": {
+                "body": entry["canonicalizedBody"],
+                "integratedTime": integer(&entry["integratedTime"]),
+                "logIndex": integer(&entry["logIndex"]),
+                "logID": log_id,
+            },
+        });
+        annotations["dev.sigstore.cosign/bundle"] =
+            serde_json::to_string(&rekor_bundle).unwrap().into();
+    }
+    // cosign's timestamp annotation (pkg/cosign/bundle/tsa.go): the TSA's answer, base64.
+    let stamp = &material["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"];
+    if !stamp.is_null() {
+        let annotation = json!({ "SignedRFC3161Timestamp": stamp });
+        annotations["dev.sigstore.cosign/rfc3161timestamp"] =
+            serde_json::to_string(&annotation).unwrap().into();
+    }
+    annotations
 }
 
 /// Flips a bit of the base64 bytes at `pointer` (a JSON pointer) in `value`.
