@@ -76,8 +76,16 @@ pub enum Content {
 }
 
 impl KeylessSignature {
-    /// What a log entry records as the hash of what was signed: the payload's SHA-256, or a
-    /// message signature's digest.
+    /// The SHA-256 of the bytes the signature is over (what a `hashedrekord` entry records).
+    pub fn signed_sha256(&self) -> [u8; 32] {
+        match &self.signed {
+            SignedOver::Bytes(bytes) => Sha256::digest(bytes).into(),
+            SignedOver::Sha256(digest) => *digest,
+        }
+    }
+
+    /// What a `dsse` or `intoto` log entry records as the hash of what was signed: the
+    /// payload's SHA-256, or a message signature's digest.
     pub fn payload_sha256(&self) -> [u8; 32] {
         match self.content {
             Content::Message { sha256 } => sha256,
@@ -140,6 +148,8 @@ pub(super) struct RawBytes {
 struct EntryJson {
     log_index: Value,
     log_id: KeyIdJson,
+    /// Rekor v2 entries have none.
+    #[serde(default)]
     integrated_time: Value,
     inclusion_promise: Option<PromiseJson>,
     inclusion_proof: Option<ProofJson>,

@@ -136,8 +136,8 @@ fn shown(text: &str) -> String {
 
 /// The signing times proven for a signature, counted as sigstore-go counts them: every Rekor
 /// entry of a log the trusted root names must verify (a timestamp does not make up for a forged
-/// log entry; an entry of another log is passed over), its signed entry timestamp proving a
-/// time; each RFC 3161 timestamp that verifies proves one (one that does not is passed over, as
+/// log entry; an entry of another log is passed over), a v1 entry's signed entry timestamp
+/// proving a time (a v2 entry proves inclusion only); each RFC 3161 timestamp that verifies proves one (one that does not is passed over, as
 /// GitHub's attestations of private repositories carry only these); and at least one time
 /// must be proven.
 fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<i64>, Verdict> {
@@ -145,6 +145,7 @@ fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<
         signature: &signature.signature,
         certificate: &signature.certificate,
         payload_sha256: signature.payload_sha256(),
+        signed_sha256: signature.signed_sha256(),
     };
     let mut times = Vec::new();
     let mut unknown_log = None;
@@ -160,7 +161,7 @@ fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<
             });
         }
         match verify_entry(entry, root, &logged) {
-            Ok(time) => times.push(time),
+            Ok(time) => times.extend(time),
             Err(reason) => return Err(Verdict::BadLogEntry { reason }),
         }
     }
@@ -177,6 +178,9 @@ fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<
     Err(match (unknown_log, stamp_failure) {
         (_, Some(reason)) => Verdict::BadTimestamp { reason },
         (Some(reason), None) => Verdict::BadLogEntry { reason },
+        (None, None) if !signature.log_entries.is_empty() => Verdict::BadTimestamp {
+            reason: "is missing: a Rekor v2 entry proves that the signature was logged, not when, and no RFC 3161 timestamp does".to_string(),
+        },
         (None, None) => Verdict::BadLogEntry {
             reason: "is missing (neither a Rekor entry nor an RFC 3161 timestamp proves when it was signed)".to_string(),
         },

@@ -50,26 +50,40 @@ pub struct Logged<'a> {
     pub signature: &'a [u8],
     /// The leaf certificate (DER).
     pub certificate: &'a [u8],
-    /// SHA-256 of the payload (`hashedrekord`: the signed bytes; `dsse`: the DSSE payload).
+    /// SHA-256 of the payload (a DSSE payload, or what a cosign or message signature signs).
     pub payload_sha256: [u8; 32],
+    /// SHA-256 of the bytes the signature is over (a DSSE envelope's pre-authentication
+    /// encoding; for the other kinds, the payload again).
+    pub signed_sha256: [u8; 32],
 }
 
-/// Verifies `entry` under the logs of `root` and that it records `logged`; the proven signing
-/// time (Unix seconds), or what is wrong, worded to follow "its transparency-log entry ".
+/// Verifies `entry` under the logs of `root` and that it records `logged`; the signing time its
+/// signed entry timestamp proves (Unix seconds), `None` for a Rekor v2 entry (which proves its
+/// inclusion, not a time: the bundle's RFC 3161 timestamp does), or what is wrong, worded to
+/// follow "its transparency-log entry ".
 pub fn verify_entry(
     entry: &LogEntry,
     root: &TrustedRoot,
     logged: &Logged<'_>,
-) -> Result<i64, String> {
+) -> Result<Option<i64>, String> {
     let log = root
         .log(&entry.log_id)
         .ok_or("is from a log the trusted root does not name")?;
+    let key = PublicKey::from_der("rekor", &log.der).ok_or("names a log key pinnace cannot use")?;
+    let version = records(&entry.body, logged)?;
+    if version == Version::V2 {
+        let Some(proof) = &entry.inclusion_proof else {
+            return Err("is a Rekor v2 entry without an inclusion proof".to_string());
+        };
+        verify_inclusion(entry, proof, &key, &log.origin)?;
+        return Ok(None);
+    }
     if !log.valid.contains(entry.integrated_time) {
         return Err("is from a time the trusted root does not trust its log for".to_string());
     }
-    let key = PublicKey::from_der("rekor", &log.der).ok_or("names a log key pinnace cannot use")?;
+    // A v1 checkpoint's origin is `name - tree id`, not checked against the root.
     if let Some(proof) = &entry.inclusion_proof {
-        verify_inclusion(entry, proof, &key)?;
+        verify_inclusion(entry, proof, &key, "")?;
     }
     let Some(set) = &entry.signed_entry_timestamp else {
         // An inclusion proof shows the entry is in the log, not when it got there.
@@ -82,8 +96,7 @@ pub fn verify_entry(
             "has a signed entry timestamp that does not verify under the log's key".to_string(),
         );
     }
-    records(&entry.body, logged)?;
-    Ok(entry.integrated_time)
+    Ok(Some(entry.integrated_time))
 }
 
 /// The canonical JSON (keys sorted, no spaces) Rekor signs as the SET.
@@ -101,6 +114,7 @@ fn verify_inclusion(
     entry: &LogEntry,
     proof: &InclusionProof,
     key: &PublicKey,
+    origin: &str,
 ) -> Result<(), String> {
     let bad = |why: &str| format!("has an inclusion proof that {why}");
     if proof.hashes.len() > MAX_PROOF_HASHES || proof.hashes.iter().any(|h| h.len() != 32) {
@@ -112,7 +126,12 @@ fn verify_inclusion(
     if root.as_slice() != proof.root_hash {
         return Err(bad("does not lead to its root hash"));
     }
-    let (size, hash) = checkpoint(&proof.checkpoint, key, entry.log_id.get(..4).unwrap_or(&[]))
+    let signer = Signer {
+        key,
+        hint: entry.log_id.get(..4).unwrap_or(&[]),
+        origin,
+    };
+    let (size, hash) = checkpoint(&proof.checkpoint, &signer)
         .ok_or_else(|| bad("has a checkpoint that does not verify under the log's key"))?;
     if size != proof.tree_size || hash != proof.root_hash {
         return Err(bad("has a checkpoint for another tree"));
@@ -154,28 +173,46 @@ fn root_from_path(index: u64, size: u64, leaf: [u8; 32], path: &[Vec<u8>]) -> Op
     (snode == 0).then_some(hash)
 }
 
-/// The tree size and root hash of a checkpoint whose note one of its signatures (`— name
-/// base64(key hint || signature)`) signs under `key`, the signature naming the key by `hint`
-/// (a Rekor v1 log's: the first 4 bytes of its key id), as sigstore-go's note verifier asks.
-fn checkpoint(note: &str, key: &PublicKey, hint: &[u8]) -> Option<(u64, Vec<u8>)> {
+/// Who signs a log's checkpoints: its key, the key hint its signatures carry (the first 4
+/// bytes of its key id, v1 and v2 alike), and its origin (the host of its `baseUrl`).
+struct Signer<'a> {
+    key: &'a PublicKey,
+    hint: &'a [u8],
+    origin: &'a str,
+}
+
+/// The tree size and root hash of a checkpoint (C2SP `tlog-checkpoint` and `signed-note`) whose
+/// note one of its signature lines (`— name base64(key hint || signature)`) signs under the
+/// log's key and hint, as sigstore-go's note verifier asks: other lines (a witness's
+/// cosignature) are passed over. A Rekor v2 note's origin, and the name its signature line
+/// gives, must be the host of the log's `baseUrl` (`origin`; empty for v1, whose origin is
+/// `name - tree id`).
+fn checkpoint(note: &str, signer: &Signer<'_>) -> Option<(u64, Vec<u8>)> {
     let split = note.find("\n\n")?;
     let (text, signatures) = (&note[..=split], &note[split + 2..]);
     let signed = signatures.lines().any(|line| {
         let Some(rest) = line.strip_prefix("\u{2014} ") else {
             return false;
         };
-        let Some((_, encoded)) = rest.rsplit_once(' ') else {
+        let Some((name, encoded)) = rest.rsplit_once(' ') else {
             return false;
         };
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
             return false;
         };
-        bytes.len() > 4 && bytes[..4] == *hint && key.verifies(text.as_bytes(), &bytes[4..])
+        (signer.origin.is_empty() || name == signer.origin)
+            && bytes.len() > 4
+            && bytes[..4] == *signer.hint
+            && signer.key.verifies(text.as_bytes(), &bytes[4..])
     });
     if !signed {
         return None;
     }
-    let mut lines = text.lines().skip(1);
+    let mut lines = text.lines();
+    let origin = lines.next()?;
+    if !signer.origin.is_empty() && origin != signer.origin {
+        return None;
+    }
     let size = lines.next()?.parse().ok()?;
     let hash = base64::engine::general_purpose::STANDARD
         .decode(lines.next()?)
@@ -183,76 +220,153 @@ fn checkpoint(note: &str, key: &PublicKey, hint: &[u8]) -> Option<(u64, Vec<u8>)
     Some((size, hash))
 }
 
-/// Whether the entry body records `logged`: its signature, certificate and payload hash.
-fn records(body: &[u8], logged: &Logged<'_>) -> Result<(), String> {
+/// The Rekor API an entry was logged through: v1 (`hashedrekord`/`dsse` 0.0.1, `intoto`
+/// 0.0.2, with a signed entry timestamp) or v2 (rekor-tiles: `hashedrekord`/`dsse` 0.0.2,
+/// proven by inclusion alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+/// Whether the entry body records `logged` — its signature, certificate and the hash of what
+/// was signed — and through which API it was logged.
+fn records(body: &[u8], logged: &Logged<'_>) -> Result<Version, String> {
     let mismatch = |what: &str| format!("records {what} than this signature's");
     let value: Value =
         serde_json::from_slice(body).map_err(|_| "has a body that is not JSON".to_string())?;
+    let (version, hashed, recorded) = recorded(&value)?;
+    let expected = match hashed.of {
+        Hashed::Payload => logged.payload_sha256,
+        Hashed::Signed => logged.signed_sha256,
+    };
+    if hashed.sha256.as_deref() != Some(expected.as_slice()) {
+        return Err(mismatch("another payload"));
+    }
+    let ours = |(signature, certificate): &Recorded| {
+        signature.as_deref() == Some(logged.signature)
+            && certificate.as_deref() == Some(logged.certificate)
+    };
+    if !recorded.iter().any(ours) {
+        return Err(mismatch("another signature or certificate"));
+    }
+    Ok(version)
+}
+
+/// The hash an entry records: of the payload (a DSSE payload, as `dsse` and `intoto` entries
+/// record it) or of the signed bytes (`hashedrekord`: a message, a cosign payload, or, in v2,
+/// a DSSE envelope's pre-authentication encoding); `None` when it is not a SHA-256.
+struct RecordedHash {
+    of: Hashed,
+    sha256: Option<Vec<u8>>,
+}
+
+enum Hashed {
+    Payload,
+    Signed,
+}
+
+/// An entry's version, its hash, and its (signature, certificate DER) pairs.
+fn recorded(value: &Value) -> Result<(Version, RecordedHash, Vec<Recorded>), String> {
     let spec = &value["spec"];
-    let hex: String = logged
-        .payload_sha256
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let decode = |v: &Value| {
+    let b64 = |v: &Value| {
         v.as_str()
             .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
     };
-    // Each kind's hash of what was signed, and its (signature, PEM verifier) pairs.
-    let (hash, signatures): (&Value, Vec<Recorded>) = match value["kind"].as_str() {
-        Some("hashedrekord") => (
-            &spec["data"]["hash"],
+    let hex = |v: &Value| -> Option<Vec<u8>> {
+        (v["algorithm"].as_str() == Some("sha256"))
+            .then(|| v["value"].as_str().and_then(decode_hex))
+            .flatten()
+    };
+    let sha2_256 = |v: &Value| {
+        (v["algorithm"].as_str() == Some("SHA2_256"))
+            .then(|| b64(&v["digest"]))
+            .flatten()
+    };
+    // v1 verifiers are PEM, base64 again; v2 ones DER (an `x509Certificate`'s `rawBytes`).
+    let pem = |v: &Value| {
+        b64(v).and_then(|pem| {
+            CertificateDer::from_pem_slice(&pem)
+                .ok()
+                .map(|der| der.as_ref().to_vec())
+        })
+    };
+    let v2_signature = |s: &Value| {
+        (
+            b64(&s["content"]),
+            b64(&s["verifier"]["x509Certificate"]["rawBytes"]),
+        )
+    };
+    let hash = |of, sha256| RecordedHash { of, sha256 };
+    let entry = match (value["kind"].as_str(), value["apiVersion"].as_str()) {
+        (Some("hashedrekord"), Some("0.0.1")) => (
+            Version::V1,
+            hash(Hashed::Signed, hex(&spec["data"]["hash"])),
             vec![(
-                decode(&spec["signature"]["content"]),
-                decode(&spec["signature"]["publicKey"]["content"]),
+                b64(&spec["signature"]["content"]),
+                pem(&spec["signature"]["publicKey"]["content"]),
             )],
         ),
-        Some("dsse") => (
-            &spec["payloadHash"],
+        (Some("dsse"), Some("0.0.1")) => (
+            Version::V1,
+            hash(Hashed::Payload, hex(&spec["payloadHash"])),
             entries(&spec["signatures"])
-                .map(|s| (decode(&s["signature"]), decode(&s["verifier"])))
+                .map(|s| (b64(&s["signature"]), pem(&s["verifier"])))
                 .collect(),
         ),
-        // in-toto v0.0.2 (sigstore/rekor pkg/types/intoto/v0.0.2): the envelope's
-        // signatures are base64 twice over.
-        Some("intoto") if value["apiVersion"] == "0.0.2" => (
-            &spec["content"]["payloadHash"],
+        // in-toto v0.0.2 (sigstore/rekor pkg/types/intoto/v0.0.2): the envelope's signatures
+        // are base64 twice over.
+        (Some("intoto"), Some("0.0.2")) => (
+            Version::V1,
+            hash(Hashed::Payload, hex(&spec["content"]["payloadHash"])),
             entries(&spec["content"]["envelope"]["signatures"])
                 .map(|s| {
-                    let once = decode(&s["sig"]);
-                    let twice = once.and_then(|text| {
+                    let twice = b64(&s["sig"]).and_then(|text| {
                         base64::engine::general_purpose::STANDARD.decode(text).ok()
                     });
-                    (twice, decode(&s["publicKey"]))
+                    (twice, pem(&s["publicKey"]))
                 })
                 .collect(),
         ),
+        // Rekor v2 (sigstore/rekor-tiles `api/proto/rekor/v2`): the spec under its type's name.
+        (Some("hashedrekord"), Some("0.0.2")) => {
+            let spec = &spec["hashedRekordV002"];
+            (
+                Version::V2,
+                hash(Hashed::Signed, sha2_256(&spec["data"])),
+                vec![v2_signature(&spec["signature"])],
+            )
+        }
+        (Some("dsse"), Some("0.0.2")) => {
+            let spec = &spec["dsseV002"];
+            (
+                Version::V2,
+                hash(Hashed::Payload, sha2_256(&spec["payloadHash"])),
+                entries(&spec["signatures"]).map(v2_signature).collect(),
+            )
+        }
         _ => {
             return Err(
-                "is of a kind pinnace does not read (not hashedrekord, dsse or intoto 0.0.2)"
+                "is of a kind pinnace does not read (hashedrekord or dsse 0.0.1 or 0.0.2, intoto 0.0.2)"
                     .to_string(),
             );
         }
     };
-    if hash["algorithm"].as_str() != Some("sha256") || hash["value"].as_str() != Some(hex.as_str())
-    {
-        return Err(mismatch("another payload"));
-    }
-    let ours = |(signature, verifier): &Recorded| {
-        signature.as_deref() == Some(logged.signature)
-            && verifier
-                .as_deref()
-                .and_then(|pem| CertificateDer::from_pem_slice(pem).ok())
-                .is_some_and(|der| der.as_ref() == logged.certificate)
-    };
-    if !signatures.iter().any(ours) {
-        return Err(mismatch("another signature or certificate"));
-    }
-    Ok(())
+    Ok(entry)
 }
 
-/// A signature an entry records and the PEM certificate or key it records it under, each
-/// `None` when it is not base64.
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A signature an entry records and the certificate (DER) it records it under, each `None`
+/// when it cannot be read.
 type Recorded = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// The items of a JSON array (none when it is not one), at most 16.
@@ -281,19 +395,30 @@ mod tests {
         let line = base64::engine::general_purpose::STANDARD.encode(&hinted);
         let checkpoint_text = format!("{note}\n\u{2014} rekor.example {line}\n");
         let hint = [1, 2, 3, 4];
+        let signer = |key, hint| Signer {
+            key,
+            hint,
+            origin: "",
+        };
         assert_eq!(
-            checkpoint(&checkpoint_text, &key, &hint),
+            checkpoint(&checkpoint_text, &signer(&key, &hint)),
             Some((3, vec![7u8; 32]))
         );
         // The right signature under another key's hint names another key.
-        assert_eq!(checkpoint(&checkpoint_text, &key, &[4, 3, 2, 1]), None);
+        assert_eq!(
+            checkpoint(&checkpoint_text, &signer(&key, &[4, 3, 2, 1])),
+            None
+        );
         let altered = checkpoint_text.replacen("\n3\n", "\n4\n", 1);
-        assert_eq!(checkpoint(&altered, &key, &hint), None);
+        assert_eq!(checkpoint(&altered, &signer(&key, &hint)), None);
         let other = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
         let other_der = other.public_key().as_der().unwrap();
         let other_key = PublicKey::from_der("other", other_der.as_ref()).unwrap();
-        assert_eq!(checkpoint(&checkpoint_text, &other_key, &hint), None);
-        assert_eq!(checkpoint(&note, &key, &hint), None);
+        assert_eq!(
+            checkpoint(&checkpoint_text, &signer(&other_key, &hint)),
+            None
+        );
+        assert_eq!(checkpoint(&note, &signer(&key, &hint)), None);
     }
 
     fn leaf(n: u8) -> [u8; 32] {
@@ -322,5 +447,104 @@ mod tests {
         );
         assert_eq!(root_from_path(3, 3, l2, &[]), None);
         assert_eq!(root_from_path(0, 3, l0, &[l1.to_vec()]), None);
+    }
+
+    /// A Rekor v2 `hashedrekord` 0.0.2 entry, alone in its log, and its log in a root.
+    struct V2Log {
+        root: TrustedRoot,
+        entry: LogEntry,
+        signature: Vec<u8>,
+        certificate: Vec<u8>,
+        signed_sha256: [u8; 32],
+    }
+
+    fn v2_log(origin: &str, note_origin: &str) -> V2Log {
+        use aws_lc_rs::signature::Ed25519KeyPair;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let (signature, certificate) = (b"a signature".to_vec(), b"a certificate".to_vec());
+        let signed_sha256: [u8; 32] = Sha256::digest(b"signed bytes").into();
+        let body = format!(
+            r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"SHA2_256","digest":"{}"}},"signature":{{"content":"{}","verifier":{{"keyDetails":"PKIX_ECDSA_P256_SHA_256","x509Certificate":{{"rawBytes":"{}"}}}}}}}}}}}}"#,
+            b64(&signed_sha256),
+            b64(&signature),
+            b64(&certificate)
+        );
+        let leaf = hash_pair(0x00, body.as_bytes(), &[]);
+        let log_key = Ed25519KeyPair::generate().unwrap();
+        let key_id = vec![9u8; 32];
+        let note = format!("{note_origin}\n1\n{}\n", b64(&leaf));
+        let mut hinted = key_id[..4].to_vec();
+        hinted.extend_from_slice(log_key.sign(note.as_bytes()).as_ref());
+        let witness = "\u{2014} witness.example AAAAAAAA\n";
+        let checkpoint = format!("{note}\n{witness}\u{2014} {origin} {}\n", b64(&hinted));
+        let der = log_key.public_key().as_der().unwrap().as_ref().to_vec();
+        let root = TrustedRoot {
+            logs: vec![super::super::trusted_root::LogKey {
+                key_id: key_id.clone(),
+                der,
+                valid: super::super::trusted_root::Validity {
+                    start: 0,
+                    end: None,
+                },
+                origin: origin.to_string(),
+            }],
+            ..TrustedRoot::default()
+        };
+        let entry = LogEntry {
+            log_id: key_id,
+            log_index: 0,
+            integrated_time: 0,
+            body: body.into_bytes(),
+            signed_entry_timestamp: None,
+            inclusion_proof: Some(InclusionProof {
+                log_index: 0,
+                tree_size: 1,
+                root_hash: leaf.to_vec(),
+                hashes: Vec::new(),
+                checkpoint,
+            }),
+        };
+        V2Log {
+            root,
+            entry,
+            signature,
+            certificate,
+            signed_sha256,
+        }
+    }
+
+    #[test]
+    fn a_rekor_v2_entry_proves_its_inclusion_and_no_time() {
+        let log = v2_log("log2025-1.rekor.example", "log2025-1.rekor.example");
+        let logged = Logged {
+            signature: &log.signature,
+            certificate: &log.certificate,
+            payload_sha256: [0; 32],
+            signed_sha256: log.signed_sha256,
+        };
+        assert_eq!(verify_entry(&log.entry, &log.root, &logged), Ok(None));
+
+        let other = Logged {
+            signed_sha256: [1; 32],
+            ..logged
+        };
+        let error = verify_entry(&log.entry, &log.root, &other).unwrap_err();
+        assert!(error.contains("another payload"), "{error}");
+
+        let mut unproven = log.entry.clone();
+        unproven.inclusion_proof = None;
+        let error = verify_entry(&unproven, &log.root, &logged).unwrap_err();
+        assert!(error.contains("without an inclusion proof"), "{error}");
+
+        // A checkpoint of another origin than the log's `baseUrl` names.
+        let elsewhere = v2_log("log2025-1.rekor.example", "other.example");
+        let logged = Logged {
+            signature: &elsewhere.signature,
+            certificate: &elsewhere.certificate,
+            payload_sha256: [0; 32],
+            signed_sha256: elsewhere.signed_sha256,
+        };
+        let error = verify_entry(&elsewhere.entry, &elsewhere.root, &logged).unwrap_err();
+        assert!(error.contains("checkpoint that does not verify"), "{error}");
     }
 }

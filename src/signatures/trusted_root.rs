@@ -31,6 +31,9 @@ pub struct LogKey {
     /// The SubjectPublicKeyInfo (DER).
     pub der: Vec<u8>,
     pub valid: Validity,
+    /// The host of its `baseUrl`, which names the log in its checkpoints; empty when the root
+    /// gives none.
+    pub origin: String,
 }
 
 /// A `validFor` span in Unix seconds; an open end is `None`.
@@ -72,6 +75,8 @@ struct RootJson {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LogJson {
+    #[serde(default)]
+    base_url: String,
     public_key: PublicKeyJson,
     log_id: LogIdJson,
 }
@@ -140,10 +145,24 @@ impl TrustedRoot {
 fn read_logs(list: Vec<LogJson>, what: &str) -> Result<Vec<LogKey>, String> {
     list.into_iter()
         .map(|log| {
+            // The bundle spec's TimeRange: a log's `validFor` must say when it started.
+            if log
+                .public_key
+                .valid_for
+                .as_ref()
+                .and_then(|v| v.start.as_ref())
+                .is_none()
+            {
+                return Err(format!("has {what} without a `validFor.start`"));
+            }
+            // `https://host[:port][/path]` to `host`, as Go's `url.Hostname` gives it.
+            let rest = log.base_url.split_once("://").map_or("", |(_, rest)| rest);
+            let host = rest.split(['/', ':']).next().unwrap_or("");
             Ok(LogKey {
                 key_id: decode(&log.log_id.key_id, &format!("{what}'s key id"))?,
                 der: decode(&log.public_key.raw_bytes, &format!("{what}'s key"))?,
                 valid: validity(log.public_key.valid_for.as_ref())?,
+                origin: host.to_string(),
             })
         })
         .collect()
