@@ -539,6 +539,21 @@ pub fn statement_subjects(payload: &[u8]) -> Option<Vec<String>> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever a registry sends as a bundle, reading it never panics.
+        #[test]
+        fn any_bytes_read_as_a_bundle_or_an_error(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse_bundle(&bytes);
+        }
+
+        /// A bundle whose fields are of the wrong kinds is an error, never a panic.
+        #[test]
+        fn a_bundle_of_wrong_field_kinds_is_an_error(field in "(dsseEnvelope|messageSignature|verificationMaterial|tlogEntries)", value in "(1|\"x\"|\\[\\]|\\{\\}|null)") {
+            let text = format!(r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"certificate":{{"rawBytes":"AA=="}},"tlogEntries":[]}},"{field}":{value}}}"#);
+            let _ = parse_bundle(text.as_bytes());
+        }
+    }
+
     #[test]
     fn the_pre_authentication_encoding_is_dsse_s() {
         // DSSE protocol.md's example.

@@ -188,6 +188,37 @@ impl<'a> Tls<'a> {
 mod tests {
     use super::*;
 
+    const LEAF: &[u8] = include_bytes!("../../testdata/signatures/fulcio/fulcio-leaf.der");
+    const ISSUER: &[u8] = include_bytes!("../../testdata/signatures/fulcio/fulcio-root.der");
+
+    fn root() -> TrustedRoot {
+        TrustedRoot::parse(include_bytes!(
+            "../../testdata/signatures/fulcio/trusted_root.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_sct_of_a_ct_log_of_the_root_vouches_for_its_certificate() {
+        assert_eq!(check_sct(LEAF, ISSUER, &root()), Ok(()));
+        // Another issuer's key hash is another precertificate.
+        let error = check_sct(LEAF, LEAF, &root()).unwrap_err();
+        assert!(error.contains("verify under no CT log"), "{error}");
+        let mut late = root();
+        late.ct_logs[0].valid.start = i64::MAX;
+        assert!(check_sct(LEAF, ISSUER, &late).is_err());
+    }
+
+    proptest::proptest! {
+        /// A certificate altered anywhere never panics the SCT check.
+        #[test]
+        fn an_altered_certificate_never_panics(at in 0..LEAF.len(), mask in 1..=255u8) {
+            let mut altered = LEAF.to_vec();
+            altered[at] ^= mask;
+            let _ = check_sct(&altered, ISSUER, &root());
+        }
+    }
+
     #[test]
     fn tls_vectors_are_read_within_their_bytes() {
         let mut tls = Tls::new(&[0, 2, 7, 8, 0, 5, 1]);
