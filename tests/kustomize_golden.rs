@@ -15,7 +15,7 @@ use pinnace::kustomize;
 use pinnace::yaml::{Limits, load_stream};
 
 /// Raise this as the build learns more; never lower it.
-const BUILT_AT_LEAST: usize = 105;
+const BUILT_AT_LEAST: usize = 107;
 
 struct Case {
     dir: PathBuf,

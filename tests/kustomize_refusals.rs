@@ -34,7 +34,7 @@ fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
         ("deploy.yaml", DEPLOY),
         (
             "add.yaml",
-            "apiVersion: builtin\nkind: SortOrderTransformer\nmetadata: {name: s}\nsortOptions: {order: fifo}\n",
+            "apiVersion: builtin\nkind: IAMPolicyGenerator\nmetadata: {name: s}\n",
         ),
         (
             "kustomization.yaml",
@@ -43,7 +43,7 @@ fn a_builtin_transformer_pinnace_does_not_build_is_refused() {
     ]);
     assert!(!built, "{said}");
     assert!(
-        said.contains("builtin transformer `SortOrderTransformer` is not supported"),
+        said.contains("builtin transformer `IAMPolicyGenerator` is not supported"),
         "{said}"
     );
 }

@@ -7,6 +7,7 @@
 
 use super::super::KustomizeError;
 use super::super::configurations::ConfigFieldSpec;
+use super::super::generate;
 use super::super::kustomization::{Builder, Kustomization};
 use super::super::resource::Resource;
 use super::super::transform::image_tags::{self, ImageFieldSpec};
@@ -63,6 +64,20 @@ pub fn run(
             return replicas::apply_config(replica, &field_specs(config), span, resources);
         }
         "ValueAddTransformer" => return value_add::apply(k, config, span, resources, builder),
+        // kustomize v5.5.0 cannot load it as a transformers entry (only its sortOptions field
+        // sorts), and says so.
+        "SortOrderTransformer" => {
+            return Err(KustomizeError::at(
+                "unable to load builtin SortOrderTransformer.builtin.[noGrp] (kustomize sorts by the kustomization's `sortOptions` field, not by this plugin)",
+                span,
+            ));
+        }
+        // Suffixes what generators made with a hash now, as kustomize's plugin does; the build
+        // suffixes them again at its end, as kustomize's does.
+        "HashTransformer" => {
+            generate::add_hash_suffixes(resources);
+            return Ok(());
+        }
         "ReplacementTransformer" => as_field("replacements", field("replacements")),
         "PatchTransformer" => Some(vec![(
             "patches",
