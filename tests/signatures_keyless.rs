@@ -83,15 +83,7 @@ fn keyless_signatures_verify_and_each_failure_is_its_own_finding() {
         "nopromise",
         "late",
     ];
-    let digests: Vec<String> = names
-        .iter()
-        .map(|name| {
-            let repo = format!("team/{name}");
-            registry
-                .push(&repo, "1", TestImage::SinglePlatform, name)
-                .digest
-        })
-        .collect();
+    let digests = registry.push_team_images(&names);
     let digest = |name: &str| digests[names.iter().position(|n| *n == name).unwrap()].clone();
     let cosign_payload = payload(&format!("{host}/team/cosign"), &digest("cosign"));
     let mut jobs = vec![
@@ -319,15 +311,7 @@ fn a_timestamp_authority_proves_the_signing_time_of_an_unlogged_attestation() {
     let registry = Registry::start();
     let host = registry.host();
     let names = ["stamped", "late", "copied", "altered", "stranger", "cosign"];
-    let digests: Vec<String> = names
-        .iter()
-        .map(|name| {
-            let repo = format!("team/{name}");
-            registry
-                .push(&repo, "1", TestImage::SinglePlatform, name)
-                .digest
-        })
-        .collect();
+    let digests = registry.push_team_images(&names);
     let digest = |name: &str| digests[names.iter().position(|n| *n == name).unwrap()].clone();
     let signed = sign_all(&[
         Job::attest_timestamped("stamped", &digest("stamped")),

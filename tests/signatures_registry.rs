@@ -297,15 +297,7 @@ fn a_key_signed_bundle_as_cosign_3_stores_it_verifies_under_the_key() {
     let trusted_ed = SigningKey::generate(KeyKind::Ed25519);
     let stranger = SigningKey::generate(KeyKind::P256);
     let names = ["bundled", "edwards", "stranger", "elsewhere"];
-    let digests: Vec<String> = names
-        .iter()
-        .map(|name| {
-            let repo = format!("team/{name}");
-            registry
-                .push(&repo, "1", TestImage::SinglePlatform, name)
-                .digest
-        })
-        .collect();
+    let digests = registry.push_team_images(&names);
     let signed = sign_all(&[
         Job::cosign_key_signed("bundled", &digests[0], trusted.private_key_file()),
         Job::cosign_key_signed("edwards", &digests[1], trusted_ed.private_key_file()),

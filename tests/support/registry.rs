@@ -91,6 +91,18 @@ impl Registry {
         self.creds.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
+    /// One single-platform image `team/<name>:1` per name (seeded by it); their digests.
+    pub fn push_team_images(&self, names: &[&str]) -> Vec<String> {
+        names
+            .iter()
+            .map(|name| {
+                let repo = format!("team/{name}");
+                self.push(&repo, "1", TestImage::SinglePlatform, name)
+                    .digest
+            })
+            .collect()
+    }
+
     /// Builds an OCI layout for `image` from `seed` and pushes it with `skopeo copy --all
     /// --preserve-digests` to `host/repo:tag`; panics unless the registry then serves exactly
     /// the bytes whose digest the layout predicted.
