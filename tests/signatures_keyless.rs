@@ -590,6 +590,51 @@ fn a_certificate_counts_only_with_an_sct_of_a_ct_log_of_the_trusted_root() {
     assert_eq!(messages(&check(&repo).stdout), Vec::<String>::new());
 }
 
+/// `predicate_types` keeps attestations of other kinds from counting: the release workflow's
+/// provenance does, a `cosign sign` statement by the same identity does not.
+#[test]
+fn an_entry_with_predicate_types_takes_only_attestations_of_those_types() {
+    if support::registry_tools_missing() || sigstore_tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host();
+    let digests = registry.push_team_images(&["provenance", "signed"]);
+    let signed = sign_all(&[
+        Job::attest("provenance", &digests[0]),
+        Job {
+            payload: support::sigstore::cosign_sign_statement(&digests[1]),
+            ..Job::attest("signed", &digests[1])
+        },
+    ]);
+    for (name, digest) in ["provenance", "signed"].iter().zip(&digests) {
+        let bundle = bytes(&signed.bundles[*name]);
+        push_referrers(&registry, &format!("team/{name}"), digest, &[bundle]);
+    }
+    let repo = Repo::new(&format!(
+        "registries:\n  insecure: [\"{host}\"]\nsignatures:\n  - images: [\"{host}/team/**\"]\n    keyless:\n      - issuer: {GITHUB_ISSUER}\n        identity: \"{IDENTITY}\"\n    trusted_root: sigstore/trusted_root.json\n    predicate_types: [\"https://slsa.dev/provenance/v1\"]\n"
+    ));
+    repo.write(
+        "sigstore/trusted_root.json",
+        &serde_json::to_string(&signed.trusted_root).unwrap(),
+    );
+    repo.manifest(
+        "apps.yaml",
+        &[
+            &format!("{host}/team/provenance:1@{}", digests[0]),
+            &format!("{host}/team/signed:1@{}", digests[1]),
+        ],
+    );
+    let found = messages(&check(&repo).stdout);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("team/signed@")
+            && found[0].contains("of predicate type `https://sigstore.dev/cosign/sign/v1`"),
+        "{}",
+        found[0]
+    );
+}
+
 #[test]
 fn pin_require_signature_pins_only_keyless_attested_digests() {
     if support::registry_tools_missing() || sigstore_tools_missing() {

@@ -361,6 +361,25 @@ fn a_key_signed_bundle_as_cosign_3_stores_it_verifies_under_the_key() {
     let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rows[0]["signature"], "signed by keys/k0.pub", "{rows:#}");
     assert_eq!(rows[1]["signature"], "signed by keys/k1.pub", "{rows:#}");
+
+    // An entry that takes SLSA provenance only does not take cosign's sign statement.
+    let config = repo.path().join(".pinnace.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}    predicate_types: [\"https://slsa.dev/provenance/v1\"]\n"),
+    )
+    .unwrap();
+    let output = pinnace(&repo, &check, &[]);
+    let found = findings(&output.stdout);
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(
+        found[0]
+            .1
+            .contains("of predicate type `https://sigstore.dev/cosign/sign/v1`"),
+        "{}",
+        found[0].1
+    );
 }
 
 #[test]

@@ -29,6 +29,12 @@ pub struct SignatureEntry {
     /// Sigstore `trusted_root.json` (Fulcio CAs, Rekor keys), relative to the config file's
     /// folder and inside it; needed by `keyless`.
     pub trusted_root: Option<String>,
+    /// The in-toto predicate types an attestation must have to count
+    /// (`https://slsa.dev/provenance/v1`, `https://sigstore.dev/cosign/sign/v1` …); empty, any
+    /// statement that names the digest counts. A cosign `.sig` payload or a message signature
+    /// signs the digest itself and always counts.
+    #[serde(default)]
+    pub predicate_types: Vec<String>,
 }
 
 /// A keyless signer: who the Fulcio certificate was issued to, and by which OIDC issuer.

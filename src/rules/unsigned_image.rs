@@ -57,6 +57,7 @@ fn label(verdict: &Verdict) -> &'static str {
         Verdict::NoSignature { .. } => "not signed",
         Verdict::OtherKey { .. } => "signed, but not by a trusted key",
         Verdict::OtherDigest { .. } => "the signature is for another digest",
+        Verdict::OtherPredicate { .. } => "attested, but not with a predicate type the entry takes",
         Verdict::OnlyPlatformsSigned { .. } => "the index is not signed, only its platforms",
         Verdict::OtherIdentity { .. } => "signed, but not by a trusted identity",
         Verdict::AlteredSignature => "the signature does not verify",

@@ -519,6 +519,18 @@ pub fn vouches_for(content: &Content, payload: &[u8]) -> Option<Vec<String>> {
     }
 }
 
+/// The `predicateType` of the in-toto statement a signature signs, `None` when it signs no
+/// statement (a cosign payload, a message signature, another DSSE payload).
+pub fn predicate_type(content: &Content, payload: &[u8]) -> Option<String> {
+    if !matches!(content, Content::Dsse { payload_type } if payload_type == IN_TOTO_PAYLOAD_TYPE) {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(payload).ok()?;
+    // Printed in messages: bounded, without control characters.
+    let kind = value["predicateType"].as_str().unwrap_or("");
+    Some(kind.chars().filter(|c| !c.is_control()).take(256).collect())
+}
+
 /// The sha256 subject digests (hex) of an in-toto statement, `None` when it is not one.
 pub fn statement_subjects(payload: &[u8]) -> Option<Vec<String>> {
     let value: Value = serde_json::from_slice(payload).ok()?;

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::Verdict;
-use super::bundle::{KeyBundle, SignedOver, vouches_for};
+use super::bundle::{KeyBundle, SignedOver, predicate_type, vouches_for};
 use super::policy::Policy;
 use crate::image_ref::Digest;
 use crate::registry::CosignSignature;
@@ -37,12 +37,14 @@ pub fn judge_keys(
                 .decode(encoded.trim())
                 .ok()?,
             vouches_for: signed_digest(&signature.payload).map(|d| vec![d]),
+            predicate_type: None,
         })
     });
     let bundled = bundles.iter().map(|bundle| KeySigned {
         signed: bundle.signed.clone(),
         signature: bundle.signature.clone(),
         vouches_for: vouches_for(&bundle.content, &bundle.payload),
+        predicate_type: predicate_type(&bundle.content, &bundle.payload),
     });
     let mut other_digest = None;
     for candidate in tagged.chain(bundled) {
@@ -50,6 +52,13 @@ pub fn judge_keys(
             continue;
         };
         let key = key.to_string();
+        if !policy.accepts_predicate(candidate.predicate_type.as_deref()) {
+            other_digest.get_or_insert(Verdict::OtherPredicate {
+                key,
+                predicate_type: candidate.predicate_type.unwrap_or_default(),
+            });
+            continue;
+        }
         let digests = candidate.vouches_for.unwrap_or_default();
         if digests.contains(&pinned.to_string()) {
             return Verdict::Verified { key };
@@ -71,6 +80,8 @@ struct KeySigned {
     signed: SignedOver,
     signature: Vec<u8>,
     vouches_for: Option<Vec<String>>,
+    /// The in-toto predicate type of what it signs, `None` for a cosign payload.
+    predicate_type: Option<String>,
 }
 
 /// The name of the key (of the entry's) that `candidate` verifies under.

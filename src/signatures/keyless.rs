@@ -6,7 +6,7 @@
 //! signing, and an SCT of a CT log of the root (when it names any); an identity and issuer the entry names; a payload for the pinned digest.
 
 use super::Verdict;
-use super::bundle::{KeylessSignature, vouches_for};
+use super::bundle::{KeylessSignature, predicate_type, vouches_for};
 use super::certificate::{CertificateFailure, check_chain, read_leaf};
 use super::policy::Policy;
 use super::rekor::{Logged, verify_entry};
@@ -33,7 +33,7 @@ pub fn judge_keyless(
 pub fn rank(verdict: &Verdict) -> u8 {
     match verdict {
         Verdict::Verified { .. } => 9,
-        Verdict::OtherDigest { .. } => 8,
+        Verdict::OtherDigest { .. } | Verdict::OtherPredicate { .. } => 8,
         Verdict::OtherIdentity { .. } => 7,
         Verdict::UntrustedCertificate { .. } => 6,
         Verdict::BadLogEntry { .. } | Verdict::BadTimestamp { .. } => 5,
@@ -100,6 +100,13 @@ fn judge_one(
         return Verdict::OtherIdentity {
             identity,
             issuer: shown_issuer(&issuer),
+        };
+    }
+    let predicate = predicate_type(&signature.content, &signature.payload);
+    if !policy.accepts_predicate(predicate.as_deref()) {
+        return Verdict::OtherPredicate {
+            key: who,
+            predicate_type: predicate.unwrap_or_default(),
         };
     }
     match vouches_for(&signature.content, &signature.payload) {

@@ -49,6 +49,8 @@ pub enum Verdict {
     OtherKey { signatures: usize },
     /// A signature verifies under `key`, but its payload vouches for another digest.
     OtherDigest { key: String, digest: String },
+    /// An attestation by `key` for the digest, of a predicate type the entry does not take.
+    OtherPredicate { key: String, predicate_type: String },
     /// The pinned digest is a multi-arch index with no signature of its own, and `signed` of
     /// its `platforms` manifests verify under `key`: signers should sign the index, which is
     /// what a multi-arch pin names.
@@ -96,6 +98,12 @@ impl Verdict {
             Verdict::OtherDigest { key, digest } => {
                 format!("a signature by {key} for another digest ({digest})")
             }
+            Verdict::OtherPredicate {
+                key,
+                predicate_type,
+            } => format!(
+                "an attestation by {key} of predicate type `{predicate_type}`, which the entry's `predicate_types` do not list"
+            ),
             Verdict::OnlyPlatformsSigned {
                 key,
                 signed,

@@ -29,6 +29,21 @@ pub struct Policy {
     /// What the entry trusts, as a hash of its keys, identities and trusted root: a cached
     /// verdict is reused only under the same trust.
     pub fingerprint: String,
+    /// The predicate types an in-toto attestation must have (empty: any).
+    pub predicate_types: Vec<String>,
+}
+
+impl Policy {
+    /// Whether the entry takes a statement of `predicate_type` (`None`: not an in-toto
+    /// statement, which signs the digest itself).
+    pub fn accepts_predicate(&self, predicate_type: Option<&str>) -> bool {
+        match predicate_type {
+            None => true,
+            Some(kind) => {
+                self.predicate_types.is_empty() || self.predicate_types.iter().any(|t| t == kind)
+            }
+        }
+    }
 }
 
 /// Every entry of `signatures`.
@@ -91,17 +106,28 @@ impl Policy {
         Ok(Policy {
             index,
             images: glob_set(entry.images.iter().map(|p| host_glob(p))),
-            fingerprint: fingerprint(&keys, &entry.keyless, root_bytes.as_deref()),
+            fingerprint: fingerprint(
+                &keys,
+                &entry.keyless,
+                root_bytes.as_deref(),
+                &entry.predicate_types,
+            ),
             keys,
             keyless,
             trusted_root,
+            predicate_types: entry.predicate_types.clone(),
         })
     }
 }
 
-/// A hash of what an entry trusts. An entry with keys only hashes as it always has, so the
-/// verdicts cached under it stay valid.
-fn fingerprint(keys: &[PublicKey], keyless: &[KeylessIdentity], root: Option<&[u8]>) -> String {
+/// A hash of what an entry trusts. An entry with keys only, and no predicate types, hashes as
+/// it always has, so the verdicts cached under it stay valid.
+fn fingerprint(
+    keys: &[PublicKey],
+    keyless: &[KeylessIdentity],
+    root: Option<&[u8]>,
+    predicate_types: &[String],
+) -> String {
     let mut hash = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hash.update((bytes.len() as u64).to_be_bytes());
@@ -117,6 +143,12 @@ fn fingerprint(keys: &[PublicKey], keyless: &[KeylessIdentity], root: Option<&[u
             field(identity.identity.as_bytes());
         }
         field(root.unwrap_or_default());
+    }
+    if !predicate_types.is_empty() {
+        field(b"predicate types");
+        for kind in predicate_types {
+            field(kind.as_bytes());
+        }
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -200,13 +232,19 @@ mod tests {
             issuer: "https://i".to_string(),
             identity: pattern.to_string(),
         };
-        let one = fingerprint(&[], &[identity("^a$")], Some(b"root"));
-        assert_ne!(one, fingerprint(&[], &[identity("^b$")], Some(b"root")));
+        let one = fingerprint(&[], &[identity("^a$")], Some(b"root"), &[]);
         assert_ne!(
             one,
-            fingerprint(&[], &[identity("^a$")], Some(b"other root"))
+            fingerprint(&[], &[identity("^b$")], Some(b"root"), &[])
         );
-        assert_eq!(one, fingerprint(&[], &[identity("^a$")], Some(b"root")));
+        assert_ne!(
+            one,
+            fingerprint(&[], &[identity("^a$")], Some(b"other root"), &[])
+        );
+        assert_eq!(
+            one,
+            fingerprint(&[], &[identity("^a$")], Some(b"root"), &[])
+        );
     }
 
     #[test]
