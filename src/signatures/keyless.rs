@@ -62,32 +62,8 @@ fn judge_one(
     if !signature.signed.verifies(&signer.key, &signature.signature) {
         return Verdict::AlteredSignature;
     }
-    let times = match proven_times(signature, root) {
-        Ok(times) => times,
-        Err(verdict) => return verdict,
-    };
-    // The certificate must have been valid at every time proven, as sigstore-go checks it.
-    let mut issuer = None;
-    for time in times {
-        match check_chain(&signature.certificate, root, time) {
-            Ok(found) => issuer = issuer.or(Some(found)),
-            Err(failure) => {
-                return Verdict::UntrustedCertificate {
-                    reason: failure.describe(),
-                };
-            }
-        }
-    }
-    let Some(issuer) = issuer else {
-        return Verdict::UntrustedCertificate {
-            reason: CertificateFailure::Untrusted.describe(),
-        };
-    };
-    // A root without CT logs (a private Sigstore without one) asks for no SCT.
-    if !root.ct_logs.is_empty()
-        && let Err(reason) = check_sct(&signature.certificate, issuer, root)
-    {
-        return Verdict::UntrustedCertificate { reason };
+    if let Err(verdict) = trusted_certificate(signature, root) {
+        return verdict;
     }
     let issuer = signer.issuer.clone().unwrap_or_default();
     let trusted = policy
@@ -120,6 +96,26 @@ fn judge_one(
                 .unwrap_or_else(|| "no image digest".to_string()),
         },
     }
+}
+
+/// The certificate's trust: a signing time proven (see [`proven_times`]), the chain to a
+/// Fulcio authority of the root valid at every time proven (as sigstore-go checks it), and an
+/// SCT of a CT log of the root (a root without CT logs, a private Sigstore's, asks for none).
+fn trusted_certificate(signature: &KeylessSignature, root: &TrustedRoot) -> Result<(), Verdict> {
+    let untrusted = |failure: CertificateFailure| Verdict::UntrustedCertificate {
+        reason: failure.describe(),
+    };
+    let mut issuer = None;
+    for time in proven_times(signature, root)? {
+        let found = check_chain(&signature.certificate, root, time).map_err(untrusted)?;
+        issuer = issuer.or(Some(found));
+    }
+    let issuer = issuer.ok_or_else(|| untrusted(CertificateFailure::Untrusted))?;
+    if !root.ct_logs.is_empty() {
+        check_sct(&signature.certificate, issuer, root)
+            .map_err(|reason| Verdict::UntrustedCertificate { reason })?;
+    }
+    Ok(())
 }
 
 fn shown_issuer(issuer: &str) -> String {
