@@ -139,8 +139,8 @@ fn shown(text: &str) -> String {
 
 /// The signing times proven for a signature, counted as sigstore-go counts them: every Rekor
 /// entry of a log the trusted root names must verify (a timestamp does not make up for a forged
-/// log entry; an entry of another log is passed over), a v1 entry's signed entry timestamp
-/// proving a time (a v2 entry proves inclusion only); each RFC 3161 timestamp that verifies proves one (one that does not is passed over, as
+/// log entry; an entry of another log is passed over), and one must, when the root names
+/// logs; a v1 entry's signed entry timestamp proves a time (a v2 entry proves inclusion only); each RFC 3161 timestamp that verifies proves one (one that does not is passed over, as
 /// GitHub's attestations of private repositories carry only these); and at least one time
 /// must be proven.
 fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<i64>, Verdict> {
@@ -152,6 +152,7 @@ fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<
     };
     let mut times = Vec::new();
     let mut unknown_log = None;
+    let mut logged_in = 0;
     for entry in &signature.log_entries {
         if root.log(&entry.log_id).is_none() {
             unknown_log = Some("is from a log the trusted root does not name".to_string());
@@ -167,6 +168,17 @@ fn proven_times(signature: &KeylessSignature, root: &TrustedRoot) -> Result<Vec<
             Ok(time) => times.extend(time),
             Err(reason) => return Err(Verdict::BadLogEntry { reason }),
         }
+        logged_in += 1;
+    }
+    // A root that names transparency logs asks for transparency: an unlogged signature does
+    // not count (as cosign verifies without `--insecure-ignore-tlog`), however well stamped.
+    // A root without logs (GitHub's for private repositories) asks for timestamps alone.
+    if !root.logs.is_empty() && logged_in == 0 {
+        return Err(Verdict::BadLogEntry {
+            reason: unknown_log.unwrap_or_else(|| {
+                "is missing: the trusted root names transparency logs, and none records this signature".to_string()
+            }),
+        });
     }
     let mut stamp_failure = None;
     for stamp in &signature.timestamps {
