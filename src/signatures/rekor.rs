@@ -513,15 +513,22 @@ mod tests {
         }
     }
 
+    impl V2Log {
+        /// What the entry's signature claims the log holds.
+        fn logged(&self) -> Logged<'_> {
+            Logged {
+                signature: &self.signature,
+                certificate: &self.certificate,
+                payload_sha256: [0; 32],
+                signed_sha256: self.signed_sha256,
+            }
+        }
+    }
+
     #[test]
     fn a_rekor_v2_entry_proves_its_inclusion_and_no_time() {
         let log = v2_log("log2025-1.rekor.example", "log2025-1.rekor.example");
-        let logged = Logged {
-            signature: &log.signature,
-            certificate: &log.certificate,
-            payload_sha256: [0; 32],
-            signed_sha256: log.signed_sha256,
-        };
+        let logged = log.logged();
         assert_eq!(verify_entry(&log.entry, &log.root, &logged), Ok(None));
 
         let other = Logged {
@@ -538,13 +545,8 @@ mod tests {
 
         // A checkpoint of another origin than the log's `baseUrl` names.
         let elsewhere = v2_log("log2025-1.rekor.example", "other.example");
-        let logged = Logged {
-            signature: &elsewhere.signature,
-            certificate: &elsewhere.certificate,
-            payload_sha256: [0; 32],
-            signed_sha256: elsewhere.signed_sha256,
-        };
-        let error = verify_entry(&elsewhere.entry, &elsewhere.root, &logged).unwrap_err();
+        let error =
+            verify_entry(&elsewhere.entry, &elsewhere.root, &elsewhere.logged()).unwrap_err();
         assert!(error.contains("checkpoint that does not verify"), "{error}");
     }
 }

@@ -35,10 +35,15 @@ pub fn registry_tools_missing() -> bool {
     if missing.is_empty() {
         return false;
     }
-    let why = format!(
+    skip_or_fail(&format!(
         "registry tests need {} on PATH; run scripts/install-test-deps.sh",
         missing.join(", ")
-    );
+    ))
+}
+
+/// A test's missing tool: off CI, a note and `true` (the test passes as skipped); with
+/// `CI=true` a panic, since CI must never skip silently.
+pub fn skip_or_fail(why: &str) -> bool {
     let in_ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     if in_ci {
         panic!("{why} (CI=true, so this fails instead of skipping)");
