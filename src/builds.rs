@@ -168,7 +168,7 @@ pub fn check_builds(
             Err(error) => RootOutcome::Failed(
                 dir.clone(),
                 Warning {
-                    path: display(dir),
+                    path: display(&kustomization_file_of(dir)),
                     message: format!(
                         "cannot build this kustomization ({}); its files are checked on their own",
                         error.message
@@ -430,9 +430,9 @@ pub fn scan_for_pin(
         .par_iter()
         .map(|dir| {
             let build = kustomize::build(dir, &options).map_err(|error| Warning {
-                path: display(dir),
+                path: display(&kustomization_file_of(dir)),
                 message: format!(
-                    "cannot build this kustomization ({}); its files are pinned on their own",
+                    "cannot build this kustomization ({}); its files are taken on their own",
                     error.message
                 ),
             })?;
@@ -579,4 +579,10 @@ fn image_sites(build: &Build, settings: &Settings) -> Vec<ImageSite> {
             })
         })
         .collect()
+}
+
+/// The kustomization file of a root folder, which a warning about its build names (the folder
+/// itself reads as nothing when it is the current one, and an annotation needs a file).
+fn kustomization_file_of(dir: &Path) -> PathBuf {
+    kustomize::find_kustomization(dir).unwrap_or_else(|| dir.to_path_buf())
 }

@@ -102,7 +102,7 @@ fn walk(root: &Path, canonical_root: &Path, settings: &Settings, discovered: &mu
 }
 
 /// The folder symlinks must stay in: the git repository holding `root`, or `root` itself.
-fn tree_top(root: &Path) -> PathBuf {
+pub fn tree_top(root: &Path) -> PathBuf {
     root.ancestors()
         .find(|dir| dir.join(".git").exists())
         .unwrap_or(root)

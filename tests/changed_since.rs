@@ -255,7 +255,7 @@ fn a_deleted_resource_shows_the_build_it_breaks() {
     let output = run(dir.path(), &["check", "--changed-since", "main"]);
     let err = stderr(&output);
     assert!(
-        err.contains("app/overlays/prod: cannot build this kustomization"),
+        err.contains("app/overlays/prod/kustomization.yaml: cannot build this kustomization"),
         "the overlay that reads the deleted file is built, and its error shown: {err}"
     );
 }

@@ -205,7 +205,7 @@ fn the_stand_in_gets_exact_arguments_and_no_shell_sees_them() {
     assert_eq!(
         args,
         format!(
-            "template\n--namespace\nshop\n-f\n{}\n--\nr1\n{}\n",
+            "template\n--skip-schema-validation\n--namespace\nshop\n-f\n{}\n--\nr1\n{}\n",
             root.join("deploy/prod values.yaml").display(),
             root.join("app").display(),
         )
@@ -249,7 +249,7 @@ fn a_failing_chart_is_a_warning_with_helms_reason_and_other_charts_still_render(
     chart(dir.path(), "bad");
     stand_in(
         dir.path(),
-        "case \"$4\" in\n  */bad) echo 'Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer' >&2; exit 1;;\nesac\nprintf -- '---\\n# Source: good/templates/deployment.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: proxy\\n      image: envoyproxy/envoy:v1.29.1\\n'",
+        "case \"$5\" in\n  */bad) echo 'Error: template: bad/templates/deployment.yaml:10:20: executing \"x\": nil pointer' >&2; exit 1;;\nesac\nprintf -- '---\\n# Source: good/templates/deployment.yaml\\nkind: Pod\\nmetadata:\\n  name: p\\nspec:\\n  containers:\\n    - name: proxy\\n      image: envoyproxy/envoy:v1.29.1\\n'",
     );
     write(
         dir.path(),
@@ -342,5 +342,115 @@ fn policies_a_chart_renders_cover_the_rest_of_the_run() {
     assert_eq!(
         findings(&run()),
         ["missing-default-deny apps/web.yaml:3:34 -"]
+    );
+}
+
+/// A template that puts the chart file `files/env` into an image, where findings quote it.
+const LEAKING_TEMPLATE: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: leak\nspec:\n  containers:\n    - name: app\n      image: {{ .Files.Get \"files/env\" | trim | quote }}\n";
+
+/// Helm follows a chart's symbolic links and reads what they point at: a chart in the tree
+/// linking to a file outside it (`/proc/self/environ` in an attack) would put that file into
+/// the rendered output and the findings. The chart is not rendered, with a warning.
+#[test]
+fn a_chart_linking_out_of_the_repository_is_not_rendered() {
+    if helm_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret",
+        "registry.example/TOKEN-hunter2:1\n",
+    );
+    chart(dir.path(), "leak");
+    write(dir.path(), "leak/templates/leak.yaml", LEAKING_TEMPLATE);
+    std::fs::create_dir_all(dir.path().join("leak/files")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret"),
+        dir.path().join("leak/files/env"),
+    )
+    .unwrap();
+    let output = check(dir.path(), &["."], None);
+    let everything = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!everything.contains("hunter2"), "{everything}");
+    let top = dir.path().join("leak").canonicalize().unwrap();
+    assert_eq!(
+        warnings(&output),
+        [format!(
+            "leak: not rendered: `files/env` is a symbolic link out of {}, which helm would follow and read",
+            top.display()
+        )]
+    );
+    // The values file is still checked on its own.
+    assert_eq!(
+        findings(&output),
+        ["digest-pinning leak/values.yaml:1:8 ghcr.io/acme/app:1.0"]
+    );
+}
+
+/// A link to a file elsewhere in the same git repository is the chart's to follow.
+#[test]
+fn a_chart_linking_inside_its_repository_renders() {
+    if helm_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "shared/env", "registry.example/shared:1\n");
+    chart(dir.path(), "app");
+    write(dir.path(), "app/templates/leak.yaml", LEAKING_TEMPLATE);
+    std::fs::create_dir_all(dir.path().join("app/files")).unwrap();
+    std::os::unix::fs::symlink("../../shared/env", dir.path().join("app/files/env")).unwrap();
+    let output = check(dir.path(), &["app"], None);
+    assert_eq!(warnings(&output), Vec::<String>::new());
+    let found = findings(&output);
+    assert!(
+        found.contains(
+            &"digest-pinning app/templates/leak.yaml:8:14 registry.example/shared:1".to_string()
+        ),
+        "{found:?}"
+    );
+}
+
+/// Helm follows the `$ref`s of a chart's `values.schema.json` to any file or URL, and quotes
+/// what it finds in its errors: pinnace renders with schema validation off.
+#[test]
+fn a_values_schema_cannot_make_helm_read_outside_the_chart() {
+    if helm_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.json");
+    std::fs::write(
+        &secret,
+        r#"{"properties": {"image": {"const": "TOKEN-hunter2"}}}"#,
+    )
+    .unwrap();
+    chart(dir.path(), "app");
+    write(
+        dir.path(),
+        "app/values.schema.json",
+        &format!(r#"{{"$ref": "file://{}"}}"#, secret.display()),
+    );
+    let output = check(dir.path(), &["."], None);
+    let everything = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!everything.contains("hunter2"), "{everything}");
+    assert_eq!(warnings(&output), Vec::<String>::new());
+    assert!(
+        findings(&output).contains(
+            &"digest-pinning app/templates/deployment.yaml:12:18 envoyproxy/envoy:v1.29.1"
+                .to_string()
+        ),
+        "{everything}"
     );
 }

@@ -276,3 +276,36 @@ fn images_and_pin_build_helmcharts_charts() {
         "{err}"
     );
 }
+
+/// Helm follows the links of a `helmCharts` chart; one that leaves the kustomization's root
+/// is refused (as kustomize refuses such a resource), and what it points at is never printed.
+#[test]
+fn a_helmcharts_chart_linking_out_of_the_root_is_refused() {
+    if options().helm.is_none() {
+        return;
+    }
+    let tree = helm_tree("{{ .Files.Get \"files/env\" | trim | quote }}");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret"),
+        "registry.example/TOKEN-hunter2:1\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(tree.path().join("third_party/worker/files")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret"),
+        tree.path().join("third_party/worker/files/env"),
+    )
+    .unwrap();
+    for command in [&["build", "."][..], &["check", "."], &["images", "."]] {
+        let (out, err) = pinnace(tree.path(), command);
+        assert!(
+            !format!("{out}{err}").contains("hunter2"),
+            "{command:?}: {out}{err}"
+        );
+        assert!(
+            format!("{out}{err}").contains("`files/env` is a symbolic link out of "),
+            "{command:?}: {out}{err}"
+        );
+    }
+}

@@ -166,7 +166,12 @@ pub fn run(args: ImagesArgs) -> miette::Result<u8> {
         }),
     };
     super::output(written.and_then(|()| out.flush()))?;
-    for problem in settings.warnings.iter().chain(&problems) {
+    for problem in settings
+        .warnings
+        .iter()
+        .chain(&problems)
+        .chain(&scope.warnings)
+    {
         eprintln!("warning: {}: {}", problem.path, problem.message);
     }
     Ok(exit::CLEAN)

@@ -6,6 +6,7 @@
 //! documents back to the template that rendered it (the `# Source:` comment Helm writes), so a
 //! finding can name the chart file a person edits.
 
+mod chart_files;
 mod charts;
 mod embedded;
 mod gitops;

@@ -8,9 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::chart_files::check_chart_files;
+
 /// Rendered output larger than this is cut off and reported (a chart that renders 256 MiB of
 /// YAML is broken).
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The `helm template` flag (helm 3.16 and later) that leaves `values.schema.json` unread.
+const SKIP_SCHEMA_VALIDATION: &str = "--skip-schema-validation";
 
 /// What to render.
 #[derive(Debug, Clone)]
@@ -18,6 +23,10 @@ pub struct Render {
     pub binary: PathBuf,
     pub release: String,
     pub chart: PathBuf,
+    /// The folder every file of the chart must stay in, links resolved: the git repository
+    /// holding it (else the chart folder), or for a kustomization's `helmCharts` the
+    /// kustomization's root (see [`check_chart_files`]).
+    pub confine: PathBuf,
     pub namespace: Option<String>,
     pub values: Vec<PathBuf>,
     pub timeout: Duration,
@@ -26,10 +35,14 @@ pub struct Render {
 }
 
 impl Render {
-    /// `template [--namespace NS] [-f VALUES]… -- RELEASE CHART`: the options first, each
-    /// value its own argument, and the names after `--`, so that none is read as an option.
+    /// `template --skip-schema-validation [--namespace NS] [-f VALUES]… -- RELEASE CHART`:
+    /// the options first, each value its own argument, and the names after `--`, so that none
+    /// is read as an option. Schema validation is skipped because a chart's
+    /// `values.schema.json` is the tree's text and helm follows its `$ref`s: `file:///…`
+    /// reads any file of the runner (and quotes it in errors), `http://…` reaches any host.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec!["template".into()];
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["template".into(), SKIP_SCHEMA_VALIDATION.into()];
         if let Some(namespace) = &self.namespace {
             args.extend(["--namespace".into(), namespace.into()]);
         }
@@ -47,6 +60,8 @@ impl Render {
 
     /// The rendered stream, or why there is none (one line, with what helm said).
     pub fn run(&self) -> Result<String, String> {
+        check_chart_files(&self.chart, &self.confine)
+            .map_err(|why| format!("not rendered: {why}"))?;
         let mut child = Command::new(&self.binary)
             .args(self.args())
             .stdin(Stdio::null())
@@ -65,6 +80,13 @@ impl Render {
             )
         })?;
         if !status.success() {
+            if String::from_utf8_lossy(&stderr)
+                .contains(&format!("unknown flag: {SKIP_SCHEMA_VALIDATION}"))
+            {
+                return Err(format!(
+                    "this helm is older than 3.16 and has no {SKIP_SCHEMA_VALIDATION}; without it a chart's values.schema.json could make helm read files and URLs, so charts are not rendered (upgrade helm)"
+                ));
+            }
             return Err(format!(
                 "`helm template` failed ({status}): {}",
                 last_lines(&stderr)
@@ -167,6 +189,7 @@ mod tests {
             binary: "helm".into(),
             release: "my release $(x)".into(),
             chart: "charts/web".into(),
+            confine: ".".into(),
             namespace: Some("shop".into()),
             values: vec!["a.yaml".into(), "b.yaml".into()],
             timeout: Duration::from_secs(1),
@@ -181,6 +204,7 @@ mod tests {
             args,
             [
                 "template",
+                "--skip-schema-validation",
                 "--namespace",
                 "shop",
                 "-f",

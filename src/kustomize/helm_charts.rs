@@ -193,6 +193,7 @@ fn inflate_one(
             .unwrap_or("release-name")
             .to_string(),
         chart: chart.clone(),
+        confine: k.dir.clone(),
         namespace: Some(text("namespace"))
             .filter(|n| !n.is_empty())
             .map(str::to_string),
