@@ -9,6 +9,7 @@
 //! This is stricter than helm in one way: files `.helmignore` leaves out are checked too (the
 //! ignore rules are the chart's own text, and a link worth refusing is refused wherever it is).
 
+use std::fs::FileType;
 use std::path::{Path, PathBuf};
 
 /// Files and folders looked at in one chart; a chart with more is not rendered (the largest
@@ -48,26 +49,24 @@ struct Walk {
 
 impl Walk {
     fn folder(&mut self, real: &Path, shown: &Path) -> Result<(), String> {
-        let listing = std::fs::read_dir(real)
-            .map_err(|error| format!("cannot list `{}`: {error}", shown.display()))?;
-        for entry in listing {
-            let entry =
-                entry.map_err(|error| format!("cannot list `{}`: {error}", shown.display()))?;
+        let unlisted =
+            |error: std::io::Error| format!("cannot list `{}`: {error}", shown.display());
+        for entry in std::fs::read_dir(real).map_err(unlisted)? {
+            let entry = entry.map_err(unlisted)?;
             self.entries += 1;
             if self.entries > MAX_ENTRIES {
                 return Err(format!("the chart holds over {MAX_ENTRIES} files"));
             }
-            self.entry(&entry.path(), &shown.join(entry.file_name()))?;
+            let kind = entry.file_type().map_err(unlisted)?;
+            self.entry(&entry.path(), kind, &shown.join(entry.file_name()))?;
         }
         Ok(())
     }
 
-    fn entry(&mut self, path: &Path, shown: &Path) -> Result<(), String> {
+    /// `kind` is the entry's own type (a link's, not its target's), known from the listing.
+    fn entry(&mut self, path: &Path, kind: FileType, shown: &Path) -> Result<(), String> {
         let refuse = |why: &str| Err(format!("`{}` {why}", shown.display()));
-        let Ok(link) = std::fs::symlink_metadata(path) else {
-            return Ok(());
-        };
-        let real = if link.file_type().is_symlink() {
+        let (real, kind) = if kind.is_symlink() {
             // A dangling link reads nothing; helm reports it itself.
             let Ok(target) = std::fs::canonicalize(path) else {
                 return Ok(());
@@ -78,17 +77,17 @@ impl Walk {
                     self.confine.display()
                 ));
             }
-            target
+            let Ok(meta) = std::fs::metadata(&target) else {
+                return Ok(());
+            };
+            (target, meta.file_type())
         } else {
-            path.to_path_buf()
+            (path.to_path_buf(), kind)
         };
-        let Ok(meta) = std::fs::metadata(&real) else {
-            return Ok(());
-        };
-        if meta.is_file() {
+        if kind.is_file() {
             return Ok(());
         }
-        if !meta.is_dir() {
+        if !kind.is_dir() {
             return refuse(
                 "is not a regular file (a pipe, socket or device), which helm would read without end",
             );

@@ -143,6 +143,7 @@ fn is_application_chart(dir: &Path) -> bool {
 
 /// One render per `helm.charts` entry for this chart, or one with the chart's defaults.
 fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settings) -> Vec<Render> {
+    let confine = crate::discover::tree_top(chart);
     let configured: Vec<Render> = settings
         .config
         .helm
@@ -155,7 +156,7 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
             binary: binary.to_path_buf(),
             release: entry.release.clone().unwrap_or(DEFAULT_RELEASE.to_string()),
             chart: chart.to_path_buf(),
-            confine: crate::discover::tree_top(chart),
+            confine: confine.clone(),
             namespace: entry.namespace.clone(),
             values: entry.values.iter().map(|v| settings.root.join(v)).collect(),
             timeout,
@@ -169,7 +170,7 @@ fn renders_for(chart: &Path, binary: &Path, timeout: Duration, settings: &Settin
         binary: binary.to_path_buf(),
         release: DEFAULT_RELEASE.to_string(),
         chart: chart.to_path_buf(),
-        confine: crate::discover::tree_top(chart),
+        confine,
         namespace: None,
         values: Vec::new(),
         timeout,
